@@ -1,0 +1,2 @@
+//! kvs-mkv (placeholder; filled in by the decoder commit).
+#![forbid(unsafe_code)]
