@@ -1,0 +1,272 @@
+//! What the decoder produces: [`Chunk`]s (one per fragment) made of
+//! [`ChunkInfo`], [`Tag`]s and [`Frame`]s whose payloads are views of the
+//! input.
+
+use bytes::Bytes;
+
+use crate::kvs::{AwsTags, FragmentNumber, Timestamp};
+use crate::matroska::Track;
+
+/// One frame: a SimpleBlock or Block, or one lace of a laced block.
+///
+/// `data()` is a view into the bytes the decoder was given, never a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub(crate) data: Bytes,
+    pub(crate) track: u64,
+    pub(crate) timecode: i64,
+    pub(crate) timecode_scale: u64,
+    pub(crate) duration: Option<u64>,
+    pub(crate) flags: u8,
+}
+
+const KEYFRAME: u8 = 0x80;
+const INVISIBLE: u8 = 0x08;
+const DISCARDABLE: u8 = 0x01;
+
+impl Frame {
+    /// A frame built by hand (for writers and tests). `timecode` is absolute
+    /// (Cluster timecode plus block timecode), in `timecode_scale` units.
+    ///
+    /// ```
+    /// let f = kvs_mkv::Frame::new(bytes::Bytes::from_static(b"abc"), 1, 1500, 1_000_000, true);
+    /// assert_eq!((f.pts_ms(), f.is_keyframe(), f.data().len()), (1500, true, 3));
+    /// ```
+    pub fn new(
+        data: Bytes,
+        track: u64,
+        timecode: i64,
+        timecode_scale: u64,
+        keyframe: bool,
+    ) -> Frame {
+        Frame {
+            data,
+            track,
+            timecode,
+            timecode_scale,
+            duration: None,
+            flags: if keyframe { KEYFRAME } else { 0 },
+        }
+    }
+
+    /// The payload, block and lacing headers excluded.
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+    /// The track number.
+    pub fn track(&self) -> u64 {
+        self.track
+    }
+    /// Absolute timecode (Cluster timecode + block timecode), in
+    /// TimecodeScale units.
+    pub fn timecode(&self) -> i64 {
+        self.timecode
+    }
+    /// The chunk's TimecodeScale (nanoseconds per timecode unit).
+    pub fn timecode_scale(&self) -> u64 {
+        self.timecode_scale
+    }
+    /// Presentation time in nanoseconds.
+    pub fn pts_ns(&self) -> i128 {
+        i128::from(self.timecode) * i128::from(self.timecode_scale)
+    }
+    /// Presentation time in milliseconds, rounded down.
+    pub fn pts_ms(&self) -> i128 {
+        self.pts_ns().div_euclid(1_000_000)
+    }
+    /// BlockDuration (TimecodeScale units), for frames from a BlockGroup.
+    pub fn duration(&self) -> Option<u64> {
+        self.duration
+    }
+    /// A keyframe: the SimpleBlock keyframe flag, or for a BlockGroup, no
+    /// ReferenceBlock.
+    pub fn is_keyframe(&self) -> bool {
+        self.flags & KEYFRAME != 0
+    }
+    /// Decoded but not shown.
+    pub fn is_invisible(&self) -> bool {
+        self.flags & INVISIBLE != 0
+    }
+    /// May be dropped by a player that is behind.
+    pub fn is_discardable(&self) -> bool {
+        self.flags & DISCARDABLE != 0
+    }
+}
+
+/// Where a SimpleTag stood relative to the chunk's (first) Cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TagPosition {
+    /// Before the first Cluster (e.g. FRAGMENT_NUMBER, timestamps).
+    BeforeCluster,
+    /// After a Cluster began (e.g. MILLIS_BEHIND_NOW, CONTINUATION_TOKEN).
+    AfterCluster,
+}
+
+/// The value of a SimpleTag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TagValue {
+    /// TagString, trailing NULs removed.
+    String(String),
+    /// TagBinary.
+    Binary(Bytes),
+    /// Neither was present.
+    None,
+}
+
+impl TagValue {
+    /// The string value, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            TagValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// One SimpleTag, in document order (nested SimpleTags are flattened).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag {
+    /// TagName, trailing NULs removed.
+    pub name: String,
+    /// TagString or TagBinary.
+    pub value: TagValue,
+    /// Before or after the Cluster.
+    pub position: TagPosition,
+}
+
+/// Counts over a chunk's frames, kept as they are decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FrameStats {
+    /// Frames fully received (each lace counts).
+    pub frames: u64,
+    /// Of those, keyframes.
+    pub keyframes: u64,
+    /// Sum of the payload sizes.
+    pub frame_bytes: u64,
+    /// Presentation time of the first frame, ms, rounded down.
+    pub first_pts_ms: Option<i128>,
+    /// Presentation time of the last frame, ms, rounded down.
+    pub last_pts_ms: Option<i128>,
+}
+
+impl FrameStats {
+    pub(crate) fn add(&mut self, frame: &Frame) {
+        self.add_raw(
+            frame.data.len(),
+            frame.is_keyframe(),
+            frame.timecode,
+            frame.timecode_scale,
+        );
+    }
+
+    pub(crate) fn add_raw(&mut self, len: usize, keyframe: bool, timecode: i64, scale: u64) {
+        self.frames += 1;
+        self.keyframes += u64::from(keyframe);
+        self.frame_bytes += len as u64;
+        let pts = (i128::from(timecode) * i128::from(scale)).div_euclid(1_000_000);
+        self.first_pts_ms.get_or_insert(pts);
+        self.last_pts_ms = Some(pts);
+    }
+}
+
+/// Everything about a chunk except its frames: where it is in the input,
+/// whether it arrived whole, its tracks and tags.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ChunkInfo {
+    /// Byte offset of the chunk's EBML header in the input.
+    pub offset: u64,
+    /// Bytes of input that belong to the chunk.
+    pub length: u64,
+    /// `false` when the input ended, was cut, or was damaged inside the chunk.
+    pub complete: bool,
+    /// TimecodeScale from Info (1 000 000 ns when absent).
+    pub timecode_scale: u64,
+    /// The tracks.
+    pub tracks: Vec<Track>,
+    /// Every SimpleTag in document order, AWS ones included.
+    pub tags: Vec<Tag>,
+    /// The AWS tags, typed.
+    pub aws: AwsTags,
+    /// Counts over the frames.
+    pub stats: FrameStats,
+}
+
+impl ChunkInfo {
+    /// `AWS_KINESISVIDEO_FRAGMENT_NUMBER`.
+    pub fn fragment_number(&self) -> Option<&FragmentNumber> {
+        self.aws.fragment_number.as_ref()
+    }
+    /// Server timestamp (either spelling).
+    pub fn server_timestamp(&self) -> Option<Timestamp> {
+        self.aws.server_timestamp
+    }
+    /// Producer timestamp (either spelling).
+    pub fn producer_timestamp(&self) -> Option<Timestamp> {
+        self.aws.producer_timestamp
+    }
+    /// `AWS_KINESISVIDEO_MILLIS_BEHIND_NOW`.
+    pub fn millis_behind_now(&self) -> Option<u64> {
+        self.aws.millis_behind_now
+    }
+    /// `AWS_KINESISVIDEO_CONTINUATION_TOKEN`.
+    pub fn continuation_token(&self) -> Option<&str> {
+        self.aws.continuation_token.as_deref()
+    }
+    /// The track with this number.
+    pub fn track(&self, number: u64) -> Option<&Track> {
+        self.tracks.iter().find(|t| t.number == number)
+    }
+}
+
+/// One chunk of a GetMedia or GetMediaForFragmentList body (one fragment),
+/// or one whole Matroska document.
+///
+/// ```
+/// # fn show(chunk: &kvs_mkv::Chunk) {
+/// if let Some(n) = chunk.info().fragment_number() {
+///     println!("fragment {n}: {} frames", chunk.frames().len());
+/// }
+/// for frame in chunk.frames() {
+///     let _payload: &[u8] = frame.data();
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub(crate) info: ChunkInfo,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) raw: Bytes,
+}
+
+impl Chunk {
+    /// Position, tracks, tags and counts.
+    pub fn info(&self) -> &ChunkInfo {
+        &self.info
+    }
+    /// The frames in document order. Their data are views into [`raw`](Self::raw).
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+    /// The chunk's bytes as they came in (EBML header to the chunk's end).
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+    /// Whether the chunk arrived whole.
+    pub fn is_complete(&self) -> bool {
+        self.info.complete
+    }
+    /// Shortcut for `info().fragment_number()`.
+    pub fn fragment_number(&self) -> Option<&FragmentNumber> {
+        self.info.fragment_number()
+    }
+    /// Shortcut for `info().continuation_token()`.
+    pub fn continuation_token(&self) -> Option<&str> {
+        self.info.continuation_token()
+    }
+    /// Takes the chunk apart.
+    pub fn into_parts(self) -> (ChunkInfo, Vec<Frame>, Bytes) {
+        (self.info, self.frames, self.raw)
+    }
+}

@@ -1,0 +1,1076 @@
+//! The chunk-assembly state machine shared by [`ChunkDecoder`] and
+//! [`EventDecoder`]: bytes -> element headers -> tracks, tags, frames ->
+//! chunk boundaries.
+//!
+//! The engine remembers where it is (`pos`, the stack of open elements), so
+//! bytes already examined are never parsed again when more arrive: a call
+//! costs O(1) plus the elements it completes.
+//!
+//! [`ChunkDecoder`]: crate::ChunkDecoder
+//! [`EventDecoder`]: crate::EventDecoder
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use bytes::{Buf, Bytes, BytesMut};
+use memchr::memmem;
+
+use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue};
+use crate::ebml::{self, element_header, Header, HeaderError};
+use crate::error::{DecodeError, DecodeErrorKind, ElementId};
+use crate::kvs::names;
+use crate::matroska::block::parse_block;
+use crate::matroska::ids::{self, may_contain};
+use crate::matroska::{AudioSettings, Track, TrackType, VideoSettings};
+use crate::Limits;
+
+/// The four bytes that begin every chunk.
+const EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
+/// An EBML header is a few dozen bytes; anything larger is not one.
+const MAX_EBML_HEADER: u64 = 4096;
+const DEFAULT_TIMECODE_SCALE: u64 = 1_000_000;
+
+/// How much of a chunk the engine keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Keep every byte until the chunk ends, then split it off once and hand
+    /// out frames as views into it.
+    WholeChunk,
+    /// Hand out each frame as soon as its block is in; keep nothing after.
+    Streaming,
+}
+
+/// What the engine produces.
+#[derive(Debug)]
+pub(crate) enum Output {
+    /// Streaming: the first Cluster began (or the chunk ended without one).
+    Start(ChunkInfo),
+    /// Streaming: a frame.
+    Frame(Frame),
+    /// The chunk ended. In whole-chunk mode, with its bytes and frames.
+    End(ChunkInfo, Option<(Bytes, Vec<Frame>)>),
+    /// Damaged or truncated input.
+    Error(DecodeError),
+}
+
+enum Progress {
+    Continue,
+    Blocked,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Open {
+    id: u32,
+    /// Where the element ends, when its size is known.
+    end: Option<u64>,
+    /// Where it ends at the latest: its own end or its nearest known ancestor's.
+    bound: Option<u64>,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Between chunks: expecting an EBML header.
+    Top,
+    InChunk,
+    /// After damage at `at`: looking for the next EBML header from `scan`.
+    Resync {
+        kind: DecodeErrorKind,
+        at: u64,
+        scan: u64,
+    },
+}
+
+/// A frame whose bytes are still in the buffer (whole-chunk mode).
+#[derive(Debug, Clone, Copy)]
+struct FrameRec {
+    start: u64,
+    len: usize,
+    track: u64,
+    timecode: i64,
+    timecode_scale: u64,
+    duration: Option<u64>,
+    flags: u8,
+}
+
+#[derive(Debug, Default)]
+struct SimpleTagBuild {
+    name: Option<String>,
+    value: Option<TagValue>,
+    emitted: bool,
+}
+
+/// The chunk being assembled.
+#[derive(Debug, Default)]
+struct Build {
+    info: ChunkInfo,
+    /// A Cluster began (in streaming mode: `Start` was emitted).
+    started: bool,
+    /// A CONTINUATION_TOKEN was read after a Cluster began.
+    token: bool,
+    cluster_timecode: Option<u64>,
+    track: Option<Track>,
+    /// CodecPrivate ranges to turn into views once the bytes are split off:
+    /// (track index, start, end).
+    privates: Vec<(usize, u64, u64)>,
+    private: Option<(u64, u64)>,
+    simple_tags: Vec<SimpleTagBuild>,
+}
+
+pub(crate) struct Engine {
+    mode: Mode,
+    limits: Limits,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// Stream offset of the next element header.
+    pos: u64,
+    state: State,
+    stack: Vec<Open>,
+    chunk: Option<Build>,
+    /// Whole-chunk mode: frames of the current chunk (reused across chunks).
+    frames: Vec<FrameRec>,
+    out: VecDeque<Output>,
+    finder: memmem::Finder<'static>,
+    /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
+    /// TimecodeScale, in case its Segment goes on (as in a merged file).
+    continuation: Option<(Vec<Track>, u64)>,
+}
+
+type Step = Result<Progress, (DecodeErrorKind, u64, bool)>;
+
+fn damage<T>(kind: DecodeErrorKind, at: u64) -> Result<T, (DecodeErrorKind, u64, bool)> {
+    Err((kind, at, false))
+}
+
+impl Engine {
+    pub(crate) fn new(mode: Mode, limits: Limits) -> Engine {
+        Engine {
+            mode,
+            limits,
+            base: 0,
+            pos: 0,
+            state: State::Top,
+            stack: Vec::new(),
+            chunk: None,
+            frames: Vec::new(),
+            out: VecDeque::new(),
+            finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
+            continuation: None,
+        }
+    }
+
+    /// The next output, or `None` when more input is needed (or, at `eof`,
+    /// when everything has been reported).
+    pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
+        loop {
+            if let Some(out) = self.out.pop_front() {
+                return Some(out);
+            }
+            match self.advance(buf) {
+                Ok(Progress::Continue) => {}
+                Ok(Progress::Blocked) => {
+                    if eof {
+                        self.at_eof(buf);
+                        return self.out.pop_front();
+                    }
+                    return None;
+                }
+                Err((kind, at, clean)) => self.damaged(buf, kind, at, clean),
+            }
+        }
+    }
+
+    fn data_end(&self, buf: &BytesMut) -> u64 {
+        self.base + buf.len() as u64
+    }
+
+    /// Drops bytes that nothing will look at again.
+    fn discard(&mut self, buf: &mut BytesMut) {
+        let keep_from = match &self.chunk {
+            Some(c) if self.mode == Mode::WholeChunk || !c.started => c.info.offset,
+            _ => self.pos,
+        };
+        let upto = keep_from.min(self.data_end(buf));
+        if upto > self.base {
+            buf.advance((upto - self.base) as usize);
+            self.base = upto;
+        }
+    }
+
+    /// Whether the bytes before `pos` must still be in the buffer.
+    fn retaining(&self) -> bool {
+        matches!(&self.chunk, Some(c) if self.mode == Mode::WholeChunk || !c.started)
+    }
+
+    fn advance(&mut self, buf: &mut BytesMut) -> Step {
+        if let State::Resync { .. } = self.state {
+            return Ok(self.resync(buf));
+        }
+        self.discard(buf);
+        let data_end = self.data_end(buf);
+        if self.pos > data_end && self.retaining() {
+            return Ok(Progress::Blocked);
+        }
+        if self.chunk.is_some() {
+            if let Some(top) = self.stack.last() {
+                if top.bound == Some(self.pos) {
+                    self.close_top(buf);
+                    return Ok(Progress::Continue);
+                }
+            }
+            let token_done = self.chunk.as_ref().is_some_and(|c| c.token);
+            if token_done && self.stack.iter().all(|o| o.end.is_none()) {
+                self.continuation = self
+                    .chunk
+                    .as_ref()
+                    .map(|c| (c.info.tracks.clone(), c.info.timecode_scale));
+                self.finish(buf, self.pos, true);
+                return Ok(Progress::Continue);
+            }
+        }
+        if self.pos >= data_end {
+            return Ok(Progress::Blocked);
+        }
+        let at = (self.pos - self.base) as usize;
+        let header = match element_header(&buf[at..]) {
+            Ok((_, h)) => h,
+            Err(nom::Err::Incomplete(_)) => return Ok(Progress::Blocked),
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                let kind = match e {
+                    HeaderError::InvalidId => DecodeErrorKind::InvalidElementId,
+                    _ => DecodeErrorKind::InvalidElementSize,
+                };
+                // A bad header where an unknown-size element could end is a
+                // clean end of the chunk before it.
+                return Err((kind, self.pos, true));
+            }
+        };
+        if self.chunk.is_none() {
+            self.top_level(buf, header)
+        } else {
+            self.element(buf, header)
+        }
+    }
+
+    /// Outside a chunk: only an EBML header may come.
+    fn top_level(&mut self, buf: &mut BytesMut, h: Header) -> Step {
+        let start = self.pos;
+        let continuation = self.continuation.take();
+        if h.id != ids::EBML {
+            if let Some((tracks, timecode_scale)) =
+                continuation.filter(|_| may_contain(ids::SEGMENT, h.id))
+            {
+                // The Segment of a chunk that ended at its token goes on: a
+                // new chunk begins here, with the same tracks.
+                self.begin_chunk(start, tracks, timecode_scale);
+                self.stack.push(Open {
+                    id: ids::SEGMENT,
+                    end: None,
+                    bound: None,
+                });
+                return Ok(Progress::Continue);
+            }
+            return damage(
+                DecodeErrorKind::ExpectedEbmlHeader {
+                    found: ElementId(h.id),
+                },
+                start,
+            );
+        }
+        let Some(size) = h.size else {
+            return damage(
+                DecodeErrorKind::UnsupportedHeader("EBML header of unknown size".into()),
+                start,
+            );
+        };
+        if size > MAX_EBML_HEADER {
+            let kind = DecodeErrorKind::ElementTooLarge {
+                id: ElementId(h.id),
+                size,
+                limit: MAX_EBML_HEADER,
+            };
+            return damage(kind, start);
+        }
+        let body_start = (start - self.base) as usize + usize::from(h.len);
+        let body_end = body_start + size as usize;
+        if body_end > buf.len() {
+            return Ok(Progress::Blocked);
+        }
+        check_ebml_header(&buf[body_start..body_end]).map_err(|k| (k, start, false))?;
+        self.begin_chunk(start, Vec::new(), DEFAULT_TIMECODE_SCALE);
+        self.pos = start + u64::from(h.len) + size;
+        Ok(Progress::Continue)
+    }
+
+    fn begin_chunk(&mut self, offset: u64, tracks: Vec<Track>, timecode_scale: u64) {
+        self.chunk = Some(Build {
+            info: ChunkInfo {
+                offset,
+                timecode_scale,
+                tracks,
+                ..ChunkInfo::default()
+            },
+            ..Build::default()
+        });
+        self.state = State::InChunk;
+        self.stack.clear();
+        self.frames.clear();
+    }
+
+    /// Inside a chunk: one element header at `pos`.
+    fn element(&mut self, buf: &mut BytesMut, h: Header) -> Step {
+        let start = self.pos;
+        // The unknown-size rule: an element that cannot be a child of an
+        // open unknown-size element ends it.
+        while let Some(top) = self.stack.last() {
+            if top.end.is_some() || may_contain(top.id, h.id) {
+                break;
+            }
+            self.close_top(buf);
+            if self.chunk.is_none() {
+                // The Segment ended: the element belongs to what follows.
+                return Ok(Progress::Continue);
+            }
+        }
+        let Some(parent) = self.stack.last().copied() else {
+            // After the EBML header, before (or instead of) the Segment.
+            return match h.id {
+                ids::SEGMENT => self.open(buf, h, start, None),
+                ids::VOID | ids::CRC32 => self.skip(h, start, None),
+                _ => {
+                    self.finish(buf, start, true);
+                    Ok(Progress::Continue)
+                }
+            };
+        };
+        if !may_contain(parent.id, h.id) {
+            if h.id == ids::EBML {
+                let inside = ElementId(parent.id);
+                self.finish(buf, start, false);
+                self.out.push_back(Output::Error(DecodeError {
+                    offset: start,
+                    skipped: 0,
+                    kind: DecodeErrorKind::CutByNewChunk { inside },
+                }));
+                return Ok(Progress::Continue);
+            }
+            let kind = DecodeErrorKind::UnexpectedElement {
+                id: ElementId(h.id),
+                parent: ElementId(parent.id),
+            };
+            return damage(kind, start);
+        }
+        let end = match h.size {
+            Some(size) => {
+                let end = start
+                    .checked_add(u64::from(h.len))
+                    .and_then(|p| p.checked_add(size))
+                    .ok_or((too_large(h.id, size, u64::MAX), start, false))?;
+                if let Some(bound) = parent.bound {
+                    if end > bound {
+                        let kind = DecodeErrorKind::Overrun {
+                            id: ElementId(h.id),
+                            end,
+                            parent: ElementId(parent.id),
+                            parent_end: bound,
+                        };
+                        return damage(kind, start);
+                    }
+                }
+                if self.retaining() {
+                    let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                    if end - offset > self.limits.max_chunk_size {
+                        let limit = self.limits.max_chunk_size;
+                        return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
+                    }
+                }
+                Some(end)
+            }
+            None if ids::is_master(h.id) && h.id != ids::BLOCK_GROUP => None,
+            None => {
+                return damage(
+                    DecodeErrorKind::UnknownSize {
+                        id: ElementId(h.id),
+                    },
+                    start,
+                )
+            }
+        };
+        match h.id {
+            ids::INFO
+            | ids::TRACKS
+            | ids::TRACK_ENTRY
+            | ids::VIDEO
+            | ids::AUDIO
+            | ids::TAGS
+            | ids::TAG
+            | ids::SIMPLE_TAG
+            | ids::CLUSTER => self.open(buf, h, start, end),
+            ids::TIMECODE_SCALE
+            | ids::TRACK_NUMBER
+            | ids::TRACK_UID
+            | ids::TRACK_TYPE
+            | ids::CODEC_ID
+            | ids::CODEC_PRIVATE
+            | ids::NAME
+            | ids::LANGUAGE
+            | ids::DEFAULT_DURATION
+            | ids::PIXEL_WIDTH
+            | ids::PIXEL_HEIGHT
+            | ids::SAMPLING_FREQUENCY
+            | ids::CHANNELS
+            | ids::BIT_DEPTH
+            | ids::TAG_NAME
+            | ids::TAG_STRING
+            | ids::TAG_BINARY
+            | ids::TIMECODE
+            | ids::SIMPLE_BLOCK
+            | ids::BLOCK_GROUP => self.leaf(buf, h, start),
+            _ if end.is_none() => self.open(buf, h, start, None),
+            _ => self.skip(h, start, end),
+        }
+    }
+
+    fn open(&mut self, buf: &mut BytesMut, h: Header, start: u64, end: Option<u64>) -> Step {
+        if self.stack.len() >= self.limits.max_depth {
+            let limit = self.limits.max_depth;
+            return damage(DecodeErrorKind::TooDeep { limit }, start);
+        }
+        let bound = end.or_else(|| self.stack.last().and_then(|o| o.bound));
+        let chunk = self
+            .chunk
+            .as_mut()
+            .expect("open is only called inside a chunk");
+        match h.id {
+            ids::TRACK_ENTRY => {
+                if chunk.info.tracks.len() >= self.limits.max_tracks {
+                    let limit = self.limits.max_tracks;
+                    return damage(DecodeErrorKind::TooManyTracks { limit }, start);
+                }
+                chunk.track = Some(Track::default());
+                chunk.private = None;
+            }
+            ids::VIDEO => {
+                if let Some(t) = chunk.track.as_mut() {
+                    t.video.get_or_insert_with(VideoSettings::default);
+                }
+            }
+            ids::AUDIO => {
+                if let Some(t) = chunk.track.as_mut() {
+                    t.audio.get_or_insert_with(AudioSettings::default);
+                }
+            }
+            ids::SIMPLE_TAG => {
+                // A nested SimpleTag: its parent's name and value come first.
+                let parent_tag = chunk
+                    .simple_tags
+                    .last_mut()
+                    .filter(|p| p.name.is_some() && !p.emitted)
+                    .map(take_tag);
+                chunk.simple_tags.push(SimpleTagBuild::default());
+                if let Some(tag) = parent_tag {
+                    self.emit_tag(tag, start)?;
+                }
+            }
+            ids::CLUSTER => {
+                chunk.cluster_timecode = None;
+                if !chunk.started {
+                    chunk.started = true;
+                    if self.mode == Mode::Streaming {
+                        self.emit_start(buf, start);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.stack.push(Open {
+            id: h.id,
+            end,
+            bound,
+        });
+        self.pos = start + u64::from(h.len);
+        Ok(Progress::Continue)
+    }
+
+    /// Streaming mode: hands out the chunk's head (everything before `upto`)
+    /// as `Start`, with CodecPrivate views into it.
+    fn emit_start(&mut self, buf: &mut BytesMut, upto: u64) {
+        let head_len = (upto.min(self.data_end(buf)) - self.base) as usize;
+        let head = buf.split_to(head_len).freeze();
+        let head_base = self.base;
+        self.base += head_len as u64;
+        let chunk = self.chunk.as_mut().expect("inside a chunk");
+        resolve_privates(chunk, &head, head_base);
+        self.out.push_back(Output::Start(chunk.info.clone()));
+    }
+
+    fn skip(&mut self, h: Header, start: u64, end: Option<u64>) -> Step {
+        match end {
+            Some(end) => self.pos = end,
+            None => {
+                return damage(
+                    DecodeErrorKind::UnknownSize {
+                        id: ElementId(h.id),
+                    },
+                    start,
+                )
+            }
+        }
+        Ok(Progress::Continue)
+    }
+
+    /// An element read whole: waits until all of it is in the buffer.
+    fn leaf(&mut self, buf: &mut BytesMut, h: Header, start: u64) -> Step {
+        let id = ElementId(h.id);
+        let Some(size) = h.size else {
+            return damage(DecodeErrorKind::UnknownSize { id }, start);
+        };
+        if size > self.limits.max_element_size {
+            return damage(too_large(h.id, size, self.limits.max_element_size), start);
+        }
+        let body_start = start + u64::from(h.len);
+        let end = body_start + size;
+        if end > self.data_end(buf) {
+            return Ok(Progress::Blocked);
+        }
+        let body = (body_start - self.base) as usize..(end - self.base) as usize;
+        if h.id == ids::SIMPLE_BLOCK || h.id == ids::BLOCK_GROUP {
+            self.block(buf, h.id, start, body)?;
+            return Ok(self.skipped_to(end));
+        }
+        let retaining = self.retaining();
+        let chunk = self
+            .chunk
+            .as_mut()
+            .expect("leaf is only called inside a chunk");
+        let payload = &buf[body.clone()];
+        let uint = || ebml::read_uint(payload).map_err(|e| ((id, e).into(), start, false));
+        let float = || ebml::read_float(payload).map_err(|e| ((id, e).into(), start, false));
+        match h.id {
+            ids::TIMECODE_SCALE => {
+                let v = uint()?;
+                if v == 0 {
+                    let reason = "TimestampScale of 0";
+                    return damage(DecodeErrorKind::InvalidValue { id, reason }, start);
+                }
+                chunk.info.timecode_scale = v;
+            }
+            ids::TIMECODE => chunk.cluster_timecode = Some(uint()?),
+            ids::TAG_NAME | ids::TAG_STRING | ids::TAG_BINARY => {
+                let Some(st) = chunk.simple_tags.last_mut() else {
+                    return Ok(self.skipped_to(end));
+                };
+                match h.id {
+                    ids::TAG_NAME => st.name = Some(ebml::read_string(payload)),
+                    ids::TAG_STRING => {
+                        st.value = Some(TagValue::String(ebml::read_string(payload)))
+                    }
+                    _ => st.value = Some(TagValue::Binary(Bytes::copy_from_slice(payload))),
+                }
+                if st.name.is_some() && st.value.is_some() && !st.emitted {
+                    let tag = take_tag(st);
+                    self.emit_tag(tag, start)?;
+                }
+            }
+            _ => {
+                let Some(track) = chunk.track.as_mut() else {
+                    return Ok(self.skipped_to(end));
+                };
+                match h.id {
+                    ids::TRACK_NUMBER => track.number = uint()?,
+                    ids::TRACK_UID => track.uid = Some(uint()?),
+                    ids::TRACK_TYPE => track.track_type = Some(TrackType::from_value(uint()?)),
+                    ids::CODEC_ID => track.codec_id = ebml::read_string(payload),
+                    ids::NAME => track.name = Some(ebml::read_string(payload)),
+                    ids::LANGUAGE => track.language = Some(ebml::read_string(payload)),
+                    ids::DEFAULT_DURATION => track.default_duration_ns = Some(uint()?),
+                    ids::PIXEL_WIDTH => {
+                        track.video.get_or_insert_with(Default::default).pixel_width = Some(uint()?)
+                    }
+                    ids::PIXEL_HEIGHT => {
+                        track
+                            .video
+                            .get_or_insert_with(Default::default)
+                            .pixel_height = Some(uint()?)
+                    }
+                    ids::SAMPLING_FREQUENCY => {
+                        track
+                            .audio
+                            .get_or_insert_with(Default::default)
+                            .sampling_frequency = Some(float()?)
+                    }
+                    ids::CHANNELS => {
+                        track.audio.get_or_insert_with(Default::default).channels = Some(uint()?)
+                    }
+                    ids::BIT_DEPTH => {
+                        track.audio.get_or_insert_with(Default::default).bit_depth = Some(uint()?)
+                    }
+                    ids::CODEC_PRIVATE => {
+                        if retaining {
+                            chunk.private = Some((body_start, end));
+                        } else {
+                            // Tracks after the first Cluster, in streaming mode:
+                            // the head is gone, so this one is copied.
+                            track.codec_private = Some(Bytes::copy_from_slice(payload));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(self.skipped_to(end))
+    }
+
+    fn skipped_to(&mut self, end: u64) -> Progress {
+        if self.pos < end {
+            self.pos = end;
+        }
+        Progress::Continue
+    }
+
+    fn emit_tag(
+        &mut self,
+        (name, value): (String, TagValue),
+        at: u64,
+    ) -> Result<(), (DecodeErrorKind, u64, bool)> {
+        let limit = self.limits.max_tags_per_chunk;
+        let chunk = self
+            .chunk
+            .as_mut()
+            .expect("tags are only read inside a chunk");
+        if chunk.info.tags.len() >= limit {
+            return damage(DecodeErrorKind::TooManyTags { limit }, at);
+        }
+        if let TagValue::String(s) = &value {
+            chunk.info.aws.apply(&name, s);
+            if chunk.started && name == names::CONTINUATION_TOKEN {
+                chunk.token = true;
+            }
+        }
+        let position = if chunk.started {
+            TagPosition::AfterCluster
+        } else {
+            TagPosition::BeforeCluster
+        };
+        chunk.info.tags.push(Tag {
+            name,
+            value,
+            position,
+        });
+        Ok(())
+    }
+
+    fn close_top(&mut self, buf: &mut BytesMut) {
+        let Some(open) = self.stack.pop() else { return };
+        if open.id == ids::SEGMENT {
+            self.finish(buf, self.pos, true);
+            return;
+        }
+        let Some(chunk) = self.chunk.as_mut() else {
+            return;
+        };
+        match open.id {
+            ids::TRACK_ENTRY => {
+                if let Some(track) = chunk.track.take() {
+                    if let Some((s, e)) = chunk.private.take() {
+                        chunk.privates.push((chunk.info.tracks.len(), s, e));
+                    }
+                    chunk.info.tracks.push(track);
+                }
+            }
+            ids::SIMPLE_TAG => {
+                if let Some(mut st) = chunk.simple_tags.pop() {
+                    if !st.emitted && (st.name.is_some() || st.value.is_some()) {
+                        let tag = take_tag(&mut st);
+                        // The tag limit was checked for every tag so far; a
+                        // failure here is reported at the element's end.
+                        if let Err((kind, at, _)) = self.emit_tag(tag, self.pos) {
+                            self.damaged(buf, kind, at, false);
+                        }
+                    }
+                }
+            }
+            ids::CLUSTER => chunk.cluster_timecode = None,
+            _ => {}
+        }
+    }
+
+    /// Ends the current chunk at `end` and queues it.
+    fn finish(&mut self, buf: &mut BytesMut, end: u64, complete: bool) {
+        let Some(mut chunk) = self.chunk.take() else {
+            return;
+        };
+        self.stack.clear();
+        self.state = State::Top;
+        // Bytes between here and `end` belong to the chunk; `pos` moves on.
+        let data_end = self.data_end(buf);
+        let end = end.max(chunk.info.offset);
+        if self.pos < end {
+            self.pos = end;
+        }
+        if self.mode == Mode::Streaming && !chunk.started {
+            // A chunk without a Cluster: its head is its whole self.
+            chunk.started = true;
+            self.chunk = Some(chunk);
+            self.emit_start(buf, end);
+            chunk = self.chunk.take().expect("just put back");
+        }
+        chunk.info.length = end - chunk.info.offset;
+        chunk.info.complete = complete;
+        let body = match self.mode {
+            Mode::Streaming => None,
+            Mode::WholeChunk => {
+                let take = (end.min(data_end) - self.base) as usize;
+                let raw = buf.split_to(take).freeze();
+                let raw_base = self.base;
+                self.base += take as u64;
+                resolve_privates(&mut chunk, &raw, raw_base);
+                let frames = self
+                    .frames
+                    .drain(..)
+                    .map(|f| {
+                        let at = (f.start - raw_base) as usize;
+                        Frame {
+                            data: raw.slice(at..at + f.len),
+                            track: f.track,
+                            timecode: f.timecode,
+                            timecode_scale: f.timecode_scale,
+                            duration: f.duration,
+                            flags: f.flags,
+                        }
+                    })
+                    .collect();
+                Some((raw, frames))
+            }
+        };
+        self.out.push_back(Output::End(chunk.info, body));
+    }
+
+    /// Damage at `at`: the chunk so far is handed out (complete only when the
+    /// damage stands where it could have ended cleanly), then the decoder
+    /// looks for the next EBML header.
+    fn damaged(&mut self, buf: &mut BytesMut, kind: DecodeErrorKind, at: u64, clean: bool) {
+        if self.chunk.is_some() {
+            let complete = clean && self.stack.iter().all(|o| o.end.is_none());
+            self.finish(buf, at, complete);
+        }
+        self.stack.clear();
+        self.state = State::Resync {
+            kind,
+            at,
+            scan: at + 1,
+        };
+    }
+
+    fn resync(&mut self, buf: &mut BytesMut) -> Progress {
+        let State::Resync { kind, at, scan } = &mut self.state else {
+            return Progress::Continue;
+        };
+        let data_end = self.base + buf.len() as u64;
+        let upto = (*scan).min(data_end);
+        buf.advance((upto - self.base) as usize);
+        self.base = upto;
+        if *scan > data_end {
+            return Progress::Blocked;
+        }
+        match self.finder.find(buf) {
+            Some(i) => {
+                buf.advance(i);
+                self.base += i as u64;
+                self.pos = self.base;
+                let error = DecodeError {
+                    offset: *at,
+                    skipped: self.base - *at,
+                    kind: kind.clone(),
+                };
+                self.state = State::Top;
+                self.out.push_back(Output::Error(error));
+                Progress::Continue
+            }
+            None => {
+                // Keep the last three bytes: the magic may straddle reads.
+                let keep = buf.len().min(EBML_MAGIC.len() - 1);
+                let drop = buf.len() - keep;
+                buf.advance(drop);
+                self.base += drop as u64;
+                *scan = self.base;
+                Progress::Blocked
+            }
+        }
+    }
+
+    /// The input ended and nothing more can be decoded.
+    fn at_eof(&mut self, buf: &mut BytesMut) {
+        let data_end = self.data_end(buf);
+        match std::mem::replace(&mut self.state, State::Top) {
+            State::Resync { kind, at, .. } => {
+                self.out.push_back(Output::Error(DecodeError {
+                    offset: at,
+                    skipped: 0,
+                    kind,
+                }));
+            }
+            State::Top => {
+                if data_end > self.pos {
+                    self.out.push_back(Output::Error(DecodeError {
+                        offset: self.pos,
+                        skipped: 0,
+                        kind: DecodeErrorKind::Truncated {
+                            inside: ElementId(ids::EBML),
+                        },
+                    }));
+                }
+            }
+            State::InChunk => {
+                let clean = self.pos == data_end && self.stack.iter().all(|o| o.end.is_none());
+                let inside = if self.pos < data_end {
+                    let at = (self.pos - self.base) as usize;
+                    element_header(&buf[at..]).ok().map(|(_, h)| h.id)
+                } else {
+                    None
+                }
+                .or_else(|| {
+                    self.stack
+                        .iter()
+                        .rev()
+                        .find(|o| o.end.is_some())
+                        .map(|o| o.id)
+                })
+                .unwrap_or(ids::SEGMENT);
+                let offset = self.pos.min(data_end);
+                self.finish(buf, data_end, clean);
+                if !clean {
+                    self.out.push_back(Output::Error(DecodeError {
+                        offset,
+                        skipped: 0,
+                        kind: DecodeErrorKind::Truncated {
+                            inside: ElementId(inside),
+                        },
+                    }));
+                }
+            }
+        }
+        let rest = (self.data_end(buf) - self.base) as usize;
+        buf.advance(rest);
+        self.base += rest as u64;
+        self.pos = self.pos.max(self.base);
+        self.stack.clear();
+        self.chunk = None;
+    }
+}
+
+impl Engine {
+    /// A SimpleBlock or BlockGroup whose payload is `body` (buffer indices).
+    fn block(
+        &mut self,
+        buf: &mut BytesMut,
+        id: u32,
+        start: u64,
+        body: Range<usize>,
+    ) -> Result<(), (DecodeErrorKind, u64, bool)> {
+        let chunk = self
+            .chunk
+            .as_ref()
+            .expect("blocks are only read inside a chunk");
+        let Some(cluster_tc) = chunk.cluster_timecode else {
+            return damage(DecodeErrorKind::MissingClusterTimecode, start);
+        };
+        let scale = chunk.info.timecode_scale;
+        let (block, group) = if id == ids::SIMPLE_BLOCK {
+            (body, None)
+        } else {
+            let (block, keyframe, duration) = read_group(&buf[body.clone()]).map_err(|reason| {
+                let id = ElementId(ids::BLOCK_GROUP);
+                (DecodeErrorKind::InvalidValue { id, reason }, start, false)
+            })?;
+            (
+                body.start + block.start..body.start + block.end,
+                Some((keyframe, duration)),
+            )
+        };
+        let block_id = ElementId(if group.is_some() {
+            ids::BLOCK
+        } else {
+            ids::SIMPLE_BLOCK
+        });
+        let mut first = 0..0;
+        let mut laces: Vec<Range<usize>> = Vec::new();
+        let mut count = 0usize;
+        let head = parse_block(&buf[block.clone()], |r| {
+            match count {
+                0 => first = r,
+                1 => laces.extend([first.clone(), r]),
+                _ => laces.push(r),
+            }
+            count += 1;
+        })
+        .map_err(|error| {
+            (
+                DecodeErrorKind::InvalidBlock {
+                    id: block_id,
+                    error,
+                },
+                start,
+                false,
+            )
+        })?;
+        let timecode = i64::try_from(cluster_tc)
+            .ok()
+            .and_then(|tc| tc.checked_add(i64::from(head.timecode)))
+            .ok_or((DecodeErrorKind::TimecodeOutOfRange, start, false))?;
+        let (flags, duration) = match group {
+            None => (head.flags & (KEYFRAME | INVISIBLE | DISCARDABLE), None),
+            Some((key, duration)) => (
+                (head.flags & INVISIBLE) | if key { KEYFRAME } else { 0 },
+                duration,
+            ),
+        };
+        let ranges = if count > 1 {
+            &laces[..]
+        } else {
+            std::slice::from_ref(&first)
+        };
+        let retaining = self.retaining();
+        let chunk = self
+            .chunk
+            .as_mut()
+            .expect("blocks are only read inside a chunk");
+        if retaining {
+            for r in ranges {
+                let len = r.len();
+                chunk
+                    .info
+                    .stats
+                    .add_raw(len, flags & KEYFRAME != 0, timecode, scale);
+                self.frames.push(FrameRec {
+                    start: self.base + (block.start + r.start) as u64,
+                    len,
+                    track: head.track,
+                    timecode,
+                    timecode_scale: scale,
+                    duration,
+                    flags,
+                });
+            }
+        } else {
+            // Streaming: split the block off the buffer and hand out views.
+            let taken = buf.split_to(block.end).freeze();
+            self.base += block.end as u64;
+            for r in ranges {
+                let frame = Frame {
+                    data: taken.slice(block.start + r.start..block.start + r.end),
+                    track: head.track,
+                    timecode,
+                    timecode_scale: scale,
+                    duration,
+                    flags,
+                };
+                chunk.info.stats.add(&frame);
+                self.out.push_back(Output::Frame(frame));
+            }
+        }
+        Ok(())
+    }
+}
+
+const KEYFRAME: u8 = 0x80;
+const INVISIBLE: u8 = 0x08;
+const DISCARDABLE: u8 = 0x01;
+
+/// Reads a BlockGroup's children: the Block's range (relative to `group`),
+/// whether it is a keyframe (no ReferenceBlock), and BlockDuration.
+fn read_group(group: &[u8]) -> Result<(Range<usize>, bool, Option<u64>), &'static str> {
+    let mut block = None;
+    let mut duration = None;
+    let mut referenced = false;
+    let mut at = 0;
+    while at < group.len() {
+        let (_, h) = element_header(&group[at..]).map_err(|_| "malformed child element")?;
+        let child_start = at + usize::from(h.len);
+        let size = h.size.ok_or("child of unknown size")?;
+        let child_end = usize::try_from(size)
+            .ok()
+            .and_then(|s| child_start.checked_add(s))
+            .filter(|&e| e <= group.len())
+            .ok_or("child overruns the BlockGroup")?;
+        match h.id {
+            ids::BLOCK if block.is_none() => block = Some(child_start..child_end),
+            ids::BLOCK_DURATION => {
+                duration = Some(
+                    ebml::read_uint(&group[child_start..child_end])
+                        .map_err(|_| "bad BlockDuration")?,
+                )
+            }
+            ids::REFERENCE_BLOCK => referenced = true,
+            _ => {}
+        }
+        at = child_end;
+    }
+    Ok((block.ok_or("no Block inside")?, !referenced, duration))
+}
+
+fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {
+    DecodeErrorKind::ElementTooLarge {
+        id: ElementId(id),
+        size,
+        limit,
+    }
+}
+
+fn take_tag(st: &mut SimpleTagBuild) -> (String, TagValue) {
+    st.emitted = true;
+    (
+        st.name.take().unwrap_or_default(),
+        st.value.take().unwrap_or(TagValue::None),
+    )
+}
+
+/// Turns recorded CodecPrivate ranges into views of `bytes` (which starts at
+/// stream offset `base`).
+fn resolve_privates(chunk: &mut Build, bytes: &Bytes, base: u64) {
+    for (index, s, e) in chunk.privates.drain(..) {
+        if let Some(track) = chunk.info.tracks.get_mut(index) {
+            if s >= base && e <= base + bytes.len() as u64 {
+                track.codec_private = Some(bytes.slice((s - base) as usize..(e - base) as usize));
+            }
+        }
+    }
+}
+
+/// Checks the EBML header's fields: a Matroska (or WebM) document whose IDs
+/// and sizes fit the limits this decoder reads.
+fn check_ebml_header(mut body: &[u8]) -> Result<(), DecodeErrorKind> {
+    let bad = |s: &str| DecodeErrorKind::UnsupportedHeader(s.to_string());
+    while !body.is_empty() {
+        let (rest, h) =
+            element_header(body).map_err(|_| bad("malformed element inside the EBML header"))?;
+        let size = h
+            .size
+            .ok_or_else(|| bad("element of unknown size inside the EBML header"))?;
+        let size = usize::try_from(size).map_err(|_| bad("element overruns the EBML header"))?;
+        let value = rest
+            .get(..size)
+            .ok_or_else(|| bad("element overruns the EBML header"))?;
+        match h.id {
+            ids::DOC_TYPE => {
+                let doc = ebml::read_string(value);
+                if doc != "matroska" && doc != "webm" {
+                    return Err(DecodeErrorKind::UnsupportedHeader(format!(
+                        "DocType {doc:?} is neither matroska nor webm"
+                    )));
+                }
+            }
+            ids::EBML_MAX_ID_LENGTH if ebml::read_uint(value).map_or(true, |v| v > 4) => {
+                return Err(bad("EBMLMaxIDLength above 4"));
+            }
+            ids::EBML_MAX_SIZE_LENGTH if ebml::read_uint(value).map_or(true, |v| v > 8) => {
+                return Err(bad("EBMLMaxSizeLength above 8"));
+            }
+            ids::EBML_READ_VERSION if ebml::read_uint(value).map_or(true, |v| v > 1) => {
+                return Err(bad("EBMLReadVersion above 1"));
+            }
+            _ => {}
+        }
+        body = &rest[size..];
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The decoders: [`ChunkDecoder`] hands out whole chunks, [`EventDecoder`]
+//! hands out each frame as soon as its bytes are in. Both are
+//! `tokio_util::codec::Decoder`s over one sans-IO engine and can be driven by
+//! hand with any `BytesMut`.
+
+mod engine;
+
+use bytes::BytesMut;
+use tokio_util::codec::Decoder;
+
+use crate::chunk::{Chunk, ChunkInfo, Frame};
+use crate::{Error, Limits};
+use engine::{Engine, Mode, Output};
+
+/// Turns the bytes of a GetMedia or GetMediaForFragmentList body into
+/// [`Chunk`]s, whatever pieces they arrive in.
+///
+/// A chunk is returned as soon as it is known to be complete: at its
+/// `AWS_KINESISVIDEO_CONTINUATION_TOKEN` tag (GetMedia), at the next EBML
+/// header, at the end of a Segment of known size, or at end of input. Each
+/// complete chunk is split off the buffer once; its frames are views into it.
+///
+/// Errors carry the byte offset. After an error the decoder has already
+/// handed out the chunk the damage was found in (marked incomplete) and
+/// resynchronized at the next EBML header: keep calling `decode` to go on.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+///
+/// let body = std::fs::read("testdata/sample.mkv").unwrap();
+/// let mut decoder = kvs_mkv::ChunkDecoder::default();
+/// let mut buf = BytesMut::new();
+/// let mut chunks = Vec::new();
+/// for piece in body.chunks(1000) {
+///     buf.extend_from_slice(piece);
+///     while let Some(chunk) = decoder.decode(&mut buf).unwrap() {
+///         chunks.push(chunk);
+///     }
+/// }
+/// while let Some(chunk) = decoder.decode_eof(&mut buf).unwrap() {
+///     chunks.push(chunk);
+/// }
+/// assert!(chunks.iter().all(|c| c.is_complete()));
+/// assert!(chunks[0].frames().len() > 0);
+/// ```
+pub struct ChunkDecoder {
+    engine: Engine,
+}
+
+impl ChunkDecoder {
+    /// A decoder with the default [`Limits`].
+    pub fn new() -> ChunkDecoder {
+        ChunkDecoder::with_limits(Limits::default())
+    }
+
+    /// A decoder with the given limits.
+    pub fn with_limits(limits: Limits) -> ChunkDecoder {
+        ChunkDecoder {
+            engine: Engine::new(Mode::WholeChunk, limits),
+        }
+    }
+
+    fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Chunk>, Error> {
+        loop {
+            return match self.engine.poll(buf, eof) {
+                None => Ok(None),
+                Some(Output::End(info, Some((raw, frames)))) => {
+                    Ok(Some(Chunk { info, frames, raw }))
+                }
+                Some(Output::Error(e)) => Err(e.into()),
+                // Streaming outputs never occur in whole-chunk mode.
+                Some(Output::Start(_) | Output::Frame(_) | Output::End(_, None)) => continue,
+            };
+        }
+    }
+}
+
+impl Default for ChunkDecoder {
+    fn default() -> Self {
+        ChunkDecoder::new()
+    }
+}
+
+impl std::fmt::Debug for ChunkDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkDecoder").finish_non_exhaustive()
+    }
+}
+
+impl Decoder for ChunkDecoder {
+    type Item = Chunk;
+    type Error = Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Chunk>, Error> {
+        self.next(buf, false)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Chunk>, Error> {
+        self.next(buf, true)
+    }
+}
+
+/// What an [`EventDecoder`] hands out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A chunk's first Cluster began (or the chunk ended without one): its
+    /// offset, tracks, and the tags before the Cluster. `length`,
+    /// `complete` and `stats` are not known yet.
+    Start(ChunkInfo),
+    /// A frame, as soon as its block is in. Its data is a view of the input.
+    Frame(Frame),
+    /// The chunk ended: everything in [`ChunkInfo`], all tags included.
+    End(ChunkInfo),
+}
+
+/// Frame-level decoding for consumers that cannot wait for a fragment to end
+/// (a live camera with 10 s fragments): each frame is handed out as soon as
+/// its block is in, and nothing is kept after that, so memory stays at one
+/// block plus the chunk's head, whatever the fragment size.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use tokio_util::codec::Decoder;
+/// use kvs_mkv::{Event, EventDecoder};
+///
+/// let body = std::fs::read("testdata/sample.mkv").unwrap();
+/// let mut decoder = EventDecoder::default();
+/// let mut buf = BytesMut::from(&body[..]);
+/// let (mut starts, mut frames, mut ends) = (0, 0, 0);
+/// while let Some(event) = decoder.decode_eof(&mut buf).unwrap() {
+///     match event {
+///         Event::Start(_) => starts += 1,
+///         Event::Frame(_) => frames += 1,
+///         Event::End(info) => { ends += 1; assert_eq!(info.stats.frames > 0, true); }
+///     }
+/// }
+/// assert!(starts == ends && frames > 0);
+/// ```
+pub struct EventDecoder {
+    engine: Engine,
+}
+
+impl EventDecoder {
+    /// A decoder with the default [`Limits`].
+    pub fn new() -> EventDecoder {
+        EventDecoder::with_limits(Limits::default())
+    }
+
+    /// A decoder with the given limits.
+    pub fn with_limits(limits: Limits) -> EventDecoder {
+        EventDecoder {
+            engine: Engine::new(Mode::Streaming, limits),
+        }
+    }
+
+    fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
+        match self.engine.poll(buf, eof) {
+            None => Ok(None),
+            Some(Output::Start(info)) => Ok(Some(Event::Start(info))),
+            Some(Output::Frame(frame)) => Ok(Some(Event::Frame(frame))),
+            Some(Output::End(info, _)) => Ok(Some(Event::End(info))),
+            Some(Output::Error(e)) => Err(e.into()),
+        }
+    }
+}
+
+impl Default for EventDecoder {
+    fn default() -> Self {
+        EventDecoder::new()
+    }
+}
+
+impl std::fmt::Debug for EventDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventDecoder").finish_non_exhaustive()
+    }
+}
+
+impl Decoder for EventDecoder {
+    type Item = Event;
+    type Error = Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
+        self.next(buf, false)
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
+        self.next(buf, true)
+    }
+}

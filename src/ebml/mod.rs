@@ -1,0 +1,231 @@
+//! EBML, the binary format under Matroska: variable-length integers ("VINTs"),
+//! element headers, and the readers for typed element payloads.
+//!
+//! Everything here works on byte slices and is written as nom *streaming*
+//! parsers: running out of input is `nom::Err::Incomplete`, never an error, so
+//! the decoder can simply wait for more bytes.
+//!
+//! ```
+//! use kvs_mkv::ebml::{element_header, Header};
+//! // Cluster ID, then a size of 1 byte written in its 8-byte "unknown" form.
+//! let bytes = [0x1F, 0x43, 0xB6, 0x75, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+//! let (_, header) = element_header(&bytes).unwrap();
+//! assert_eq!(header, Header { id: 0x1F43_B675, size: None, len: 12 });
+//! ```
+
+use nom::error::{ErrorKind, ParseError};
+use nom::{Err, IResult, Needed};
+
+/// Why an element header could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderError {
+    /// The first byte of an element ID has no length marker in its first four
+    /// bits (IDs are 1 to 4 bytes long), or the ID is a reserved all-ones value.
+    InvalidId,
+    /// The first byte of an element size is zero: sizes are 1 to 8 bytes long.
+    InvalidSize,
+    /// A nom combinator failed (not produced by the parsers of this module).
+    Nom(ErrorKind),
+}
+
+impl<I> ParseError<I> for HeaderError {
+    fn from_error_kind(_input: I, kind: ErrorKind) -> Self {
+        HeaderError::Nom(kind)
+    }
+
+    fn append(_input: I, _kind: ErrorKind, other: Self) -> Self {
+        other
+    }
+}
+
+/// The result type of this module's parsers.
+pub type PResult<'a, T> = IResult<&'a [u8], T, HeaderError>;
+
+/// The header of one EBML element: its ID, its payload size, and how many
+/// bytes the header itself took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The element ID as written, length marker included (e.g. `0x1A45_DFA3`).
+    pub id: u32,
+    /// Payload size in bytes; `None` for the "unknown size" value (all value
+    /// bits set, in any width from 1 to 8 bytes).
+    pub size: Option<u64>,
+    /// Bytes taken by the ID and the size field together (2 to 12).
+    pub len: u8,
+}
+
+/// Reads an element ID (1 to 4 bytes, marker bit kept as Matroska writes IDs).
+///
+/// ```
+/// assert_eq!(kvs_mkv::ebml::element_id(&[0xA3, 0x00]), Ok((&[0x00][..], 0xA3)));
+/// ```
+pub fn element_id(input: &[u8]) -> PResult<'_, u32> {
+    let Some(&first) = input.first() else {
+        return Err(Err::Incomplete(Needed::new(1)));
+    };
+    let len = first.leading_zeros() as usize + 1;
+    if len > 4 {
+        return Err(Err::Error(HeaderError::InvalidId));
+    }
+    if input.len() < len {
+        return Err(Err::Incomplete(Needed::new(len - input.len())));
+    }
+    let mut id = 0u32;
+    for &b in &input[..len] {
+        id = (id << 8) | u32::from(b);
+    }
+    // The all-ones value of each width is reserved (0xFF, 0x7FFF, ...).
+    let value_bits = 7 * len as u32;
+    let value = id & ((1u32 << value_bits) - 1);
+    if value == (1u32 << value_bits) - 1 {
+        return Err(Err::Error(HeaderError::InvalidId));
+    }
+    Ok((&input[len..], id))
+}
+
+/// Reads an element size (1 to 8 bytes). `None` is the unknown size.
+///
+/// ```
+/// use kvs_mkv::ebml::element_size;
+/// assert_eq!(element_size(&[0x81]), Ok((&[][..], Some(1))));
+/// assert_eq!(element_size(&[0xFF]), Ok((&[][..], None)));
+/// assert_eq!(element_size(&[0x40, 0x02]), Ok((&[][..], Some(2))));
+/// ```
+pub fn element_size(input: &[u8]) -> PResult<'_, Option<u64>> {
+    let (rest, (value, len)) = vint(input)?;
+    let all_ones = (1u64 << (7 * len)) - 1;
+    Ok((rest, if value == all_ones { None } else { Some(value) }))
+}
+
+/// Reads an unsigned VINT and returns its value (marker removed) and width.
+pub fn vint(input: &[u8]) -> PResult<'_, (u64, u32)> {
+    let Some(&first) = input.first() else {
+        return Err(Err::Incomplete(Needed::new(1)));
+    };
+    if first == 0 {
+        return Err(Err::Error(HeaderError::InvalidSize));
+    }
+    let len = first.leading_zeros() + 1;
+    let n = len as usize;
+    if input.len() < n {
+        return Err(Err::Incomplete(Needed::new(n - input.len())));
+    }
+    let mut value = u64::from(first) & (0xFF >> len);
+    for &b in &input[1..n] {
+        value = (value << 8) | u64::from(b);
+    }
+    Ok((&input[n..], (value, len)))
+}
+
+/// Reads a complete element header: ID then size.
+pub fn element_header(input: &[u8]) -> PResult<'_, Header> {
+    let (rest, id) = element_id(input)?;
+    let (rest, size) = element_size(rest)?;
+    let len = (input.len() - rest.len()) as u8;
+    Ok((rest, Header { id, size, len }))
+}
+
+/// Why an element payload could not be read as its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueError {
+    /// An integer longer than 8 bytes.
+    IntegerTooLong,
+    /// A float that is not 0, 4 or 8 bytes long.
+    BadFloatLength,
+}
+
+/// Reads a big-endian unsigned integer of 0 to 8 bytes (0 bytes is 0).
+///
+/// ```
+/// assert_eq!(kvs_mkv::ebml::read_uint(&[0x0F, 0x42, 0x40]), Ok(1_000_000));
+/// ```
+pub fn read_uint(payload: &[u8]) -> Result<u64, ValueError> {
+    if payload.len() > 8 {
+        return Err(ValueError::IntegerTooLong);
+    }
+    Ok(payload.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b)))
+}
+
+/// Reads a big-endian IEEE float of 0, 4 or 8 bytes (0 bytes is 0.0).
+pub fn read_float(payload: &[u8]) -> Result<f64, ValueError> {
+    match *payload {
+        [] => Ok(0.0),
+        [a, b, c, d] => Ok(f64::from(f32::from_be_bytes([a, b, c, d]))),
+        [a, b, c, d, e, f, g, h] => Ok(f64::from_be_bytes([a, b, c, d, e, f, g, h])),
+        _ => Err(ValueError::BadFloatLength),
+    }
+}
+
+/// Reads a string payload: trailing NUL bytes are padding and are removed;
+/// bytes that are not UTF-8 are replaced by U+FFFD.
+///
+/// ```
+/// assert_eq!(kvs_mkv::ebml::read_string(b"V_MS/VFW/FOURCC\0\0\0"), "V_MS/VFW/FOURCC");
+/// ```
+pub fn read_string(payload: &[u8]) -> String {
+    String::from_utf8_lossy(strip_nuls(payload)).into_owned()
+}
+
+/// The payload without its trailing NUL padding.
+pub fn strip_nuls(payload: &[u8]) -> &[u8] {
+    let end = payload.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    &payload[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_size_in_every_width() {
+        for width in 1..=8usize {
+            let mut bytes = vec![0u8; width];
+            bytes[0] = 0xFF >> (width - 1);
+            for b in &mut bytes[1..] {
+                *b = 0xFF;
+            }
+            assert_eq!(element_size(&bytes), Ok((&[][..], None)), "width {width}");
+            // One less than all-ones is a real size.
+            *bytes.last_mut().unwrap() -= 1;
+            let expected = (1u64 << (7 * width)) - 2;
+            assert_eq!(element_size(&bytes), Ok((&[][..], Some(expected))));
+        }
+    }
+
+    #[test]
+    fn incomplete_is_not_an_error() {
+        assert_eq!(element_id(&[]), Err(Err::Incomplete(Needed::new(1))));
+        assert_eq!(
+            element_id(&[0x1A, 0x45]),
+            Err(Err::Incomplete(Needed::new(2)))
+        );
+        assert_eq!(
+            element_size(&[0x01, 0, 0]),
+            Err(Err::Incomplete(Needed::new(5)))
+        );
+    }
+
+    #[test]
+    fn invalid_markers() {
+        assert_eq!(
+            element_id(&[0x08, 0, 0, 0, 0]),
+            Err(Err::Error(HeaderError::InvalidId))
+        );
+        assert_eq!(element_id(&[0x00]), Err(Err::Error(HeaderError::InvalidId)));
+        assert_eq!(element_id(&[0xFF]), Err(Err::Error(HeaderError::InvalidId)));
+        assert_eq!(
+            element_size(&[0x00]),
+            Err(Err::Error(HeaderError::InvalidSize))
+        );
+    }
+
+    #[test]
+    fn typed_values() {
+        assert_eq!(read_uint(&[]), Ok(0));
+        assert_eq!(read_uint(&[1; 9]), Err(ValueError::IntegerTooLong));
+        assert_eq!(read_float(&8000.0f32.to_be_bytes()), Ok(8000.0));
+        assert_eq!(read_float(&44100.0f64.to_be_bytes()), Ok(44100.0));
+        assert_eq!(read_float(&[0; 3]), Err(ValueError::BadFloatLength));
+        assert_eq!(read_string(b"\0\0"), "");
+    }
+}

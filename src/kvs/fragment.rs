@@ -1,0 +1,122 @@
+use std::cmp::Ordering;
+use std::fmt;
+use std::str::FromStr;
+
+/// Longest fragment number the service writes, in decimal digits.
+const MAX_DIGITS: usize = 48;
+
+/// A KVS fragment number: a decimal string of up to 48 digits (more than a
+/// `u128` holds). Ordered as the service orders fragments: by length, then
+/// byte by byte. `Copy`, and no allocation.
+///
+/// ```
+/// use kvs_mkv::FragmentNumber;
+/// let a: FragmentNumber = "91343852333181432392682062607743920146159169392".parse().unwrap();
+/// let b: FragmentNumber = "91343852333181432392682062607743920146159169400".parse().unwrap();
+/// assert!(a < b);
+/// assert!("999".parse::<FragmentNumber>().unwrap() < "1000".parse().unwrap());
+/// assert_eq!(a.to_string(), "91343852333181432392682062607743920146159169392");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FragmentNumber {
+    digits: [u8; MAX_DIGITS],
+    len: u8,
+}
+
+/// Why a string is not a fragment number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseFragmentNumberError {
+    /// The string is empty.
+    #[error("empty fragment number")]
+    Empty,
+    /// More than 48 digits.
+    #[error("fragment number has {0} digits, more than 48")]
+    TooLong(usize),
+    /// A character that is not an ASCII digit.
+    #[error("fragment number contains a non-digit at position {0}")]
+    NotADigit(usize),
+}
+
+impl FragmentNumber {
+    /// The digits as a string.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.digits[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl FromStr for FragmentNumber {
+    type Err = ParseFragmentNumberError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bytes = s.as_bytes();
+        if bytes.is_empty() {
+            return Err(ParseFragmentNumberError::Empty);
+        }
+        if bytes.len() > MAX_DIGITS {
+            return Err(ParseFragmentNumberError::TooLong(bytes.len()));
+        }
+        if let Some(i) = bytes.iter().position(|b| !b.is_ascii_digit()) {
+            return Err(ParseFragmentNumberError::NotADigit(i));
+        }
+        let mut digits = [0u8; MAX_DIGITS];
+        digits[..bytes.len()].copy_from_slice(bytes);
+        Ok(FragmentNumber {
+            digits,
+            len: bytes.len() as u8,
+        })
+    }
+}
+
+impl Ord for FragmentNumber {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.len
+            .cmp(&other.len)
+            .then_with(|| self.as_str().cmp(other.as_str()))
+    }
+}
+
+impl PartialOrd for FragmentNumber {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for FragmentNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for FragmentNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FragmentNumber({})", self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits() {
+        let max = "9".repeat(48);
+        assert_eq!(max.parse::<FragmentNumber>().unwrap().as_str(), max);
+        assert_eq!(
+            "1".repeat(49).parse::<FragmentNumber>(),
+            Err(ParseFragmentNumberError::TooLong(49))
+        );
+        assert_eq!(
+            "".parse::<FragmentNumber>(),
+            Err(ParseFragmentNumberError::Empty)
+        );
+        assert_eq!(
+            "12a".parse::<FragmentNumber>(),
+            Err(ParseFragmentNumberError::NotADigit(2))
+        );
+        assert_eq!(
+            "-1".parse::<FragmentNumber>(),
+            Err(ParseFragmentNumberError::NotADigit(0))
+        );
+    }
+}

@@ -1,0 +1,41 @@
+/// Bounds on what the decoder holds in memory, so that no input makes it
+/// allocate without bound. Every bound is checked before anything is
+/// allocated, and exceeding one is a [`DecodeError`](crate::DecodeError)
+/// with the offset where it happened.
+///
+/// ```
+/// let mut limits = kvs_mkv::Limits::default();
+/// limits.max_chunk_size = 16 << 20;
+/// let decoder = kvs_mkv::ChunkDecoder::with_limits(limits);
+/// # let _ = decoder;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest element read into memory whole (a frame, a tag value,
+    /// CodecPrivate). Default 64 MiB: a KVS fragment is at most 50 MB.
+    pub max_element_size: u64,
+    /// Largest chunk a [`ChunkDecoder`](crate::ChunkDecoder) buffers, and the
+    /// most an [`EventDecoder`](crate::EventDecoder) buffers before the first
+    /// Cluster. Default 256 MiB.
+    pub max_chunk_size: u64,
+    /// Deepest nesting of master elements. Default 32 (Matroska needs 6,
+    /// nested SimpleTags a few more).
+    pub max_depth: usize,
+    /// Most SimpleTags per chunk. Default 4096.
+    pub max_tags_per_chunk: usize,
+    /// Most TrackEntries per chunk. Default 128.
+    pub max_tracks: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_element_size: 64 << 20,
+            max_chunk_size: 256 << 20,
+            max_depth: 32,
+            max_tags_per_chunk: 4096,
+            max_tracks: 128,
+        }
+    }
+}
