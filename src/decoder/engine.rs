@@ -742,6 +742,9 @@ impl Engine {
                 Some((raw, frames))
             }
         };
+        self.continuation = chunk
+            .token
+            .then(|| (chunk.info.tracks.clone(), chunk.info.timecode_scale));
         self.out.push_back(Output::End(chunk.info, body));
     }
 

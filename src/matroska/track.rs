@@ -4,7 +4,9 @@ use bytes::Bytes;
 ///
 /// ```
 /// # use kvs_mkv::{Track, TrackType};
-/// let t = Track { number: 1, track_type: Some(TrackType::Video), codec_id: "V_MPEG4/ISO/AVC".into(), ..Track::default() };
+/// let mut t = Track::default();
+/// t.number = 1;
+/// t.track_type = Some(TrackType::from_value(1));
 /// assert_eq!(t.track_type.unwrap().as_str(), "video");
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -73,6 +73,7 @@ pub fn testdata(name: &str) -> Vec<u8> {
 
 /// What decoding produced: chunks and errors in order.
 #[derive(Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Item {
     Chunk(Chunk),
     Error(DecodeError),
