@@ -47,3 +47,8 @@ pub use error::{DecodeError, DecodeErrorKind, ElementId, Error};
 pub use kvs::{AwsTags, ErrorId, FragmentNumber, Timestamp};
 pub use limits::Limits;
 pub use matroska::{Track, TrackType};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

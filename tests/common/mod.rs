@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod ebml;
+pub mod sample;
 
 use std::path::PathBuf;
 use std::process::Command;
