@@ -1,2 +1,4 @@
 //! kvs-mkv (placeholder; filled in by the decoder commit).
 #![forbid(unsafe_code)]
+
+pub mod sigv4;
