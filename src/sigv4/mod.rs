@@ -16,15 +16,42 @@
 //! | `time.rs` | `YYYYMMDDTHHMMSSZ` formatting and parsing without a date crate |
 //! | `crypto.rs` | SHA-256, HMAC-SHA256, hex, constant-time comparison |
 //!
+//! # Signing a request
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use kvs_mkv::sigv4::{sign, Credentials, Request, SigningParams};
+//!
+//! let credentials = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+//! let time = UNIX_EPOCH + Duration::from_secs(1_440_938_160); // 2015-08-30T12:36:00Z
+//! let mut request = Request::new("GET", "/").with_header("Host", "example.amazonaws.com");
+//!
+//! let params = SigningParams::new(&credentials, "us-east-1", "service", time);
+//! let output = sign(&request, &params)?;
+//! assert_eq!(
+//!     output.signature,
+//!     "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
+//! );
+//! output.apply_to(&mut request); // adds X-Amz-Date and Authorization
+//! assert!(request.header_value("authorization").is_some());
+//! # Ok::<(), kvs_mkv::sigv4::SigningError>(())
+//! ```
+//!
 #![deny(missing_docs)]
 
+mod canonical;
 mod credentials;
 mod crypto;
 mod request;
+mod signer;
 mod time;
 
 pub use credentials::{CredentialStore, Credentials};
 pub use request::Request;
+pub use signer::{
+    presign, presign_url, sign, sign_kinesis_video_post, CredentialScope, PayloadHash,
+    PresignOutput, SigningError, SigningKey, SigningOutput, SigningParams, SigningSettings,
+};
 pub use time::{format_amz_date, parse_amz_date};
 
 /// The only signing algorithm of Signature Version 4 this module implements.
