@@ -37,6 +37,27 @@
 //! # Ok::<(), kvs_mkv::sigv4::SigningError>(())
 //! ```
 //!
+//! # Verifying a request
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use kvs_mkv::sigv4::{sign, verify, Credentials, Request, SigningParams, VerifySettings};
+//!
+//! let credentials = Credentials::new("AKIDEXAMPLE", "secret");
+//! let time = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+//! let mut request = Request::new("POST", "/getMedia")
+//!     .with_header("host", "localhost:8080")
+//!     .with_body(b"{}".to_vec());
+//! sign(&request, &SigningParams::new(&credentials, "us-west-2", "kinesisvideo", time))?
+//!     .apply_to(&mut request);
+//!
+//! // The server side: look the access key up, recompute, compare.
+//! let store = |id: &str| (id == "AKIDEXAMPLE").then(|| credentials.clone());
+//! let settings = VerifySettings::new("us-west-2", "kinesisvideo");
+//! let verified = verify(&request, &store, &settings, time).expect("valid signature");
+//! assert_eq!(verified.access_key_id, "AKIDEXAMPLE");
+//! # Ok::<(), kvs_mkv::sigv4::SigningError>(())
+//! ```
 #![deny(missing_docs)]
 
 mod canonical;
@@ -45,6 +66,7 @@ mod crypto;
 mod request;
 mod signer;
 mod time;
+mod verify;
 
 pub use credentials::{CredentialStore, Credentials};
 pub use request::Request;
@@ -53,6 +75,7 @@ pub use signer::{
     PresignOutput, SigningError, SigningKey, SigningOutput, SigningParams, SigningSettings,
 };
 pub use time::{format_amz_date, parse_amz_date};
+pub use verify::{verify, AuthKind, ScopePart, Verified, VerifyError, VerifySettings};
 
 /// The only signing algorithm of Signature Version 4 this module implements.
 ///

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use kvs_mkv::sigv4::{parse_amz_date, Credentials, Request, SigningSettings};
+use kvs_mkv::sigv4::{parse_amz_date, Credentials, Request, SigningSettings, VerifySettings};
 
 /// The documented inputs of the classic suite (it has no context files).
 pub const CLASSIC_ACCESS_KEY_ID: &str = "AKIDEXAMPLE";
@@ -75,6 +75,14 @@ impl V4Case {
             content_sha256_header: self.sign_body,
             sign_session_token: !self.omit_session_token,
             ..SigningSettings::default()
+        }
+    }
+
+    pub fn verify_settings(&self) -> VerifySettings {
+        VerifySettings {
+            normalize_uri_path: self.normalize,
+            double_uri_encode: self.normalize,
+            ..VerifySettings::new(&self.region, &self.service)
         }
     }
 }
