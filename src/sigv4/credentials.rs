@@ -95,6 +95,19 @@ impl fmt::Display for Credentials {
 /// ```
 pub trait CredentialStore {
     /// The credentials of `access_key_id`, or `None` if the key is unknown.
+    ///
+    /// ```
+    /// use kvs_mkv::sigv4::{CredentialStore, Credentials};
+    ///
+    /// struct OneKey(Credentials);
+    /// impl CredentialStore for OneKey {
+    ///     fn credentials_for(&self, id: &str) -> Option<Credentials> {
+    ///         (id == self.0.access_key_id).then(|| self.0.clone())
+    ///     }
+    /// }
+    /// let store = OneKey(Credentials::new("AKIDEXAMPLE", "secret"));
+    /// assert!(store.credentials_for("AKIDEXAMPLE").is_some());
+    /// ```
     fn credentials_for(&self, access_key_id: &str) -> Option<Credentials>;
 }
 

@@ -282,13 +282,13 @@ impl VerifyError {
 /// credentials; `settings` names the region and service the signature must
 /// be scoped to; `now` is the server clock.
 ///
-/// Checks, in order: the form of the authentication data, the credential
-/// scope, the clock (15-minute skew for header signatures; expiry, at most 7
-/// days, for presigned URLs), the access key, the session token (required
-/// when the stored credentials have one, and must then be equal; it may be
-/// signed or added after signing), that `host` and every signed header are
-/// present, the payload hash, and finally the signature itself (constant
-/// time comparison).
+/// Checks, in order: the form of the authentication data (including that
+/// `host` is signed), the credential scope, the clock (15-minute skew for
+/// header signatures; expiry, at most 7 days, for presigned URLs), the
+/// access key, the session token (required when the stored credentials have
+/// one, and must then be equal; it may be signed or added after signing),
+/// that every signed header is present, the payload hash, and finally the
+/// signature itself (constant-time comparison).
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
@@ -381,11 +381,6 @@ pub fn verify<S: CredentialStore + ?Sized>(
     check_session_token(&credentials, auth.token.as_deref())?;
 
     // Signed headers.
-    if !auth.signed_headers.iter().any(|name| name == "host") {
-        return Err(VerifyError::Malformed {
-            reason: "host must be a signed header",
-        });
-    }
     let headers = CanonicalHeaders::new(
         request
             .headers
@@ -640,6 +635,9 @@ impl AuthData {
             return Err(malformed(
                 "SignedHeaders must be lower-case header names, sorted, without repeats",
             ));
+        }
+        if !signed_headers.iter().any(|name| name == "host") {
+            return Err(malformed("host must be a signed header"));
         }
 
         if signature.len() != 64
