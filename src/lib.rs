@@ -29,6 +29,7 @@
 //! tracks, blocks and lacing), [`kvs`] (the AWS tags as typed values), the
 //! chunk-assembly engine behind [`ChunkDecoder`] and [`EventDecoder`], and
 //! thin adapters for [`std::io::Read`] and `AsyncRead` in [`io`].
+//! [`sigv4`] signs and verifies AWS Signature Version 4 requests.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -40,6 +41,7 @@ pub mod io;
 pub mod kvs;
 mod limits;
 pub mod matroska;
+pub mod sigv4;
 
 pub use chunk::{Chunk, ChunkInfo, Frame, FrameStats, Tag, TagPosition, TagValue};
 pub use decoder::{ChunkDecoder, Event, EventDecoder};
