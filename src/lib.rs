@@ -29,13 +29,17 @@
 //! tracks, blocks and lacing), [`kvs`] (the AWS tags as typed values), the
 //! chunk-assembly engine behind [`ChunkDecoder`] and [`EventDecoder`], and
 //! thin adapters for [`std::io::Read`] and `AsyncRead` in [`io`].
-//! [`sigv4`] signs and verifies AWS Signature Version 4 requests.
+//! [`sigv4`] signs and verifies AWS Signature Version 4 requests;
+//! `emulator` (feature `emulator`) is a local Kinesis Video Streams server
+//! for testing consumers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod chunk;
 mod decoder;
 pub mod ebml;
+#[cfg(feature = "emulator")]
+pub mod emulator;
 mod error;
 pub mod io;
 pub mod kvs;

@@ -1,0 +1,272 @@
+//! Media responses (GetMedia, GetMediaForFragmentList): a streamed body that
+//! a task fills chunk by chunk, and where the faults cut or stall it.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame};
+use tokio::sync::{mpsc, watch};
+
+use super::faults::BodyPlan;
+use super::select::Start;
+use super::splice;
+use super::store::Stream;
+use super::throttle::SessionGuard;
+use super::Clock;
+use crate::kvs::names;
+
+/// The error type of response bodies.
+pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The text and id of the GetMedia error for a fragment that does not exist
+/// (and the GetMediaForFragmentList exception code used for the same).
+pub(crate) const NOT_FOUND_ID: &str = "4000";
+pub(crate) const NOT_FOUND_TEXT: &str = "Requested fragment is not found";
+
+/// The connection was cut on purpose.
+#[derive(Debug)]
+struct Cut;
+
+impl fmt::Display for Cut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection cut by an injected fault")
+    }
+}
+
+impl std::error::Error for Cut {}
+
+/// A response body fed through a channel. An `Err` item makes hyper drop
+/// the connection without finishing the chunked body.
+#[derive(Debug)]
+pub(crate) struct ChannelBody {
+    rx: mpsc::Receiver<Result<Bytes, BodyError>>,
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|item| item.map(|r| r.map(Frame::data)))
+    }
+}
+
+/// Why a body stops early: the client went away, a cut, or shutdown.
+#[derive(Debug)]
+pub(crate) struct Stop;
+
+/// Writes a media body chunk by chunk and applies the faults of its plan.
+pub(crate) struct BodyWriter {
+    tx: mpsc::Sender<Result<Bytes, BodyError>>,
+    shutdown: watch::Receiver<bool>,
+    /// Bytes written so far.
+    pos: u64,
+    /// Chunks begun so far.
+    chunks: usize,
+    /// Byte offsets where the connection is cut (the earliest wins).
+    cuts: Vec<u64>,
+    /// Byte offsets where the body pauses.
+    stalls: Vec<(u64, Duration)>,
+    plan: BodyPlan,
+}
+
+impl BodyWriter {
+    /// A writer and the body it feeds.
+    pub fn new(plan: BodyPlan, shutdown: watch::Receiver<bool>) -> (BodyWriter, ChannelBody) {
+        let (tx, rx) = mpsc::channel(4);
+        let writer = BodyWriter {
+            tx,
+            shutdown,
+            pos: 0,
+            chunks: 0,
+            cuts: plan.cut_at.clone(),
+            stalls: plan.stall_at.clone(),
+            plan,
+        };
+        (writer, ChannelBody { rx })
+    }
+
+    /// Writes one chunk made of `pieces`.
+    pub async fn chunk(&mut self, pieces: &[Bytes]) -> Result<(), Stop> {
+        let len: u64 = pieces.iter().map(|p| p.len() as u64).sum();
+        let middle = self.pos + len / 2;
+        let k = self.chunks;
+        self.chunks += 1;
+        if self.plan.cut_in_chunk.contains(&k) {
+            self.cuts.push(middle);
+        }
+        for &(chunk, d) in &self.plan.stall_in_chunk {
+            if chunk == k {
+                self.stalls.push((middle, d));
+            }
+        }
+        for piece in pieces {
+            self.write(piece.clone()).await?;
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, mut data: Bytes) -> Result<(), Stop> {
+        loop {
+            let end = self.pos + data.len() as u64;
+            let cut = self
+                .cuts
+                .iter()
+                .copied()
+                .filter(|&c| c >= self.pos && c < end)
+                .min();
+            let stall = self
+                .stalls
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.0 >= self.pos && s.0 < end)
+                .min_by_key(|(_, s)| s.0)
+                .map(|(i, s)| (i, *s));
+            let stall_first = match (cut, stall) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(c), Some((_, (at, _)))) => at < c,
+            };
+            if stall_first {
+                let (i, (at, d)) = stall.expect("a stall");
+                let head = data.split_to((at - self.pos) as usize);
+                self.send(head).await?;
+                self.stalls.remove(i);
+                self.pause(d).await?;
+            } else if let Some(c) = cut {
+                let head = data.split_to((c - self.pos) as usize);
+                self.send(head).await?;
+                let _ = self.tx.send(Err(Box::new(Cut))).await;
+                return Err(Stop);
+            } else {
+                return self.send(data).await;
+            }
+        }
+    }
+
+    async fn send(&mut self, data: Bytes) -> Result<(), Stop> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let len = data.len() as u64;
+        tokio::select! {
+            sent = self.tx.send(Ok(data)) => sent.map_err(|_| Stop)?,
+            _ = self.shutdown.changed() => return Err(Stop),
+        }
+        self.pos += len;
+        Ok(())
+    }
+
+    /// Waits, unless the client goes away or the server shuts down.
+    pub async fn pause(&mut self, d: Duration) -> Result<(), Stop> {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = self.tx.closed() => Err(Stop),
+            _ = self.shutdown.changed() => Err(Stop),
+        }
+    }
+}
+
+/// What a GetMedia body needs besides the stream.
+pub(crate) struct GetMediaSession {
+    pub start: Start,
+    pub idle_timeout: Duration,
+    pub end_after: Option<Duration>,
+    pub clock: Clock,
+    pub guard: SessionGuard,
+}
+
+/// Streams GetMedia chunks from `start`: each chunk ends with fresh
+/// MILLIS_BEHIND_NOW and CONTINUATION_TOKEN tags. A static stream ends
+/// after the idle timeout once every fragment is sent; a live stream waits
+/// for each fragment to be complete.
+pub(crate) async fn get_media(stream: Arc<Stream>, session: GetMediaSession, mut w: BodyWriter) {
+    let _guard = session.guard;
+    let timeline = &stream.timeline;
+    let deadline = session.end_after.map(|d| Instant::now() + d);
+    let (mut next, mut skip) = match session.start {
+        Start::At(g) => (g, None),
+        Start::Timestamp { kind, t } => (0, Some((kind, t))),
+        Start::NotFound(_) => {
+            let chunk = splice::tags_only_chunk(&[
+                (names::ERROR_CODE, NOT_FOUND_TEXT),
+                (names::ERROR_ID, NOT_FOUND_ID),
+            ]);
+            let _ = w.chunk(&[chunk]).await;
+            return;
+        }
+    };
+    loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return;
+        }
+        let now = session.clock.now_ms();
+        if next < timeline.available(now) {
+            let f = timeline.fragment(next);
+            next += 1;
+            if let Some((kind, t)) = skip {
+                if f.ts(kind).saturating_add(f.duration_ms) <= t {
+                    continue;
+                }
+                skip = None;
+            }
+            let [head, tags, media] = timeline.chunk(&f);
+            let behind = timeline.millis_behind(&f, now).to_string();
+            let trailer = splice::tags(&[
+                (names::MILLIS_BEHIND_NOW, &behind),
+                (names::CONTINUATION_TOKEN, f.number.as_str()),
+            ]);
+            if w.chunk(&[head, tags, media, trailer]).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let mut wait = if timeline.is_live() {
+            session
+                .clock
+                .real_until(timeline.available_at(next).saturating_sub(now))
+        } else {
+            session.idle_timeout
+        };
+        if let Some(d) = deadline {
+            wait = wait.min(d.saturating_duration_since(Instant::now()));
+        }
+        if w.pause(wait).await.is_err() || !timeline.is_live() {
+            return;
+        }
+    }
+}
+
+/// Streams the listed fragments in request order, without trailing tags; a
+/// fragment that does not exist gets a chunk with
+/// AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE 4000 and a message.
+pub(crate) async fn fragment_list(
+    stream: Arc<Stream>,
+    numbers: Vec<String>,
+    available: u64,
+    mut w: BodyWriter,
+) {
+    let timeline = &stream.timeline;
+    for number in numbers {
+        let chunk = match timeline.lookup(&number).filter(|&g| g < available) {
+            Some(g) => timeline.chunk(&timeline.fragment(g)).to_vec(),
+            None => vec![splice::tags_only_chunk(&[
+                (names::FRAGMENT_NUMBER, &number),
+                (names::EXCEPTION_ERROR_CODE, NOT_FOUND_ID),
+                (names::EXCEPTION_MESSAGE, NOT_FOUND_TEXT),
+            ])],
+        };
+        if w.chunk(&chunk).await.is_err() {
+            return;
+        }
+    }
+}

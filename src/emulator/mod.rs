@@ -1,0 +1,579 @@
+//! A local Kinesis Video Streams emulator for testing consumers: the five
+//! consumer operations over HTTP/1.1, signed with SigV4, served from
+//! recordings (feature `emulator`; `kvs-mkv serve` on the command line).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::path::Path;
+//! use kvs_mkv::emulator::{Emulator, Fault};
+//! use kvs_mkv::sigv4::Credentials;
+//!
+//! let emulator = Emulator::builder()
+//!     .stream("cam", Path::new("testdata/sample.mkv"))
+//!     .credentials(Credentials::new("AKIDEXAMPLE", "secret"))
+//!     .fault(Fault::cut_in_chunk(1).first(3)) // the first 3 media responses break
+//!     .start("127.0.0.1:0")
+//!     .await?;
+//! println!("KVS emulator at {}", emulator.url()); // e.g. http://127.0.0.1:41234
+//! // Point a client at emulator.url(), region "us-west-2", the credentials above.
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it serves
+//!
+//! `POST /getDataEndpoint`, `/getMedia`, `/listFragments`,
+//! `/getMediaForFragmentList` and `/getImages` with the JSON members of the
+//! service models; timestamps are epoch seconds with a fraction. Every
+//! response carries `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and
+//! a JSON body with `Message` (modeled errors) or `message` (signature
+//! errors), with the models' statuses: InvalidArgumentException 400,
+//! ResourceNotFoundException 404, ClientLimitExceededException 400,
+//! ConnectionLimitExceededException 400, NotAuthorizedException 401, and 403
+//! for a refused signature (UnrecognizedClientException,
+//! InvalidSignatureException, MissingAuthenticationTokenException, ...).
+//!
+//! - **Signatures**: every request must be signed (SigV4, signing name
+//!   `kinesisvideo`) with the emulator's key pair (and its session token,
+//!   when it has one) for the emulator's region ([`Options::region`], default
+//!   `us-west-2`), within 15 minutes of the server clock. A request signed
+//!   for another region is refused, as AWS refuses it.
+//! - **GetDataEndpoint** answers the emulator's own URL for every `APIName`.
+//! - **Fragments**: a recording that carries the AWS tags (a saved GetMedia
+//!   body) keeps its fragment numbers and timestamps, one fragment per
+//!   chunk. A plain Matroska file gets one fragment per Cluster, with
+//!   generated 48-digit fragment numbers, producer timestamps from the
+//!   Cluster timecodes (counted from [`Options::base_time`], by default so
+//!   that the recording ends at start-up) and server timestamps 250 ms
+//!   later. Chunks that did not arrive whole are left out.
+//! - **GetMedia** supports the six start selectors. FRAGMENT_NUMBER starts
+//!   *with* `AfterFragmentNumber` (as that member's documentation says);
+//!   a number the stream does not have gives one chunk with
+//!   `AWS_KINESISVIDEO_ERROR_ID` 4000 and `AWS_KINESISVIDEO_ERROR_CODE`
+//!   "Requested fragment is not found". CONTINUATION_TOKEN resumes *after*
+//!   the chunk that carried the token (tokens are fragment numbers, as in
+//!   every recording). NOW starts with the latest fragment, EARLIEST with the
+//!   first, the timestamp selectors with the fragment that contains the
+//!   timestamp (or the next one). Each chunk ends with fresh
+//!   `MILLIS_BEHIND_NOW` (behind the newest fragment: the live clock, or a
+//!   static stream's latest server timestamp) and `CONTINUATION_TOKEN` tags;
+//!   tags of that kind in the recording are replaced. A static stream's
+//!   response ends [`Options::idle_timeout`] after its last chunk.
+//! - **Live mode** ([`Options::live`]): the recording repeats forever, each
+//!   repetition with new fragment numbers and later timestamps, and each
+//!   fragment becomes available once its last frame is due (at
+//!   [`Options::speed`] times real time). One repetition is already archived
+//!   at start-up. GetMedia follows the live edge.
+//! - **ListFragments** filters by producer or server timestamp range,
+//!   pages with `MaxResults` (1 to 1000, default 1000) and `NextToken`, and
+//!   lists in a shuffled order that is stable for the whole walk.
+//! - **GetMediaForFragmentList** sends the listed fragments in request order
+//!   without trailing tags (1 to 1000 per call); a number the stream does
+//!   not have gets a chunk with `AWS_KINESISVIDEO_FRAGMENT_NUMBER`,
+//!   `AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE` 4000 and
+//!   `AWS_KINESISVIDEO_EXCEPTION_MESSAGE`.
+//! - **GetImages** serves the files of an images directory
+//!   ([`EmulatorBuilder::images`]): `<N>.jpg`, `<N>.jpeg` or `<N>.png`, `N`
+//!   in milliseconds, absolute (since the epoch) from 10^12 up, else an
+//!   offset from the start of the recording. For each sampled time that a
+//!   fragment covers, the image is the latest of that fragment at or before
+//!   the time (else its first); `MEDIA_ERROR` when the fragment has none in
+//!   the requested format, `NO_MEDIA` when no fragment covers the time.
+//!   Images are served as they are (no resizing or re-encoding). Checks: the
+//!   range at most 300 s, `SamplingInterval` at least 200 ms (default
+//!   3000), `MaxResults` 1 to 100 with pages of at most 25.
+//! - **Limits**: GetMedia and GetMediaForFragmentList are limited to
+//!   [`Options::calls_per_second`] calls per second per stream (default 5,
+//!   a sliding one-second window; then ClientLimitExceededException), and
+//!   GetMedia to [`Options::max_get_media_sessions`] concurrent responses
+//!   per stream (default 10; then ConnectionLimitExceededException).
+//! - **Faults** ([`Fault`]) cut, stall or end media bodies and answer
+//!   throttling, server or authorization errors, for every request or for
+//!   the first N.
+
+mod faults;
+mod images;
+mod media;
+mod ops;
+mod select;
+mod server;
+mod splice;
+mod store;
+mod throttle;
+mod wire;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, FaultKind};
+pub use wire::Operation;
+
+use crate::sigv4::Credentials;
+use images::ImageIndex;
+use store::{Stream, Timeline};
+use throttle::RateLimiter;
+
+/// The access key id the emulator accepts when none is configured (AWS's
+/// documentation example).
+pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+/// The secret access key that goes with [`DEFAULT_ACCESS_KEY_ID`].
+pub const DEFAULT_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// The account id in the emulator's stream ARNs.
+pub const ACCOUNT_ID: &str = "123456789012";
+
+/// How the emulator behaves. Start from `Options::default()` and change
+/// fields.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut options = kvs_mkv::emulator::Options::default();
+/// options.idle_timeout = Duration::from_millis(200);
+/// options.calls_per_second = None; // no throttling
+/// assert_eq!(options.region, "us-west-2");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The region requests must be signed for. Default `us-west-2`.
+    pub region: String,
+    /// How long a GetMedia response of a static stream stays open after its
+    /// last chunk before it ends. Default 2 s.
+    pub idle_timeout: Duration,
+    /// Serve every stream live: repeat the recording forever, pacing
+    /// fragments by their duration. Default off.
+    pub live: bool,
+    /// The pace of live mode: 1.0 is real time, 10.0 ten times faster
+    /// (timestamps follow this clock). Default 1.0.
+    pub speed: f64,
+    /// The producer timestamp of a generated timeline's first fragment.
+    /// Default: so that the recording (one repetition, live) ends at
+    /// start-up.
+    pub base_time: Option<SystemTime>,
+    /// GetMedia and GetMediaForFragmentList calls per second per stream
+    /// (each operation counted on its own); `None` for no limit. Default 5,
+    /// as the service documents.
+    pub calls_per_second: Option<u32>,
+    /// Concurrent GetMedia responses per stream; `None` for no limit.
+    /// Default 10.
+    pub max_get_media_sessions: Option<usize>,
+    /// Accept `x-amz-content-sha256: UNSIGNED-PAYLOAD`. Default off.
+    pub allow_unsigned_payload: bool,
+    /// Faults to inject.
+    pub faults: Vec<Fault>,
+    /// Seed of the ListFragments order and the request ids. Default 0.
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            region: "us-west-2".to_string(),
+            idle_timeout: Duration::from_secs(2),
+            live: false,
+            speed: 1.0,
+            base_time: None,
+            calls_per_second: Some(5),
+            max_get_media_sessions: Some(10),
+            allow_unsigned_payload: false,
+            faults: Vec::new(),
+            seed: 0,
+        }
+    }
+}
+
+/// Where a stream's recording comes from: bytes in memory or a file.
+///
+/// ```
+/// use kvs_mkv::emulator::StreamSource;
+/// let from_file: StreamSource = std::path::Path::new("testdata/sample.mkv").into();
+/// let from_bytes: StreamSource = std::fs::read("testdata/sample.mkv").unwrap().into();
+/// # let _ = (from_file, from_bytes);
+/// ```
+#[derive(Debug, Clone)]
+pub enum StreamSource {
+    /// The recording's bytes.
+    Bytes(Bytes),
+    /// A file to read at start.
+    File(PathBuf),
+}
+
+impl From<Bytes> for StreamSource {
+    fn from(b: Bytes) -> Self {
+        StreamSource::Bytes(b)
+    }
+}
+
+impl From<Vec<u8>> for StreamSource {
+    fn from(b: Vec<u8>) -> Self {
+        StreamSource::Bytes(b.into())
+    }
+}
+
+impl From<&'static [u8]> for StreamSource {
+    fn from(b: &'static [u8]) -> Self {
+        StreamSource::Bytes(Bytes::from_static(b))
+    }
+}
+
+impl From<PathBuf> for StreamSource {
+    fn from(p: PathBuf) -> Self {
+        StreamSource::File(p)
+    }
+}
+
+impl From<&Path> for StreamSource {
+    fn from(p: &Path) -> Self {
+        StreamSource::File(p.to_path_buf())
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    /// A recording or an images directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A recording is not usable.
+    #[error("stream {name}: {reason}")]
+    Recording {
+        /// The stream.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The configuration is not usable (a bad stream name, images for an
+    /// unknown stream, a bad speed...).
+    #[error("{0}")]
+    Config(String),
+    /// The address could not be bound.
+    #[error("cannot listen: {0}")]
+    Bind(std::io::Error),
+}
+
+/// The entry point: `Emulator::builder()`.
+#[derive(Debug)]
+pub struct Emulator;
+
+impl Emulator {
+    /// A builder with no streams, the default credentials and options.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+}
+
+/// Configures and starts an emulator.
+#[derive(Debug, Default)]
+pub struct EmulatorBuilder {
+    streams: Vec<(String, StreamSource)>,
+    images: Vec<(String, PathBuf)>,
+    credentials: Option<Credentials>,
+    options: Options,
+}
+
+impl EmulatorBuilder {
+    /// Serves a recording as stream `name` (a saved GetMedia body, or any
+    /// Matroska file).
+    pub fn stream(mut self, name: impl Into<String>, source: impl Into<StreamSource>) -> Self {
+        self.streams.push((name.into(), source.into()));
+        self
+    }
+
+    /// Images for GetImages on stream `name` (see the module documentation
+    /// for the file names).
+    pub fn images(mut self, name: impl Into<String>, dir: impl Into<PathBuf>) -> Self {
+        self.images.push((name.into(), dir.into()));
+        self
+    }
+
+    /// The only key pair accepted (default [`DEFAULT_ACCESS_KEY_ID`] /
+    /// [`DEFAULT_SECRET_ACCESS_KEY`]). With a session token, requests must
+    /// carry that token.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// Replaces all options.
+    pub fn options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// [`Options::region`].
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.options.region = region.into();
+        self
+    }
+
+    /// [`Options::idle_timeout`].
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.options.idle_timeout = timeout;
+        self
+    }
+
+    /// [`Options::live`].
+    pub fn live(mut self, live: bool) -> Self {
+        self.options.live = live;
+        self
+    }
+
+    /// Adds a fault ([`Options::faults`]).
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.options.faults.push(fault);
+        self
+    }
+
+    /// Reads the recordings and images, binds `addr` (port 0 picks a free
+    /// port) and serves in the background on the current tokio runtime.
+    pub async fn start(self, addr: impl ToSocketAddrs) -> Result<EmulatorHandle, EmulatorError> {
+        let options = self.options;
+        if !(options.speed.is_finite() && options.speed > 0.0) {
+            return Err(EmulatorError::Config(format!(
+                "speed {} must be a positive number",
+                options.speed
+            )));
+        }
+        let credentials = self
+            .credentials
+            .unwrap_or_else(|| Credentials::new(DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY));
+        let clock = Clock::new(if options.live { options.speed } else { 1.0 });
+        let now_ms = clock.now_ms();
+        let base_ms = options.base_time.map(system_ms);
+
+        let mut images: HashMap<String, ImageIndex> = HashMap::new();
+        for (name, dir) in &self.images {
+            if !self.streams.iter().any(|(n, _)| n == name) {
+                return Err(EmulatorError::Config(format!(
+                    "images for {name:?}, which is not a stream"
+                )));
+            }
+            let index = ImageIndex::load(dir).map_err(|source| EmulatorError::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            images.insert(name.clone(), index);
+        }
+
+        let mut streams = HashMap::new();
+        for (name, source) in self.streams {
+            if !valid_stream_name(&name) {
+                return Err(EmulatorError::Config(format!(
+                    "stream name {name:?} does not match [a-zA-Z0-9_.-]+ (1 to 256 characters)"
+                )));
+            }
+            if streams.contains_key(&name) {
+                return Err(EmulatorError::Config(format!(
+                    "stream {name:?} given twice"
+                )));
+            }
+            let data = match source {
+                StreamSource::Bytes(b) => b,
+                StreamSource::File(path) => std::fs::read(&path)
+                    .map(Bytes::from)
+                    .map_err(|source| EmulatorError::Read { path, source })?,
+            };
+            let (pieces, _dropped) =
+                splice::split_recording(&data).map_err(|e| EmulatorError::Recording {
+                    name: name.clone(),
+                    reason: e.0,
+                })?;
+            let timeline = Timeline::new(&name, pieces, options.live, base_ms, now_ms);
+            let arn = format!(
+                "arn:aws:kinesisvideo:{}:{ACCOUNT_ID}:stream/{name}/{}",
+                options.region,
+                now_ms - now_ms % 1000
+            );
+            let stream = Stream {
+                images: images.remove(&name),
+                arn,
+                timeline,
+                get_media_calls: RateLimiter::new(options.calls_per_second),
+                fragment_list_calls: RateLimiter::new(options.calls_per_second),
+                sessions: Arc::new(AtomicUsize::new(0)),
+                name: name.clone(),
+            };
+            streams.insert(name, Arc::new(stream));
+        }
+
+        let listener = TcpListener::bind(addr).await.map_err(EmulatorError::Bind)?;
+        let local_addr = listener.local_addr().map_err(EmulatorError::Bind)?;
+        let url = format!("http://{}", reachable(local_addr));
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let summary = streams
+            .values()
+            .map(|s| StreamInfo {
+                name: s.name.clone(),
+                arn: s.arn.clone(),
+                fragments: s.timeline.recording_len(),
+                images: s.images.as_ref().map_or(0, |i| i.len()),
+            })
+            .collect();
+        let region = options.region.clone();
+        let state = server::State::new(
+            streams,
+            credentials.clone(),
+            options,
+            clock,
+            url.clone(),
+            shutdown_rx,
+        );
+        let task = tokio::spawn(server::serve(listener, Arc::new(state)));
+        Ok(EmulatorHandle {
+            url,
+            local_addr,
+            credentials,
+            region,
+            streams: summary,
+            shutdown: shutdown_tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// What a started emulator serves, for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamInfo {
+    /// The stream name.
+    pub name: String,
+    /// Its ARN (also accepted as `StreamARN`).
+    pub arn: String,
+    /// Fragments in the recording (one repetition, live).
+    pub fragments: usize,
+    /// Images for GetImages.
+    pub images: usize,
+}
+
+/// A running emulator. Dropping it stops the server without waiting;
+/// [`shutdown`](Self::shutdown) waits for it.
+#[derive(Debug)]
+pub struct EmulatorHandle {
+    url: String,
+    local_addr: SocketAddr,
+    credentials: Credentials,
+    region: String,
+    streams: Vec<StreamInfo>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl EmulatorHandle {
+    /// `http://HOST:PORT`: the endpoint for every operation (and the answer
+    /// of GetDataEndpoint). An unspecified listen address (`0.0.0.0`, `::`)
+    /// shows as the loopback address.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The key pair requests must be signed with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The region requests must be signed for.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The streams, in no particular order.
+    pub fn streams(&self) -> &[StreamInfo] {
+        &self.streams
+    }
+
+    /// Stops accepting connections, ends media responses, and waits (a few
+    /// seconds at most) for open connections to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for EmulatorHandle {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// The emulator's clock, in milliseconds since the epoch; in live mode it
+/// runs at [`Options::speed`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    origin: Instant,
+    origin_ms: u64,
+    speed: f64,
+}
+
+impl Clock {
+    fn new(speed: f64) -> Clock {
+        Clock {
+            origin: Instant::now(),
+            origin_ms: system_ms(SystemTime::now()),
+            speed,
+        }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        let elapsed = self.origin.elapsed().as_secs_f64() * 1000.0 * self.speed;
+        self.origin_ms + elapsed as u64
+    }
+
+    /// The real time that `ms` of this clock take (rounded up).
+    pub fn real_until(&self, ms: u64) -> Duration {
+        Duration::from_secs_f64((ms as f64 + 1.0) / 1000.0 / self.speed)
+    }
+}
+
+fn system_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn valid_stream_name(name: &str) -> bool {
+    (1..=256).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+}
+
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+/// SplitMix64: a small, good mixing function for seeds and shuffles.
+pub(crate) fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

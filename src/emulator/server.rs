@@ -1,0 +1,246 @@
+//! The HTTP/1.1 server: connections, the signature check, routing, and the
+//! headers every response carries.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use super::faults::Faults;
+use super::media::{BodyError, ChannelBody};
+use super::store::Stream;
+use super::wire::{ApiError, Input, Operation};
+use super::{ops, splitmix, Clock, Options};
+use crate::sigv4::{self, Credentials, VerifySettings};
+
+/// A response of any of the operations.
+pub(crate) type Response = hyper::Response<BoxBody<Bytes, BodyError>>;
+
+/// The largest request body read (GetMediaForFragmentList with 1000
+/// fragment numbers is about 130 KB).
+const MAX_REQUEST_BODY: usize = 1 << 20;
+
+/// How long a shutdown waits for open connections to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The request id header, on every response.
+const X_AMZN_REQUEST_ID: &str = "x-amzn-requestid";
+/// The error code header, on every error.
+const X_AMZN_ERROR_TYPE: &str = "x-amzn-errortype";
+
+/// Everything the handlers share.
+pub(crate) struct State {
+    pub streams: HashMap<String, Arc<Stream>>,
+    pub credentials: Credentials,
+    pub verify: VerifySettings,
+    pub options: Options,
+    pub faults: Faults,
+    pub clock: Clock,
+    /// The URL GetDataEndpoint answers with.
+    pub url: String,
+    pub seed: u64,
+    pub shutdown: watch::Receiver<bool>,
+    requests: AtomicU64,
+}
+
+impl State {
+    pub fn new(
+        streams: HashMap<String, Arc<Stream>>,
+        credentials: Credentials,
+        options: Options,
+        clock: Clock,
+        url: String,
+        shutdown: watch::Receiver<bool>,
+    ) -> State {
+        let mut verify =
+            VerifySettings::new(options.region.clone(), sigv4::KINESIS_VIDEO_SIGNING_NAME);
+        verify.allow_unsigned_payload = options.allow_unsigned_payload;
+        State {
+            streams,
+            credentials,
+            verify,
+            faults: Faults::new(&options.faults),
+            seed: options.seed,
+            options,
+            clock,
+            url,
+            shutdown,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// A fresh request id, formatted like the service's (a UUID).
+    fn request_id(&self) -> String {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let a = splitmix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let b = splitmix(a);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0xFFF,
+            0x8000 | (b >> 48) & 0x3FFF,
+            b & 0xFFFF_FFFF_FFFF
+        )
+    }
+}
+
+/// Accepts connections until shutdown, then lets open connections finish
+/// (media bodies end at once) for a few seconds.
+pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
+    let mut shutdown = state.shutdown.clone();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((socket, _)) = accepted else {
+                    // Out of file descriptors or similar: do not spin.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let _ = socket.set_nodelay(true);
+                connections.spawn(connection(socket, state.clone()));
+            }
+            _ = shutdown.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let drain = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn connection(socket: tokio::net::TcpStream, state: Arc<State>) {
+    let mut shutdown = state.shutdown.clone();
+    let service = service_fn(move |request| handle(state.clone(), request));
+    let conn = http1::Builder::new().serve_connection(TokioIo::new(socket), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
+        }
+    }
+}
+
+async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response, Infallible> {
+    let request_id = state.request_id();
+    let mut response = match route(&state, request).await {
+        Ok(response) => response,
+        Err(e) => error_response(&e),
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(X_AMZN_REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+async fn route(state: &State, request: Request<Incoming>) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_REQUEST_BODY)
+        .collect()
+        .await
+        .map_err(|e| ApiError::serialization(format!("the request body could not be read: {e}")))?
+        .to_bytes();
+
+    // The signature, before anything else, as AWS checks it.
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    let signed = sigv4::Request {
+        method: parts.method.as_str().to_string(),
+        path: target,
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_string(), value)
+            })
+            .collect(),
+        body: body.to_vec(),
+    };
+    sigv4::verify(
+        &signed,
+        &state.credentials,
+        &state.verify,
+        SystemTime::now(),
+    )
+    .map_err(|e| ApiError::auth(&e))?;
+
+    let op = match Operation::from_path(parts.uri.path()) {
+        Some(op) if parts.method == Method::POST => op,
+        _ => {
+            return Err(ApiError::unknown_operation(
+                parts.method.as_str(),
+                parts.uri.path(),
+            ))
+        }
+    };
+    if let Some(e) = state.faults.before_response(op) {
+        return Err(e);
+    }
+    let input = Input::parse(&body)?;
+    match op {
+        Operation::GetDataEndpoint => ops::get_data_endpoint(state, &input),
+        Operation::GetMedia => ops::get_media(state, &input),
+        Operation::ListFragments => ops::list_fragments(state, &input),
+        Operation::GetMediaForFragmentList => ops::get_media_for_fragment_list(state, &input),
+        Operation::GetImages => ops::get_images(state, &input),
+    }
+}
+
+fn full(body: impl Into<Bytes>) -> BoxBody<Bytes, BodyError> {
+    Full::new(body.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed()
+}
+
+/// 200 with a JSON body.
+pub(crate) fn json_response(value: serde_json::Value) -> Response {
+    let body = serde_json::to_vec(&value).unwrap_or_default();
+    let mut response = hyper::Response::new(full(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// 200 with a streamed Matroska body.
+pub(crate) fn media_response(body: ChannelBody) -> Response {
+    let mut response = hyper::Response::new(body.boxed());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("video/webm"));
+    response
+}
+
+/// The error's status, `x-amzn-ErrorType` and JSON body.
+fn error_response(e: &ApiError) -> Response {
+    let mut response = hyper::Response::new(full(e.body()));
+    *response.status_mut() =
+        StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code));
+    response
+}

@@ -1,0 +1,409 @@
+//! The one place where the emulator handles Matroska bytes: cutting a
+//! recording into fragments, and writing the chunks it serves.
+//!
+//! A served chunk is spliced from raw pieces, never re-encoded:
+//!
+//! ```text
+//! head:  EBML header + Segment (unknown size, 01 FF FF FF FF FF FF FF)
+//!        + the Segment children the fragment keeps before its Cluster
+//! tags:  Tags with FRAGMENT_NUMBER, SERVER_TIMESTAMP, PRODUCER_TIMESTAMP (written here)
+//! media: the Cluster as recorded [+ what the recording kept after it, e.g. Cues]
+//! [tags: Tags with MILLIS_BEHIND_NOW, CONTINUATION_TOKEN]    GetMedia only
+//! ```
+//!
+//! Tags are written as the service writes them: Tags > Tag > SimpleTag >
+//! TagName + TagString, every size field 4 bytes wide.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use memchr::memmem;
+use tokio_util::codec::Decoder;
+
+use crate::ebml::{element_header, read_uint};
+use crate::matroska::ids;
+use crate::{Chunk, ChunkDecoder, FragmentNumber, Timestamp};
+
+/// The unknown size as the service writes it for a Segment: 8 bytes.
+const UNKNOWN_SIZE_8: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
+/// An EBML header for chunks that have no recording behind them (error
+/// chunks): EBMLVersion 1, EBMLReadVersion 1, EBMLMaxIDLength 4,
+/// EBMLMaxSizeLength 8, DocType "matroska", DocTypeVersion 2,
+/// DocTypeReadVersion 2.
+const EBML_HEADER: &[u8] = &[
+    0x1A, 0x45, 0xDF, 0xA3, 0xA3, // EBML, 35 bytes
+    0x42, 0x86, 0x81, 0x01, // EBMLVersion
+    0x42, 0xF7, 0x81, 0x01, // EBMLReadVersion
+    0x42, 0xF2, 0x81, 0x04, // EBMLMaxIDLength
+    0x42, 0xF3, 0x81, 0x08, // EBMLMaxSizeLength
+    0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's', b'k', b'a', // DocType
+    0x42, 0x87, 0x81, 0x02, // DocTypeVersion
+    0x42, 0x85, 0x81, 0x02, // DocTypeReadVersion
+];
+
+/// One fragment cut out of a recording, before the store gives it a number
+/// and timestamps.
+#[derive(Debug, Clone)]
+pub(crate) struct Piece {
+    /// EBML header, Segment header (unknown size) and the kept children
+    /// before the Cluster.
+    pub head: Bytes,
+    /// The Cluster and what follows it in the fragment (AWS tags removed).
+    pub media: Bytes,
+    /// The AWS tags the recording carried, if any.
+    pub recorded: Option<RecordedTags>,
+    /// Where the fragment starts on the recording's own clock, in ms: the
+    /// Cluster Timecode (plain recordings) or the first frame.
+    pub start_ms: i128,
+    /// Where its last frame ends, in ms on the same clock (start when it
+    /// has no frames).
+    pub end_ms: i128,
+}
+
+/// The leading AWS tags of a recorded GetMedia chunk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordedTags {
+    pub number: FragmentNumber,
+    pub server_ms: u64,
+    pub producer_ms: u64,
+}
+
+/// Why a recording could not be cut into fragments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpliceError(pub String);
+
+/// Cuts a recording into fragments. A chunk that carries
+/// `AWS_KINESISVIDEO_FRAGMENT_NUMBER` is one fragment; a plain Matroska
+/// document gives one fragment per Cluster. Chunks that did not arrive
+/// whole are left out. Returns the pieces and how many chunks were dropped.
+pub(crate) fn split_recording(data: &[u8]) -> Result<(Vec<Piece>, usize), SpliceError> {
+    let mut decoder = ChunkDecoder::default();
+    let mut buf = BytesMut::from(data);
+    let mut chunks = Vec::new();
+    let mut dropped = 0;
+    loop {
+        match decoder.decode_eof(&mut buf) {
+            Ok(Some(chunk)) => chunks.push(chunk),
+            Ok(None) => break,
+            Err(_) => dropped += 1,
+        }
+    }
+    let mut pieces = Vec::new();
+    let mut last_head: Option<(Bytes, Vec<u8>)> = None;
+    for chunk in &chunks {
+        if !chunk.is_complete() {
+            dropped += 1;
+            continue;
+        }
+        split_chunk(chunk, &mut last_head, &mut pieces)?;
+    }
+    Ok((pieces, dropped))
+}
+
+/// An element of a Segment: where it starts and ends in the chunk.
+struct Child {
+    id: u32,
+    start: usize,
+    end: usize,
+}
+
+fn split_chunk(
+    chunk: &Chunk,
+    last_head: &mut Option<(Bytes, Vec<u8>)>,
+    out: &mut Vec<Piece>,
+) -> Result<(), SpliceError> {
+    let raw = chunk.raw();
+    let info = chunk.info();
+    // The EBML header, then the Segment header; a chunk that continues a
+    // Segment (merged files) starts directly with Segment children and
+    // reuses the previous chunk's EBML header.
+    let (ebml, children_at, children_end) = match element_header(raw) {
+        Ok((_, h)) if h.id == ids::EBML => {
+            let end = h.len as usize + h.size.unwrap_or(0) as usize;
+            let ebml = raw.slice(..end.min(raw.len()));
+            let (_, seg) = element_header(&raw[end..])
+                .map_err(|_| SpliceError("no Segment after the EBML header".into()))?;
+            if seg.id != ids::SEGMENT {
+                return Err(SpliceError("no Segment after the EBML header".into()));
+            }
+            let at = end + seg.len as usize;
+            let seg_end = seg.size.map_or(raw.len(), |s| (at as u64 + s) as usize);
+            (ebml, at, seg_end.min(raw.len()))
+        }
+        _ => match last_head {
+            Some((ebml, _)) => (ebml.clone(), 0, raw.len()),
+            None => return Err(SpliceError("a chunk without an EBML header".into())),
+        },
+    };
+    let children = segment_children(raw, children_at, children_end);
+    let first_cluster = children.iter().position(|c| c.id == ids::CLUSTER);
+    let before = &children[..first_cluster.unwrap_or(children.len())];
+    let after = &children[first_cluster.unwrap_or(children.len())..];
+    let scale = i128::from(info.timecode_scale.max(1));
+    let to_ms = |tc: i128| tc * scale / 1_000_000;
+
+    if let Some(number) = info.fragment_number() {
+        // A recorded GetMedia chunk: one fragment, its own tags.
+        let mut kept = Vec::new();
+        for c in before {
+            if !is_aws_tags(c, raw) {
+                kept.extend_from_slice(&raw[c.start..c.end]);
+            }
+        }
+        if children_at == 0 {
+            if let Some((_, head_children)) = last_head {
+                if kept.is_empty() {
+                    kept = head_children.clone();
+                }
+            }
+        }
+        let mut media = Vec::new();
+        for c in after {
+            if !is_aws_tags(c, raw) {
+                media.extend_from_slice(&raw[c.start..c.end]);
+            }
+        }
+        let (start_ms, end_ms) = frame_span(chunk, None);
+        let ms = |t: Option<Timestamp>| t.map_or(0, |t| t.as_millis() as u64);
+        out.push(Piece {
+            head: head_bytes(&ebml, &kept),
+            media: Bytes::from(media),
+            recorded: Some(RecordedTags {
+                number: *number,
+                server_ms: ms(info.server_timestamp()),
+                producer_ms: ms(info.producer_timestamp()),
+            }),
+            start_ms: start_ms.map_or(0, to_ms),
+            end_ms: end_ms.map_or(0, to_ms),
+        });
+        *last_head = Some((ebml, kept));
+        return Ok(());
+    }
+
+    // A plain Matroska document: Info and Tracks, then one fragment per
+    // Cluster.
+    let mut kept = Vec::new();
+    for c in before {
+        if c.id == ids::INFO || c.id == ids::TRACKS {
+            kept.extend_from_slice(&raw[c.start..c.end]);
+        }
+    }
+    let head = head_bytes(&ebml, &kept);
+    for c in after.iter().filter(|c| c.id == ids::CLUSTER) {
+        let timecode = cluster_timecode(&raw[c.start..c.end]);
+        let media = raw.slice(c.start..c.end);
+        let (first, end) = frame_span(chunk, Some((c.start, c.end)));
+        let start = timecode.map(i128::from).or(first).unwrap_or(0);
+        out.push(Piece {
+            head: head.clone(),
+            media,
+            recorded: None,
+            start_ms: to_ms(start),
+            end_ms: to_ms(end.unwrap_or(start).max(start)),
+        });
+    }
+    *last_head = Some((ebml, kept));
+    Ok(())
+}
+
+/// The first and the end timecode of the frames of a chunk (or of those
+/// inside one byte range of it), in TimecodeScale units. The end is the last
+/// frame's timecode plus the typical gap between frames of its track.
+fn frame_span(chunk: &Chunk, range: Option<(usize, usize)>) -> (Option<i128>, Option<i128>) {
+    let raw = chunk.raw().as_ptr() as usize;
+    let inside = |f: &crate::Frame| match range {
+        None => true,
+        Some((a, b)) => {
+            let at = (f.data().as_ptr() as usize).wrapping_sub(raw);
+            at >= a && at < b
+        }
+    };
+    let mut first: Option<i128> = None;
+    let mut end: Option<i128> = None;
+    // Per track: first timecode, last timecode, count.
+    let mut tracks: Vec<(u64, i128, i128, i128)> = Vec::new();
+    for f in chunk.frames().iter().filter(|f| inside(f)) {
+        let tc = i128::from(f.timecode());
+        first = Some(first.map_or(tc, |v| v.min(tc)));
+        match tracks.iter_mut().find(|t| t.0 == f.track()) {
+            Some(t) => {
+                t.2 = t.2.max(tc);
+                t.3 += 1;
+            }
+            None => tracks.push((f.track(), tc, tc, 1)),
+        }
+        if let Some(d) = f.duration() {
+            end = Some(end.map_or(tc + i128::from(d), |e| e.max(tc + i128::from(d))));
+        }
+    }
+    for (_, lo, hi, n) in tracks {
+        let gap = if n > 1 { (hi - lo) / (n - 1) } else { 0 };
+        end = Some(end.map_or(hi + gap, |e| e.max(hi + gap)));
+    }
+    (first, end)
+}
+
+/// The Segment children between `at` and `end`; an unknown-size child ends
+/// where an element appears that cannot be its child.
+fn segment_children(raw: &[u8], mut at: usize, end: usize) -> Vec<Child> {
+    let mut out = Vec::new();
+    while at < end {
+        let Some(child_end) = element_end(raw, at, end) else {
+            break;
+        };
+        let Ok((_, h)) = element_header(&raw[at..end]) else {
+            break;
+        };
+        out.push(Child {
+            id: h.id,
+            start: at,
+            end: child_end,
+        });
+        at = child_end;
+    }
+    out
+}
+
+/// Where the element at `at` ends (at most `limit`), following the
+/// unknown-size rule for masters of unknown size.
+fn element_end(raw: &[u8], at: usize, limit: usize) -> Option<usize> {
+    let (_, h) = element_header(&raw[at..limit]).ok()?;
+    let body = at + h.len as usize;
+    match h.size {
+        Some(size) => Some(((body as u64).saturating_add(size) as usize).min(limit)),
+        None => {
+            let mut pos = body;
+            while pos < limit {
+                let (_, child) = match element_header(&raw[pos..limit]) {
+                    Ok(c) => c,
+                    Err(_) => return Some(limit),
+                };
+                if !ids::may_contain(h.id, child.id) {
+                    return Some(pos);
+                }
+                pos = element_end(raw, pos, limit)?;
+            }
+            Some(limit)
+        }
+    }
+}
+
+/// The Cluster's Timecode, if the Cluster starts with one.
+fn cluster_timecode(cluster: &[u8]) -> Option<u64> {
+    let (_, h) = element_header(cluster).ok()?;
+    let mut pos = h.len as usize;
+    while pos < cluster.len() {
+        let (_, c) = element_header(&cluster[pos..]).ok()?;
+        let body = pos + c.len as usize;
+        let size = c.size? as usize;
+        if c.id == ids::TIMECODE {
+            return read_uint(cluster.get(body..body + size)?).ok();
+        }
+        if c.id == ids::SIMPLE_BLOCK || c.id == ids::BLOCK_GROUP {
+            return None;
+        }
+        pos = body + size;
+    }
+    None
+}
+
+/// Whether a Segment child is a Tags element written by the service.
+fn is_aws_tags(child: &Child, raw: &[u8]) -> bool {
+    child.id == ids::TAGS
+        && memmem::find(&raw[child.start..child.end], b"AWS_KINESISVIDEO_").is_some()
+}
+
+fn head_bytes(ebml: &[u8], children: &[u8]) -> Bytes {
+    let mut head = BytesMut::with_capacity(ebml.len() + 12 + children.len());
+    head.put_slice(ebml);
+    head.put_u32(ids::SEGMENT);
+    head.put_slice(&UNKNOWN_SIZE_8);
+    head.put_slice(children);
+    head.freeze()
+}
+
+/// A size field 4 bytes wide (`0x1X XX XX XX`), as the service writes in
+/// its tags.
+fn put_size4(out: &mut BytesMut, size: usize) {
+    debug_assert!(size < (1 << 28) - 1);
+    out.put_u32(0x1000_0000 | size as u32);
+}
+
+/// A Tags element holding one Tag with one SimpleTag per `(name, value)`.
+pub(crate) fn tags(pairs: &[(&str, &str)]) -> Bytes {
+    let simple_len = |n: &str, v: &str| 2 + 4 + n.len() + 2 + 4 + v.len();
+    let tag_body: usize = pairs.iter().map(|(n, v)| 2 + 4 + simple_len(n, v)).sum();
+    let tags_body = 2 + 4 + tag_body;
+    let mut out = BytesMut::with_capacity(4 + 4 + tags_body);
+    out.put_u32(ids::TAGS);
+    put_size4(&mut out, tags_body);
+    out.put_u16(ids::TAG as u16);
+    put_size4(&mut out, tag_body);
+    for (name, value) in pairs {
+        out.put_u16(ids::SIMPLE_TAG as u16);
+        put_size4(&mut out, simple_len(name, value));
+        out.put_u16(ids::TAG_NAME as u16);
+        put_size4(&mut out, name.len());
+        out.put_slice(name.as_bytes());
+        out.put_u16(ids::TAG_STRING as u16);
+        put_size4(&mut out, value.len());
+        out.put_slice(value.as_bytes());
+    }
+    out.freeze()
+}
+
+/// A chunk of nothing but tags (an error report).
+pub(crate) fn tags_only_chunk(pairs: &[(&str, &str)]) -> Bytes {
+    let tags = tags(pairs);
+    let mut out = BytesMut::with_capacity(EBML_HEADER.len() + 12 + tags.len());
+    out.put_slice(EBML_HEADER);
+    out.put_u32(ids::SEGMENT);
+    out.put_slice(&UNKNOWN_SIZE_8);
+    out.put_slice(&tags);
+    out.freeze()
+}
+
+/// `secs.mmm`, as the service writes timestamps in tags.
+pub(crate) fn tag_timestamp(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ChunkDecoder;
+
+    #[test]
+    fn tags_match_the_service_layout() {
+        let t = tags(&[("AWS_KINESISVIDEO_SERVER_TIMESTAMP", "1511852109.126")]);
+        // Tags, size 4 bytes wide; Tag; SimpleTag; TagName; TagString.
+        assert_eq!(&t[..4], &[0x12, 0x54, 0xC3, 0x67]);
+        assert_eq!(t[4] & 0xF0, 0x10);
+        assert_eq!(&t[8..10], &[0x73, 0x73]);
+        assert_eq!(&t[14..16], &[0x67, 0xC8]);
+        assert_eq!(&t[20..22], &[0x45, 0xA3]);
+    }
+
+    #[test]
+    fn a_tags_only_chunk_decodes() {
+        let chunk = tags_only_chunk(&[
+            ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "123"),
+            ("AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE", "4000"),
+            ("AWS_KINESISVIDEO_EXCEPTION_MESSAGE", "not found"),
+        ]);
+        let mut buf = BytesMut::from(&chunk[..]);
+        let decoded = ChunkDecoder::default()
+            .decode_eof(&mut buf)
+            .unwrap()
+            .unwrap();
+        assert!(decoded.is_complete());
+        assert_eq!(decoded.fragment_number().unwrap().as_str(), "123");
+        assert_eq!(decoded.info().aws.exception_error_code, Some(4000));
+        assert_eq!(decoded.info().tags.len(), 3);
+    }
+
+    #[test]
+    fn timestamps_have_three_fraction_digits() {
+        assert_eq!(tag_timestamp(1_511_852_109_006), "1511852109.006");
+        assert_eq!(tag_timestamp(0), "0.000");
+    }
+}

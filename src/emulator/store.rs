@@ -1,0 +1,425 @@
+//! The fragment store: each stream's fragments with their numbers and
+//! timestamps, for a static archive or a live stream that loops.
+//!
+//! A fragment is addressed by its position `g` in ingestion order. In a
+//! static stream `g` runs over the recording's fragments once. In a live
+//! stream it runs on forever: `g = loop * n + i` is fragment `i` of the
+//! recording in its `loop`-th repetition, produced one loop length after the
+//! previous repetition, and available once its last frame has been ingested.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::splice::{self, Piece, RecordedTags};
+use super::throttle::RateLimiter;
+use crate::kvs::names;
+use crate::FragmentNumber;
+
+/// How long after its producer timestamp a generated fragment reaches the
+/// server: the gap between a generated fragment's producer and server
+/// timestamps.
+pub(crate) const INGEST_LATENCY_MS: u64 = 250;
+
+/// Digits of a generated fragment number: a per-stream prefix of 28 digits,
+/// then the position, zero-padded to 20 digits.
+const PREFIX_DIGITS: usize = 28;
+const POSITION_DIGITS: usize = 20;
+
+/// Which of a fragment's timestamps a selector means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TsKind {
+    Producer,
+    Server,
+}
+
+impl TsKind {
+    /// `PRODUCER_TIMESTAMP` / `SERVER_TIMESTAMP`, as the selectors spell them.
+    pub fn parse(s: &str) -> Option<TsKind> {
+        match s {
+            "PRODUCER_TIMESTAMP" => Some(TsKind::Producer),
+            "SERVER_TIMESTAMP" => Some(TsKind::Server),
+            _ => None,
+        }
+    }
+}
+
+/// One fragment of a recording, ready to be served.
+#[derive(Debug)]
+struct Source {
+    head: Bytes,
+    media: Bytes,
+    recorded: Option<RecordedTags>,
+    /// Start, relative to the first fragment, in ms.
+    rel_ms: u64,
+    duration_ms: u64,
+    /// When it is complete, relative to the first fragment's producer
+    /// timestamp (never earlier than the fragment before it).
+    avail_rel_ms: u64,
+}
+
+/// A fragment as a client sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FragmentView {
+    pub number: FragmentNumber,
+    pub producer_ms: u64,
+    pub server_ms: u64,
+    pub duration_ms: u64,
+    source: usize,
+}
+
+impl FragmentView {
+    pub fn ts(&self, kind: TsKind) -> u64 {
+        match kind {
+            TsKind::Producer => self.producer_ms,
+            TsKind::Server => self.server_ms,
+        }
+    }
+}
+
+/// A stream's fragments over time.
+#[derive(Debug)]
+pub(crate) struct Timeline {
+    sources: Vec<Source>,
+    live: bool,
+    /// Numbers and timestamps as recorded (a static stream whose every
+    /// fragment carried them).
+    recorded: bool,
+    /// Producer timestamp of fragment 0 (generated timelines).
+    t0_ms: u64,
+    /// Length of one repetition of the recording.
+    loop_ms: u64,
+    prefix: String,
+    by_number: HashMap<FragmentNumber, u64>,
+    /// The latest server timestamp of a static stream.
+    tip_ms: u64,
+}
+
+impl Timeline {
+    /// `pieces` in recording order; `base_ms` the producer timestamp of the
+    /// first generated fragment (default: so that the recording ends now).
+    pub fn new(
+        name: &str,
+        pieces: Vec<Piece>,
+        live: bool,
+        base_ms: Option<u64>,
+        now_ms: u64,
+    ) -> Self {
+        let recorded = !live && !pieces.is_empty() && pieces.iter().all(|p| p.recorded.is_some());
+        let mut sources: Vec<Source> = Vec::with_capacity(pieces.len());
+        let first_start = pieces.first().map_or(0, start_of);
+        for piece in pieces {
+            let duration_ms = (piece.end_ms - piece.start_ms).clamp(0, i128::from(u32::MAX)) as u64;
+            let raw_rel = start_of(&piece) - first_start;
+            // Timecodes that go back (a reset, a sparse recording read out of
+            // order) continue after the fragment before instead.
+            let rel_ms = match sources.last() {
+                Some(prev) if raw_rel < i128::from(prev.rel_ms) => prev.rel_ms + prev.duration_ms,
+                _ => raw_rel.clamp(0, i128::from(u64::MAX >> 2)) as u64,
+            };
+            let end = rel_ms + duration_ms + INGEST_LATENCY_MS;
+            let avail_rel_ms = sources.last().map_or(end, |p| p.avail_rel_ms.max(end));
+            sources.push(Source {
+                head: piece.head,
+                media: piece.media,
+                recorded: piece.recorded,
+                rel_ms,
+                duration_ms,
+                avail_rel_ms,
+            });
+        }
+        let span = sources
+            .iter()
+            .map(|s| s.rel_ms + s.duration_ms)
+            .max()
+            .unwrap_or(0);
+        let loop_ms = if span == 0 { 1000 } else { span };
+        let t0_ms = base_ms.unwrap_or_else(|| now_ms.saturating_sub(loop_ms + INGEST_LATENCY_MS));
+        let mut by_number = HashMap::new();
+        if recorded {
+            for (g, s) in sources.iter().enumerate() {
+                if let Some(tags) = &s.recorded {
+                    by_number.entry(tags.number).or_insert(g as u64);
+                }
+            }
+        }
+        let tip_ms = if recorded {
+            sources
+                .iter()
+                .filter_map(|s| s.recorded.map(|r| r.server_ms))
+                .max()
+                .unwrap_or(0)
+        } else {
+            sources
+                .last()
+                .map_or(t0_ms, |s| t0_ms + s.rel_ms + INGEST_LATENCY_MS)
+        };
+        Timeline {
+            sources,
+            live,
+            recorded,
+            t0_ms,
+            loop_ms,
+            prefix: number_prefix(name),
+            by_number,
+            tip_ms,
+        }
+    }
+
+    /// Whether fragments keep coming.
+    pub fn is_live(&self) -> bool {
+        self.live && !self.sources.is_empty()
+    }
+
+    /// How many fragments of the recording there are (one loop).
+    pub fn recording_len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// How many fragments exist at `now_ms`: fragments `0..available`.
+    pub fn available(&self, now_ms: u64) -> u64 {
+        let n = self.sources.len() as u64;
+        if !self.live || n == 0 {
+            return n;
+        }
+        if now_ms < self.t0_ms {
+            return 0;
+        }
+        let loops = (now_ms - self.t0_ms) / self.loop_ms + 2;
+        // First position not yet available (availability never decreases).
+        let (mut lo, mut hi) = (0u64, loops.saturating_mul(n));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.available_at(mid) <= now_ms {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// When fragment `g` is (or was) complete on the server.
+    pub fn available_at(&self, g: u64) -> u64 {
+        let n = self.sources.len() as u64;
+        if !self.live || n == 0 {
+            return 0;
+        }
+        let (k, i) = (g / n, (g % n) as usize);
+        self.t0_ms
+            .saturating_add(k.saturating_mul(self.loop_ms))
+            .saturating_add(self.sources[i].avail_rel_ms)
+    }
+
+    /// Fragment `g` (which must be below [`available`](Self::available) for
+    /// a static stream).
+    pub fn fragment(&self, g: u64) -> FragmentView {
+        let n = self.sources.len() as u64;
+        let (k, i) = (g / n.max(1), (g % n.max(1)) as usize);
+        let s = &self.sources[i];
+        if self.recorded {
+            let r = s.recorded.expect("recorded timeline");
+            return FragmentView {
+                number: r.number,
+                producer_ms: r.producer_ms,
+                server_ms: r.server_ms,
+                duration_ms: s.duration_ms,
+                source: i,
+            };
+        }
+        let producer_ms = self.t0_ms + k * self.loop_ms + s.rel_ms;
+        FragmentView {
+            number: self.generated_number(g),
+            producer_ms,
+            server_ms: producer_ms + INGEST_LATENCY_MS,
+            duration_ms: s.duration_ms,
+            source: i,
+        }
+    }
+
+    /// The position of the fragment with this number, if the stream has (or,
+    /// live, will have) it.
+    pub fn lookup(&self, number: &str) -> Option<u64> {
+        if self.sources.is_empty() {
+            return None;
+        }
+        if self.recorded {
+            let number: FragmentNumber = number.parse().ok()?;
+            return self.by_number.get(&number).copied();
+        }
+        let position = number.strip_prefix(self.prefix.as_str())?;
+        if position.len() != POSITION_DIGITS || !position.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let g: u64 = position.parse().ok()?;
+        (self.live || g < self.sources.len() as u64).then_some(g)
+    }
+
+    /// The first fragment among `0..available` whose span
+    /// `[ts, ts + duration)` contains `t`.
+    pub fn covering(&self, kind: TsKind, t: u64, available: u64) -> Option<FragmentView> {
+        if self.recorded {
+            return (0..available)
+                .map(|g| self.fragment(g))
+                .find(|f| f.ts(kind) <= t && t < f.ts(kind) + f.duration_ms);
+        }
+        // Generated timestamps never decrease: the last fragment starting
+        // at or before t is the only candidate.
+        let starts_after = |g: u64| self.fragment(g).ts(kind) > t;
+        let (mut lo, mut hi) = (0u64, available);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if starts_after(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let f = self.fragment(lo.checked_sub(1)?);
+        (t < f.ts(kind) + f.duration_ms).then_some(f)
+    }
+
+    /// How far a fragment is behind the newest one: the live clock, or for
+    /// a static stream its latest server timestamp.
+    pub fn millis_behind(&self, f: &FragmentView, now_ms: u64) -> u64 {
+        let tip = if self.live { now_ms } else { self.tip_ms };
+        tip.saturating_sub(f.server_ms)
+    }
+
+    /// Where a fragment sits in the recording, in ms from its first
+    /// fragment (for images named by offset).
+    pub fn offset_in_recording(&self, f: &FragmentView) -> u64 {
+        self.sources[f.source].rel_ms
+    }
+
+    /// The fragment's chunk as GetMediaForFragmentList sends it: head,
+    /// leading AWS tags, media.
+    pub fn chunk(&self, f: &FragmentView) -> [Bytes; 3] {
+        let s = &self.sources[f.source];
+        let number = f.number.to_string();
+        let server = splice::tag_timestamp(f.server_ms);
+        let producer = splice::tag_timestamp(f.producer_ms);
+        let tags = splice::tags(&[
+            (names::FRAGMENT_NUMBER, &number),
+            (names::SERVER_TIMESTAMP, &server),
+            (names::PRODUCER_TIMESTAMP, &producer),
+        ]);
+        [s.head.clone(), tags, s.media.clone()]
+    }
+
+    /// The size of [`chunk`](Self::chunk), for ListFragments.
+    pub fn chunk_len(&self, f: &FragmentView) -> u64 {
+        self.chunk(f).iter().map(|b| b.len() as u64).sum()
+    }
+
+    fn generated_number(&self, g: u64) -> FragmentNumber {
+        format!("{}{g:0width$}", self.prefix, width = POSITION_DIGITS)
+            .parse()
+            .expect("48 digits")
+    }
+}
+
+fn start_of(p: &Piece) -> i128 {
+    match &p.recorded {
+        Some(r) => i128::from(r.producer_ms),
+        None => p.start_ms,
+    }
+}
+
+/// 28 digits that depend on the stream name only, starting with 9 (so that
+/// every generated number has 48 digits).
+fn number_prefix(name: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let a = super::splitmix(h);
+    let b = super::splitmix(a);
+    let digits = format!("9{:019}{:019}", a % 10u64.pow(19), b % 10u64.pow(19));
+    digits[..PREFIX_DIGITS].to_string()
+}
+
+/// One stream of the emulator.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pub name: String,
+    pub arn: String,
+    pub timeline: Timeline,
+    pub images: Option<super::images::ImageIndex>,
+    pub get_media_calls: RateLimiter,
+    pub fragment_list_calls: RateLimiter,
+    pub sessions: Arc<AtomicUsize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(start_ms: i128, end_ms: i128) -> Piece {
+        Piece {
+            head: Bytes::new(),
+            media: Bytes::new(),
+            recorded: None,
+            start_ms,
+            end_ms,
+        }
+    }
+
+    #[test]
+    fn generated_numbers_have_48_digits_and_increase() {
+        let t = Timeline::new(
+            "cam",
+            vec![piece(0, 2000), piece(2000, 4000)],
+            false,
+            Some(1_000_000),
+            0,
+        );
+        let a = t.fragment(0).number;
+        let b = t.fragment(1).number;
+        assert_eq!(a.as_str().len(), 48);
+        assert!(a < b);
+        assert_eq!(t.lookup(b.as_str()), Some(1));
+        assert_eq!(t.lookup("1"), None);
+        assert_eq!(t.fragment(1).producer_ms, 1_002_000);
+        assert_eq!(t.fragment(1).server_ms, 1_002_000 + INGEST_LATENCY_MS);
+        assert_ne!(number_prefix("cam"), number_prefix("cam2"));
+    }
+
+    #[test]
+    fn live_fragments_become_available_in_order() {
+        let t = Timeline::new(
+            "cam",
+            vec![piece(0, 2000), piece(2000, 4000)],
+            true,
+            Some(10_000),
+            0,
+        );
+        assert_eq!(t.available(9_999), 0);
+        assert_eq!(t.available(12_000 + INGEST_LATENCY_MS), 1);
+        assert_eq!(t.available(14_000 + INGEST_LATENCY_MS), 2);
+        // The second loop: new numbers, later timestamps.
+        assert_eq!(t.available(16_000 + INGEST_LATENCY_MS), 3);
+        assert_eq!(t.fragment(2).producer_ms, 14_000);
+        assert!(t.fragment(2).number > t.fragment(1).number);
+        let mut last = 0;
+        for g in 0..20 {
+            assert!(t.available_at(g) >= last);
+            last = t.available_at(g);
+        }
+    }
+
+    #[test]
+    fn timecodes_that_go_back_continue_after() {
+        let t = Timeline::new(
+            "x",
+            vec![piece(5000, 6000), piece(0, 1000)],
+            false,
+            Some(0),
+            0,
+        );
+        assert_eq!(t.fragment(0).producer_ms, 0);
+        assert_eq!(t.fragment(1).producer_ms, 1000);
+    }
+}
