@@ -1,6 +1,7 @@
 //! `kvs-mkv`: command-line tools for Kinesis Video Streams media.
 
 mod inspect;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -26,11 +27,17 @@ enum Command {
     /// reported (decoding goes on after it), 2 for bad usage or an
     /// unreadable file.
     Inspect(inspect::Args),
+    /// Serve recordings as a local Kinesis Video Streams endpoint
+    /// (GetDataEndpoint, GetMedia, ListFragments, GetMediaForFragmentList,
+    /// GetImages), SigV4-checked. Prints the URL as the first line of
+    /// standard output; runs until interrupted.
+    Serve(Box<serve::Args>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
+        Command::Serve(args) => serve::run(*args),
     }
 }

@@ -1,0 +1,206 @@
+//! `kvs-mkv serve`: the local Kinesis Video Streams emulator.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
+
+use kvs_mkv::emulator::{Emulator, Fault, Options};
+use kvs_mkv::sigv4::Credentials;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port. The URL is printed
+    /// as the first line of standard output.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    listen: String,
+    /// A stream and its recording (a saved GetMedia body or any Matroska
+    /// file). Repeatable.
+    #[arg(long = "stream", value_name = "NAME=FILE", required = true, value_parser = name_value)]
+    streams: Vec<(String, PathBuf)>,
+    /// Images for GetImages: files <MILLIS>.jpg|.jpeg|.png in DIR, MILLIS
+    /// absolute (epoch) from 10^12 up, else an offset into the recording.
+    #[arg(long = "images", value_name = "NAME=DIR", value_parser = name_value)]
+    images: Vec<(String, PathBuf)>,
+    /// The access key id requests must be signed with [env: AWS_ACCESS_KEY_ID].
+    #[arg(long, value_name = "ID")]
+    access_key_id: Option<String>,
+    /// The secret access key [env: AWS_SECRET_ACCESS_KEY].
+    #[arg(long, value_name = "SECRET")]
+    secret_access_key: Option<String>,
+    /// A session token requests must carry [env: AWS_SESSION_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    session_token: Option<String>,
+    /// The region requests must be signed for [env: AWS_REGION,
+    /// AWS_DEFAULT_REGION; default us-west-2].
+    #[arg(long)]
+    region: Option<String>,
+    /// Seconds a GetMedia response stays open after the last fragment of a
+    /// static stream.
+    #[arg(long, default_value = "2", value_name = "SECS", value_parser = secs)]
+    idle_timeout: Duration,
+    /// Live mode: loop each recording forever, paced by fragment duration,
+    /// with new fragment numbers and timestamps on every loop.
+    #[arg(long)]
+    live: bool,
+    /// Pace of live mode (2 = twice real time).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    speed: f64,
+    /// Producer timestamp (epoch seconds) of the first generated fragment.
+    #[arg(long, value_name = "EPOCH_SECS", value_parser = secs)]
+    base_time: Option<Duration>,
+    /// GetMedia / GetMediaForFragmentList calls per second per stream
+    /// before ClientLimitExceededException; 0 for no limit.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    calls_per_second: u32,
+    /// Concurrent GetMedia responses per stream before
+    /// ConnectionLimitExceededException; 0 for no limit.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    max_get_media_sessions: usize,
+    /// Accept x-amz-content-sha256: UNSIGNED-PAYLOAD.
+    #[arg(long)]
+    allow_unsigned_payload: bool,
+    /// Seed of the ListFragments order and request ids.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Inject a fault (repeatable): KIND[=VALUE][,times=N][,for=SECS][,op=OP[+OP]],
+    /// KIND one of cut-after-bytes=N, cut-in-chunk=K, stall-after-bytes=N,
+    /// stall-in-chunk=K, throttle, error=STATUS, not-authorized,
+    /// end-session-after=SECS.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<Fault>,
+}
+
+fn name_value(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() && !value.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(value)))
+        }
+        _ => Err(format!("{s:?} is not NAME=PATH")),
+    }
+}
+
+fn secs(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("{s:?} is not a number of seconds"))
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let id = args.access_key_id.or_else(|| env("AWS_ACCESS_KEY_ID"));
+    let secret = args
+        .secret_access_key
+        .or_else(|| env("AWS_SECRET_ACCESS_KEY"));
+    let credentials = match (id, secret) {
+        (Some(id), Some(secret)) => {
+            let creds = Credentials::new(id, secret);
+            match args.session_token.or_else(|| env("AWS_SESSION_TOKEN")) {
+                Some(token) => creds.with_session_token(token),
+                None => creds,
+            }
+        }
+        (None, None) => {
+            let creds = Credentials::new(
+                kvs_mkv::emulator::DEFAULT_ACCESS_KEY_ID,
+                kvs_mkv::emulator::DEFAULT_SECRET_ACCESS_KEY,
+            );
+            eprintln!(
+                "kvs-mkv serve: no credentials given; accepting {} with its documented example secret",
+                creds.access_key_id
+            );
+            creds
+        }
+        _ => {
+            eprintln!("kvs-mkv serve: give both an access key id and a secret access key");
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = Options::default();
+    options.region = args
+        .region
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-west-2".to_string());
+    options.idle_timeout = args.idle_timeout;
+    options.live = args.live;
+    options.speed = args.speed;
+    options.base_time = args.base_time.map(|d| UNIX_EPOCH + d);
+    options.calls_per_second = (args.calls_per_second > 0).then_some(args.calls_per_second);
+    options.max_get_media_sessions =
+        (args.max_get_media_sessions > 0).then_some(args.max_get_media_sessions);
+    options.allow_unsigned_payload = args.allow_unsigned_payload;
+    options.seed = args.seed;
+    options.faults = args.faults;
+
+    let mut builder = Emulator::builder()
+        .credentials(credentials)
+        .options(options);
+    for (name, file) in args.streams {
+        builder = builder.stream(name, file);
+    }
+    for (name, dir) in args.images {
+        builder = builder.images(name, dir);
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kvs-mkv serve: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async move {
+        let handle = match builder.start(args.listen.as_str()).await {
+            Ok(handle) => handle,
+            Err(e) => {
+                eprintln!("kvs-mkv serve: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", handle.url());
+        let _ = out.flush();
+        drop(out);
+        let mut streams = handle.streams().to_vec();
+        streams.sort_by(|a, b| a.name.cmp(&b.name));
+        for s in &streams {
+            eprintln!(
+                "kvs-mkv serve: stream {} ({}): {} fragments, {} images",
+                s.name, s.arn, s.fragments, s.images
+            );
+        }
+        eprintln!(
+            "kvs-mkv serve: listening at {} (region {}, key {})",
+            handle.url(),
+            handle.region(),
+            handle.credentials().access_key_id
+        );
+        stop_signal().await;
+        handle.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
