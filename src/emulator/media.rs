@@ -3,8 +3,9 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -39,11 +40,68 @@ impl fmt::Display for Cut {
 
 impl std::error::Error for Cut {}
 
-/// A response body fed through a channel. An `Err` item makes hyper drop
-/// the connection without finishing the chunked body.
+/// What the writer hands the body.
+#[derive(Debug)]
+enum Item {
+    Data(Bytes),
+    /// Drop the connection once everything before is on the wire.
+    Cut,
+}
+
+/// Counts the flushes of one connection's socket. hyper flushes the socket
+/// only once its write buffer is empty, so a flush after a cut was asked
+/// for means every byte before the cut has been written.
+#[derive(Debug, Default)]
+pub(crate) struct FlushSignal {
+    flushes: AtomicU64,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl FlushSignal {
+    /// Called by the socket after each completed flush.
+    pub fn flushed(&self) {
+        self.flushes.fetch_add(1, Ordering::SeqCst);
+        let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.flushes.load(Ordering::SeqCst)
+    }
+
+    fn register(&self, waker: &Waker) {
+        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker.clone());
+    }
+}
+
+/// A response body fed through a channel. A cut makes the body fail once
+/// the bytes before it are flushed; hyper then drops the connection without
+/// finishing the chunked body.
 #[derive(Debug)]
 pub(crate) struct ChannelBody {
-    rx: mpsc::Receiver<Result<Bytes, BodyError>>,
+    rx: mpsc::Receiver<Item>,
+    signal: Arc<FlushSignal>,
+    /// The flush count when the cut was asked for.
+    cutting: Option<u64>,
+}
+
+impl ChannelBody {
+    fn poll_cut(
+        &mut self,
+        cx: &mut Context<'_>,
+        since: u64,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        if self.signal.count() > since {
+            return Poll::Ready(Some(Err(Box::new(Cut))));
+        }
+        self.signal.register(cx.waker());
+        if self.signal.count() > since {
+            return Poll::Ready(Some(Err(Box::new(Cut))));
+        }
+        Poll::Pending
+    }
 }
 
 impl Body for ChannelBody {
@@ -54,9 +112,19 @@ impl Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|item| item.map(|r| r.map(Frame::data)))
+        if let Some(since) = self.cutting {
+            return self.poll_cut(cx, since);
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(Item::Data(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
+            Poll::Ready(Some(Item::Cut)) => {
+                let since = self.signal.count();
+                self.cutting = Some(since);
+                self.poll_cut(cx, since)
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -66,7 +134,7 @@ pub(crate) struct Stop;
 
 /// Writes a media body chunk by chunk and applies the faults of its plan.
 pub(crate) struct BodyWriter {
-    tx: mpsc::Sender<Result<Bytes, BodyError>>,
+    tx: mpsc::Sender<Item>,
     shutdown: watch::Receiver<bool>,
     /// Bytes written so far.
     pos: u64,
@@ -80,8 +148,13 @@ pub(crate) struct BodyWriter {
 }
 
 impl BodyWriter {
-    /// A writer and the body it feeds.
-    pub fn new(plan: BodyPlan, shutdown: watch::Receiver<bool>) -> (BodyWriter, ChannelBody) {
+    /// A writer and the body it feeds, on a connection whose flushes
+    /// `signal` counts.
+    pub fn new(
+        plan: BodyPlan,
+        shutdown: watch::Receiver<bool>,
+        signal: Arc<FlushSignal>,
+    ) -> (BodyWriter, ChannelBody) {
         let (tx, rx) = mpsc::channel(4);
         let writer = BodyWriter {
             tx,
@@ -92,7 +165,12 @@ impl BodyWriter {
             stalls: plan.stall_at.clone(),
             plan,
         };
-        (writer, ChannelBody { rx })
+        let body = ChannelBody {
+            rx,
+            signal,
+            cutting: None,
+        };
+        (writer, body)
     }
 
     /// Writes one chunk made of `pieces`.
@@ -145,7 +223,7 @@ impl BodyWriter {
             } else if let Some(c) = cut {
                 let head = data.split_to((c - self.pos) as usize);
                 self.send(head).await?;
-                let _ = self.tx.send(Err(Box::new(Cut))).await;
+                let _ = self.tx.send(Item::Cut).await;
                 return Err(Stop);
             } else {
                 return self.send(data).await;
@@ -159,7 +237,7 @@ impl BodyWriter {
         }
         let len = data.len() as u64;
         tokio::select! {
-            sent = self.tx.send(Ok(data)) => sent.map_err(|_| Stop)?,
+            sent = self.tx.send(Item::Data(data)) => sent.map_err(|_| Stop)?,
             _ = self.shutdown.changed() => return Err(Stop),
         }
         self.pos += len;
@@ -195,7 +273,7 @@ pub(crate) async fn get_media(stream: Arc<Stream>, session: GetMediaSession, mut
     let deadline = session.end_after.map(|d| Instant::now() + d);
     let (mut next, mut skip) = match session.start {
         Start::At(g) => (g, None),
-        Start::Timestamp { kind, t } => (0, Some((kind, t))),
+        Start::Timestamp { kind, t, from } => (from, Some((kind, t))),
         Start::NotFound(_) => {
             let chunk = splice::tags_only_chunk(&[
                 (names::ERROR_CODE, NOT_FOUND_TEXT),

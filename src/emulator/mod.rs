@@ -54,8 +54,8 @@
 //!   "Requested fragment is not found". CONTINUATION_TOKEN resumes *after*
 //!   the chunk that carried the token (tokens are fragment numbers, as in
 //!   every recording). NOW starts with the latest fragment, EARLIEST with the
-//!   first, the timestamp selectors with the fragment that contains the
-//!   timestamp (or the next one). Each chunk ends with fresh
+//!   first, the timestamp selectors with the latest fragment that starts at
+//!   or before the timestamp if it still runs then (else the next one). Each chunk ends with fresh
 //!   `MILLIS_BEHIND_NOW` (behind the newest fragment: the live clock, or a
 //!   static stream's latest server timestamp) and `CONTINUATION_TOKEN` tags;
 //!   tags of that kind in the recording are replaced. A static stream's

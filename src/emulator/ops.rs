@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::images::Window;
-use super::media::{self, BodyWriter, GetMediaSession};
+use super::media::{self, BodyWriter, FlushSignal, GetMediaSession};
 use super::select::{self, FragmentQuery, ImageQuery};
 use super::server::{json_response, media_response, Response, State};
 use super::store::Stream;
@@ -84,7 +84,11 @@ pub(crate) fn get_data_endpoint(state: &State, input: &Input) -> Result<Response
 }
 
 /// GetMedia: a stream of chunks from the selected start.
-pub(crate) fn get_media(state: &State, input: &Input) -> Result<Response, ApiError> {
+pub(crate) fn get_media(
+    state: &State,
+    input: &Input,
+    signal: Arc<FlushSignal>,
+) -> Result<Response, ApiError> {
     let stream = find_stream(state, input)?;
     if !stream.get_media_calls.try_acquire(Instant::now()) {
         return Err(throttled(&stream, Operation::GetMedia));
@@ -107,7 +111,7 @@ pub(crate) fn get_media(state: &State, input: &Input) -> Result<Response, ApiErr
         clock: state.clock,
         guard,
     };
-    let (writer, body) = BodyWriter::new(plan, state.shutdown.clone());
+    let (writer, body) = BodyWriter::new(plan, state.shutdown.clone(), signal);
     tokio::spawn(media::get_media(stream, session, writer));
     Ok(media_response(body))
 }
@@ -116,6 +120,7 @@ pub(crate) fn get_media(state: &State, input: &Input) -> Result<Response, ApiErr
 pub(crate) fn get_media_for_fragment_list(
     state: &State,
     input: &Input,
+    signal: Arc<FlushSignal>,
 ) -> Result<Response, ApiError> {
     let stream = find_stream(state, input)?;
     if !stream.fragment_list_calls.try_acquire(Instant::now()) {
@@ -138,7 +143,7 @@ pub(crate) fn get_media_for_fragment_list(
     let numbers = numbers.into_iter().map(str::to_string).collect();
     let available = stream.timeline.available(state.clock.now_ms());
     let plan = state.faults.body_plan(Operation::GetMediaForFragmentList);
-    let (writer, body) = BodyWriter::new(plan, state.shutdown.clone());
+    let (writer, body) = BodyWriter::new(plan, state.shutdown.clone(), signal);
     tokio::spawn(media::fragment_list(stream, numbers, available, writer));
     Ok(media_response(body))
 }

@@ -18,8 +18,9 @@ use super::wire::{is_fragment_number, ApiError, Input};
 pub(crate) enum Start {
     /// At this fragment.
     At(u64),
-    /// At the first fragment (from `0`) whose span ends after `t`.
-    Timestamp { kind: TsKind, t: u64 },
+    /// At `from`, skipping fragments whose span ends at or before `t` (in
+    /// live mode, fragments yet to come).
+    Timestamp { kind: TsKind, t: u64, from: u64 },
     /// The fragment asked for does not exist: one error chunk (4000).
     NotFound(String),
 }
@@ -31,8 +32,9 @@ pub(crate) enum Start {
 /// to start returning the fragments"); CONTINUATION_TOKEN starts with the
 /// fragment *after* the one whose chunk carried the token, so that a client
 /// resuming after a cut gets no chunk twice. NOW is the latest fragment,
-/// EARLIEST the first; the timestamp selectors start with the fragment whose
-/// span contains the timestamp (or the next one after it).
+/// EARLIEST the first; the timestamp selectors start with the latest
+/// fragment starting at or before the timestamp if it still runs then, else
+/// with the next one.
 pub(crate) fn get_media_start(
     input: &Input,
     timeline: &Timeline,
@@ -87,7 +89,20 @@ pub(crate) fn get_media_start(
                 ))
             })?;
             let kind = TsKind::parse(kind).expect("a timestamp selector");
-            Ok(Start::Timestamp { kind, t })
+            // The latest fragment that starts at or before t, if it is still
+            // running at t; else the one after it.
+            let from = (0..available)
+                .rev()
+                .map(|g| (g, timeline.fragment(g)))
+                .find(|(_, f)| f.ts(kind) <= t)
+                .map_or(0, |(g, f)| {
+                    if f.ts(kind).saturating_add(f.duration_ms) > t {
+                        g
+                    } else {
+                        g + 1
+                    }
+                });
+            Ok(Start::Timestamp { kind, t, from })
         }
         other => Err(ApiError::invalid_argument(format!(
             "StartSelectorType {other:?} is not one of FRAGMENT_NUMBER, SERVER_TIMESTAMP, \

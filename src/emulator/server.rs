@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -16,12 +19,13 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::faults::Faults;
-use super::media::{BodyError, ChannelBody};
+use super::media::{BodyError, ChannelBody, FlushSignal};
 use super::store::Stream;
 use super::wire::{ApiError, Input, Operation};
 use super::{ops, splitmix, Clock, Options};
@@ -126,10 +130,15 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
     }
 }
 
-async fn connection(socket: tokio::net::TcpStream, state: Arc<State>) {
+async fn connection(socket: TcpStream, state: Arc<State>) {
     let mut shutdown = state.shutdown.clone();
-    let service = service_fn(move |request| handle(state.clone(), request));
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(socket), service);
+    let signal = Arc::new(FlushSignal::default());
+    let io = TokioIo::new(FlushCounting {
+        inner: socket,
+        signal: signal.clone(),
+    });
+    let service = service_fn(move |request| handle(state.clone(), signal.clone(), request));
+    let conn = http1::Builder::new().serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
@@ -140,9 +149,13 @@ async fn connection(socket: tokio::net::TcpStream, state: Arc<State>) {
     }
 }
 
-async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Response, Infallible> {
+async fn handle(
+    state: Arc<State>,
+    signal: Arc<FlushSignal>,
+    request: Request<Incoming>,
+) -> Result<Response, Infallible> {
     let request_id = state.request_id();
-    let mut response = match route(&state, request).await {
+    let mut response = match route(&state, signal, request).await {
         Ok(response) => response,
         Err(e) => error_response(&e),
     };
@@ -152,7 +165,11 @@ async fn handle(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
     Ok(response)
 }
 
-async fn route(state: &State, request: Request<Incoming>) -> Result<Response, ApiError> {
+async fn route(
+    state: &State,
+    signal: Arc<FlushSignal>,
+    request: Request<Incoming>,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let body = Limited::new(body, MAX_REQUEST_BODY)
         .collect()
@@ -202,9 +219,11 @@ async fn route(state: &State, request: Request<Incoming>) -> Result<Response, Ap
     let input = Input::parse(&body)?;
     match op {
         Operation::GetDataEndpoint => ops::get_data_endpoint(state, &input),
-        Operation::GetMedia => ops::get_media(state, &input),
+        Operation::GetMedia => ops::get_media(state, &input, signal),
         Operation::ListFragments => ops::list_fragments(state, &input),
-        Operation::GetMediaForFragmentList => ops::get_media_for_fragment_list(state, &input),
+        Operation::GetMediaForFragmentList => {
+            ops::get_media_for_fragment_list(state, &input, signal)
+        }
         Operation::GetImages => ops::get_images(state, &input),
     }
 }
@@ -243,4 +262,56 @@ fn error_response(e: &ApiError) -> Response {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code));
     response
+}
+
+/// A socket that tells the media body of its connection when a flush
+/// completed (see [`FlushSignal`]), so that a cut drops the connection
+/// exactly after the bytes before it.
+struct FlushCounting {
+    inner: TcpStream,
+    signal: Arc<FlushSignal>,
+}
+
+impl AsyncRead for FlushCounting {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for FlushCounting {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let flushed = Pin::new(&mut self.inner).poll_flush(cx);
+        if flushed.is_ready() {
+            self.signal.flushed();
+        }
+        flushed
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
