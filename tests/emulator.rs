@@ -778,3 +778,39 @@ async fn the_serve_command_prints_its_url_first() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent.mkv"));
 }
+
+#[tokio::test]
+async fn start_refuses_what_it_cannot_serve() {
+    use kvs_mkv::emulator::EmulatorError;
+    let garbage = Emulator::builder()
+        .stream("cam", b"not matroska".to_vec())
+        .start("127.0.0.1:0")
+        .await;
+    assert!(matches!(garbage, Err(EmulatorError::Recording { .. })));
+    let bad_name = Emulator::builder()
+        .stream("no spaces", Path::new("testdata/sample.mkv"))
+        .start("127.0.0.1:0")
+        .await;
+    assert!(matches!(bad_name, Err(EmulatorError::Config(_))));
+    let stray_images = Emulator::builder()
+        .stream("cam", Path::new("testdata/sample.mkv"))
+        .images("other", "testdata")
+        .start("127.0.0.1:0")
+        .await;
+    assert!(matches!(stray_images, Err(EmulatorError::Config(_))));
+    let missing = Emulator::builder()
+        .stream("cam", Path::new("/nonexistent.mkv"))
+        .start("127.0.0.1:0")
+        .await;
+    assert!(matches!(missing, Err(EmulatorError::Read { .. })));
+    let first = Emulator::builder().start("127.0.0.1:0").await.unwrap();
+    let taken = Emulator::builder().start(first.local_addr()).await;
+    assert!(matches!(taken, Err(EmulatorError::Bind(_))));
+    // An emulator with no streams still answers, with 404s.
+    let client = Client::new(&first);
+    client
+        .call("/listFragments", json!({"StreamName": "cam"}))
+        .await
+        .assert_error(404, "ResourceNotFoundException");
+    first.shutdown().await;
+}

@@ -272,6 +272,28 @@ pub struct Emulator;
 
 impl Emulator {
     /// A builder with no streams, the default credentials and options.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), kvs_mkv::emulator::EmulatorError> {
+    /// use std::time::Duration;
+    /// use kvs_mkv::emulator::{Emulator, Fault, Operation, DEFAULT_ACCESS_KEY_ID};
+    ///
+    /// let recording = std::fs::read("testdata/sample.mkv").unwrap();
+    /// let emulator = Emulator::builder()
+    ///     .stream("front-door", recording)
+    ///     .region("eu-west-1")
+    ///     .live(true) // loop the recording, paced in real time
+    ///     .idle_timeout(Duration::from_millis(500))
+    ///     .fault(Fault::throttle().first(2).operations(&[Operation::GetMedia]))
+    ///     .start("127.0.0.1:0")
+    ///     .await?;
+    /// assert!(emulator.url().starts_with("http://127.0.0.1:"));
+    /// assert_eq!(emulator.credentials().access_key_id, DEFAULT_ACCESS_KEY_ID);
+    /// assert_eq!(emulator.streams()[0].fragments, 3);
+    /// emulator.shutdown().await;
+    /// # Ok(()) }
+    /// ```
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder::default()
     }
@@ -388,18 +410,25 @@ impl EmulatorBuilder {
                     .map(Bytes::from)
                     .map_err(|source| EmulatorError::Read { path, source })?,
             };
-            let (pieces, _dropped) =
-                splice::split_recording(&data).map_err(|e| EmulatorError::Recording {
-                    name: name.clone(),
-                    reason: e.0,
-                })?;
-            let timeline = Timeline::new(&name, pieces, options.live, base_ms, now_ms);
+            let split = splice::split_recording(&data).map_err(|e| EmulatorError::Recording {
+                name: name.clone(),
+                reason: e.0,
+            })?;
+            if split.pieces.is_empty() && split.incomplete + split.errors > 0 {
+                return Err(EmulatorError::Recording {
+                    name,
+                    reason: "no complete Matroska chunk or Cluster in the recording".into(),
+                });
+            }
+            let dropped = split.incomplete;
+            let timeline = Timeline::new(&name, split.pieces, options.live, base_ms, now_ms);
             let arn = format!(
                 "arn:aws:kinesisvideo:{}:{ACCOUNT_ID}:stream/{name}/{}",
                 options.region,
                 now_ms - now_ms % 1000
             );
             let stream = Stream {
+                dropped_chunks: dropped,
                 images: images.remove(&name),
                 arn,
                 timeline,
@@ -421,6 +450,7 @@ impl EmulatorBuilder {
                 name: s.name.clone(),
                 arn: s.arn.clone(),
                 fragments: s.timeline.recording_len(),
+                dropped_chunks: s.dropped_chunks,
                 images: s.images.as_ref().map_or(0, |i| i.len()),
             })
             .collect();
@@ -456,6 +486,9 @@ pub struct StreamInfo {
     pub arn: String,
     /// Fragments in the recording (one repetition, live).
     pub fragments: usize,
+    /// Chunks of the recording left out because they were cut short or
+    /// damaged.
+    pub dropped_chunks: usize,
     /// Images for GetImages.
     pub images: usize,
 }

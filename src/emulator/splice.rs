@@ -71,32 +71,47 @@ pub(crate) struct RecordedTags {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SpliceError(pub String);
 
+/// A recording cut into fragments.
+#[derive(Debug)]
+pub(crate) struct Split {
+    pub pieces: Vec<Piece>,
+    /// Chunks left out because they did not arrive whole.
+    pub incomplete: usize,
+    /// Decoding errors (damage) met on the way.
+    pub errors: usize,
+}
+
 /// Cuts a recording into fragments. A chunk that carries
 /// `AWS_KINESISVIDEO_FRAGMENT_NUMBER` is one fragment; a plain Matroska
 /// document gives one fragment per Cluster. Chunks that did not arrive
-/// whole are left out. Returns the pieces and how many chunks were dropped.
-pub(crate) fn split_recording(data: &[u8]) -> Result<(Vec<Piece>, usize), SpliceError> {
+/// whole are left out.
+pub(crate) fn split_recording(data: &[u8]) -> Result<Split, SpliceError> {
     let mut decoder = ChunkDecoder::default();
     let mut buf = BytesMut::from(data);
     let mut chunks = Vec::new();
-    let mut dropped = 0;
+    let mut errors = 0;
     loop {
         match decoder.decode_eof(&mut buf) {
             Ok(Some(chunk)) => chunks.push(chunk),
             Ok(None) => break,
-            Err(_) => dropped += 1,
+            Err(_) => errors += 1,
         }
     }
     let mut pieces = Vec::new();
+    let mut incomplete = 0;
     let mut last_head: Option<(Bytes, Vec<u8>)> = None;
     for chunk in &chunks {
         if !chunk.is_complete() {
-            dropped += 1;
+            incomplete += 1;
             continue;
         }
         split_chunk(chunk, &mut last_head, &mut pieces)?;
     }
-    Ok((pieces, dropped))
+    Ok(Split {
+        pieces,
+        incomplete,
+        errors,
+    })
 }
 
 /// An element of a Segment: where it starts and ends in the chunk.
@@ -399,6 +414,28 @@ mod tests {
         assert_eq!(decoded.fragment_number().unwrap().as_str(), "123");
         assert_eq!(decoded.info().aws.exception_error_code, Some(4000));
         assert_eq!(decoded.info().tags.len(), 3);
+    }
+
+    #[test]
+    fn recordings_are_cut_into_fragments() {
+        let sample = std::fs::read("testdata/sample.mkv").unwrap();
+        let split = split_recording(&sample).unwrap();
+        assert_eq!(
+            (split.pieces.len(), split.incomplete, split.errors),
+            (3, 0, 0)
+        );
+        assert!(split.pieces.iter().all(|p| p.recorded.is_some()));
+        // No AWS tags are left in what is served around the new ones.
+        for p in &split.pieces {
+            assert!(memmem::find(&p.head, b"AWS_KINESISVIDEO_").is_none());
+            assert!(memmem::find(&p.media, b"AWS_KINESISVIDEO_").is_none());
+            assert_eq!(&p.head[..4], &[0x1A, 0x45, 0xDF, 0xA3]);
+        }
+        // A chunk cut short is left out.
+        let split = split_recording(&sample[..sample.len() - 10]).unwrap();
+        assert_eq!((split.pieces.len(), split.incomplete), (2, 1));
+        let split = split_recording(b"not matroska at all").unwrap();
+        assert!(split.pieces.is_empty() && split.errors > 0);
     }
 
     #[test]

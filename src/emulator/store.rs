@@ -348,6 +348,7 @@ pub(crate) struct Stream {
     pub arn: String,
     pub timeline: Timeline,
     pub images: Option<super::images::ImageIndex>,
+    pub dropped_chunks: usize,
     pub get_media_calls: RateLimiter,
     pub fragment_list_calls: RateLimiter,
     pub sessions: Arc<AtomicUsize>,

@@ -176,6 +176,12 @@ pub fn run(args: Args) -> ExitCode {
                 "kvs-mkv serve: stream {} ({}): {} fragments, {} images",
                 s.name, s.arn, s.fragments, s.images
             );
+            if s.dropped_chunks > 0 {
+                eprintln!(
+                    "kvs-mkv serve: stream {}: left out {} chunks that were cut short or damaged",
+                    s.name, s.dropped_chunks
+                );
+            }
         }
         eprintln!(
             "kvs-mkv serve: listening at {} (region {}, key {})",
