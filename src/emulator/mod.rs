@@ -61,7 +61,8 @@
 //!   tags of that kind in the recording are replaced. A static stream's
 //!   response ends [`Options::idle_timeout`] after its last chunk.
 //! - **Live mode** ([`Options::live`]): the recording repeats forever, each
-//!   repetition with new fragment numbers and later timestamps, and each
+//!   repetition with new fragment numbers and later timestamps (generated
+//!   as for a plain file, even for a recording that carries its own), and each
 //!   fragment becomes available once its last frame is due (at
 //!   [`Options::speed`] times real time). One repetition is already archived
 //!   at start-up. GetMedia follows the live edge.
