@@ -34,6 +34,8 @@
 #![warn(missing_docs)]
 
 mod chunk;
+#[cfg(feature = "client")]
+pub mod client;
 mod decoder;
 pub mod ebml;
 mod error;

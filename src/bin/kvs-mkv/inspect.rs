@@ -58,14 +58,15 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(if printer.errors > 0 { 1 } else { 0 })
 }
 
-struct Printer {
-    json: bool,
-    index: u64,
-    errors: u64,
+/// Prints chunk rows (table or JSON lines) and counts errors.
+pub struct Printer {
+    pub json: bool,
+    pub index: u64,
+    pub errors: u64,
 }
 
 impl Printer {
-    fn header(&self, out: &mut impl Write) -> io::Result<()> {
+    pub fn header(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "{:>5} {:>10} {:>9} {:<48} {:>14} {:>14} {:>6} {:>4} {:>10} {:>5} STATUS",
@@ -82,7 +83,7 @@ impl Printer {
         )
     }
 
-    fn chunk(&mut self, out: &mut impl Write, info: &ChunkInfo) -> io::Result<()> {
+    pub fn chunk(&mut self, out: &mut impl Write, info: &ChunkInfo) -> io::Result<()> {
         let index = self.index;
         self.index += 1;
         if self.json {
@@ -117,7 +118,7 @@ impl Printer {
         )
     }
 
-    fn error(&mut self, out: &mut impl Write, e: &DecodeError) -> io::Result<()> {
+    pub fn error(&mut self, out: &mut impl Write, e: &DecodeError) -> io::Result<()> {
         self.errors += 1;
         if self.json {
             let line = json!({
@@ -136,7 +137,7 @@ impl Printer {
 }
 
 /// The `"kind": "chunk"` object of inspect-json.md.
-fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
+pub fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
     let aws = &info.aws;
     let tracks: Vec<Value> = info
         .tracks

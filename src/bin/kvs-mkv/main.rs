@@ -1,5 +1,6 @@
 //! `kvs-mkv`: command-line tools for Kinesis Video Streams media.
 
+mod fetch;
 mod inspect;
 
 use std::process::ExitCode;
@@ -26,11 +27,23 @@ enum Command {
     /// reported (decoding goes on after it), 2 for bad usage or an
     /// unreadable file.
     Inspect(inspect::Args),
+    /// GetMedia: tail a stream across reconnects, one row (or JSON line) per chunk.
+    GetMedia(fetch::GetMediaArgs),
+    /// ListFragments: every fragment in a time range, sorted by fragment number.
+    ListFragments(fetch::ListFragmentsArgs),
+    /// GetMediaForFragmentList: the chunks of the given fragments.
+    GetMediaForFragmentList(fetch::FragmentListArgs),
+    /// GetImages: one image file per sampled timestamp.
+    GetImages(fetch::GetImagesArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
+        Command::GetMedia(args) => fetch::get_media(args),
+        Command::ListFragments(args) => fetch::list_fragments(args),
+        Command::GetMediaForFragmentList(args) => fetch::get_media_for_fragment_list(args),
+        Command::GetImages(args) => fetch::get_images(args),
     }
 }
