@@ -153,21 +153,21 @@ fn pages<T: Send + 'static>(
 }
 
 /// What differs between the two listings.
-struct Listing<T> {
-    api: Api,
-    result_key: &'static str,
-    max_page: u64,
-    parse: fn(&Value) -> Result<T, String>,
+pub(crate) struct Listing<T> {
+    pub(crate) api: Api,
+    pub(crate) result_key: &'static str,
+    pub(crate) max_page: u64,
+    pub(crate) parse: fn(&Value) -> Result<T, String>,
 }
 
-const FRAGMENTS: Listing<Fragment> = Listing {
+pub(crate) const FRAGMENTS: Listing<Fragment> = Listing {
     api: Api::ListFragments,
     result_key: "Fragments",
     max_page: 1000,
     parse: |v| Fragment::from_json(v).ok_or_else(|| format!("malformed fragment {v}")),
 };
 
-const IMAGES: Listing<Image> = Listing {
+pub(crate) const IMAGES: Listing<Image> = Listing {
     api: Api::GetImages,
     result_key: "Images",
     max_page: 100,
@@ -325,7 +325,7 @@ impl Client {
 }
 
 /// Service limit on fragments per GetMediaForFragmentList call.
-const MAX_FRAGMENTS_PER_CALL: usize = 1000;
+pub(crate) const MAX_FRAGMENTS_PER_CALL: usize = 1000;
 
 struct FragmentList {
     client: Client,

@@ -29,6 +29,8 @@ mod config;
 mod error;
 mod media;
 mod model;
+#[cfg(test)]
+mod model_tests;
 mod retry;
 
 use std::collections::HashMap;
@@ -167,8 +169,7 @@ impl Client {
                 return Ok(url.clone());
             }
         }
-        let (member, value) = stream.member();
-        let body = json!({ member: value, "APIName": api.name() });
+        let body = data_endpoint_body(stream, api);
         let control = self.inner.config.control_plane_url();
         let limit_key = format!("{}/GetDataEndpoint", stream.key());
         let answer = self
@@ -386,6 +387,11 @@ impl Client {
             request_id,
         }
     }
+}
+
+fn data_endpoint_body(stream: &StreamId, api: Api) -> Value {
+    let (member, value) = stream.member();
+    json!({ member: value, "APIName": api.name() })
 }
 
 fn is_invalid_endpoint<T>(r: &Result<T, ClientError>) -> bool {
