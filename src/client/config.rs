@@ -43,10 +43,11 @@ impl Default for RetryPolicy {
 /// ```
 /// use kvs_mkv::client::ClientConfig;
 /// use kvs_mkv::sigv4::Credentials;
-/// let config = ClientConfig::new("us-west-2", Credentials::new("AKIDEXAMPLE", "secret"))
-///     .with_endpoint_url("http://127.0.0.1:8080");
+/// let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG").with_session_token("FQoGZXIvYXdz");
+/// let config = ClientConfig::new("us-west-2", creds).with_endpoint_url("http://127.0.0.1:8080");
 /// assert_eq!(config.control_plane_url(), "http://127.0.0.1:8080");
-/// assert!(!format!("{config:?}").contains("secret"));
+/// let shown = format!("{config:?}");
+/// assert!(!shown.contains("wJalr") && !shown.contains("FQoG"));
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
