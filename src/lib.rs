@@ -44,6 +44,7 @@ pub mod kvs;
 mod limits;
 pub mod matroska;
 pub mod sigv4;
+pub mod writer;
 
 pub use chunk::{Chunk, ChunkInfo, Frame, FrameStats, Tag, TagPosition, TagValue};
 pub use decoder::{ChunkDecoder, Event, EventDecoder};
