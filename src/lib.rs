@@ -43,6 +43,7 @@ pub mod io;
 pub mod kvs;
 mod limits;
 pub mod matroska;
+pub mod merge;
 pub mod sigv4;
 pub mod writer;
 

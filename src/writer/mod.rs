@@ -32,7 +32,6 @@
 //!
 //! | | [`Service`](Layout::Service) | [`ProducerSdk`](Layout::ProducerSdk) | [`FragmentList`](Layout::FragmentList) |
 //! |---|---|---|---|
-//! | EBML header size field | 8 bytes | 1 byte | 8 bytes |
 //! | Segment size | unknown, `01 FF FF FF FF FF FF FF` | unknown, `FF` | as Service |
 //! | Info, Tracks, blocks | narrowest size fields | 8-byte size fields | as Service |
 //! | Tags (every level) | 4-byte size fields | 8-byte size fields | as Service |
@@ -64,7 +63,7 @@
 //! trailing NULs (the decoder takes them for padding) and, in the
 //! FragmentList layout, MILLIS_BEHIND_NOW and CONTINUATION_TOKEN are absent.
 
-mod block;
+pub(crate) mod block;
 pub(crate) mod element;
 mod model;
 
@@ -156,7 +155,6 @@ pub struct ChunkWriter {
 
 /// The layout's choices, spelled out.
 struct Style {
-    ebml_header: Size,
     doc_type_version: u64,
     segment: Size,
     head: Size,
@@ -172,7 +170,6 @@ struct Style {
 impl Layout {
     fn style(self) -> Style {
         let service = Style {
-            ebml_header: Size::Width(8),
             doc_type_version: 4,
             segment: Size::Unknown(8),
             head: Size::Minimal,
@@ -187,7 +184,6 @@ impl Layout {
         match self {
             Layout::Service => service,
             Layout::ProducerSdk => Style {
-                ebml_header: Size::Minimal,
                 doc_type_version: 2,
                 segment: Size::Unknown(1),
                 head: Size::Width(8),
@@ -380,10 +376,8 @@ impl ChunkWriter {
         trailing.extend(present(aws_trailing));
         segment.extend(tags_element(&trailing, &style));
 
-        let header = ebml_header(style.doc_type_version).sized_deep(Size::Minimal);
-        let header = header.sized(style.ebml_header);
         Ok([
-            header,
+            ebml_header(style.doc_type_version),
             Element::master(ids::SEGMENT, segment).sized(style.segment),
         ])
     }

@@ -2,6 +2,7 @@
 
 mod fetch;
 mod inspect;
+mod merge;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,18 @@ enum Command {
     GetMediaForFragmentList(fetch::FragmentListArgs),
     /// GetImages: one image file per sampled timestamp.
     GetImages(fetch::GetImagesArgs),
+    /// Merge a GetMedia / GetMediaForFragmentList body into one standard,
+    /// seekable MKV (one Segment, Cues, AWS tags kept as Matroska Tags).
+    ///
+    /// Each chunk continues where the previous one ended (--keep-gaps keeps
+    /// forward gaps). A chunk cut short keeps its complete frames. A change
+    /// of tracks (codec or CodecPrivate) is refused; the output then holds
+    /// the chunks before it.
+    ///
+    /// Exit status: 0 when merged cleanly (a stream cut at the end
+    /// included), 1 when input was damaged or refused, 2 for bad usage, an
+    /// unreadable input or an unwritable output.
+    Merge(merge::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +58,6 @@ fn main() -> ExitCode {
         Command::ListFragments(args) => fetch::list_fragments(args),
         Command::GetMediaForFragmentList(args) => fetch::get_media_for_fragment_list(args),
         Command::GetImages(args) => fetch::get_images(args),
+        Command::Merge(args) => merge::run(args),
     }
 }

@@ -1,0 +1,211 @@
+//! The re-basing rule: where each chunk's frames land on the merged file's
+//! timeline.
+//!
+//! Cluster timecodes are producer-relative: between chunks they may jump
+//! ahead (a gap in the stream), stay put, or start again from zero. The
+//! merged file needs one timeline that never goes backwards, so each chunk
+//! gets an offset:
+//!
+//! - The first chunk is moved so that its earliest frame is at 0.
+//! - [`Timeline::Contiguous`] (the default, as AWS's own parser library
+//!   merges): every later chunk starts exactly where the previous one
+//!   ended. Gaps between fragments are closed; a reset is continued.
+//! - [`Timeline::KeepGaps`]: a later chunk keeps the previous chunk's offset
+//!   when that leaves it at or after the previous end (so gaps stay), and
+//!   is moved up to the previous end otherwise (resets, repeats, overlaps).
+//!
+//! Where a chunk *ends*: the latest frame end, a frame's end being its
+//! timecode plus its BlockDuration, else its track's DefaultDuration, else
+//! the smallest step between that track's timecodes in the chunk (or in the
+//! last chunk that had one), else one tick.
+//!
+//! Timecodes are first converted to the merged file's TimecodeScale (the
+//! first chunk's), rounding to the nearest tick.
+
+use std::collections::HashMap;
+
+use crate::{Frame, Track};
+
+/// How chunks are placed one after another; see the [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Timeline {
+    /// Each chunk starts where the previous one ended.
+    #[default]
+    Contiguous,
+    /// Forward gaps between chunks are kept; only chunks that would go
+    /// backwards are moved.
+    KeepGaps,
+}
+
+/// `value` ticks of `from` nanoseconds in ticks of `to` nanoseconds, rounded
+/// to the nearest.
+pub(crate) fn rescale(value: i128, from: u64, to: u64) -> i128 {
+    if from == to {
+        return value;
+    }
+    let ns = value * i128::from(from);
+    let to = i128::from(to);
+    (ns + to / 2).div_euclid(to)
+}
+
+/// The state carried from chunk to chunk.
+#[derive(Debug)]
+pub(crate) struct Placer {
+    mode: Timeline,
+    scale: u64,
+    offset: i128,
+    end: Option<i128>,
+    /// Per track, the last known step between frames, in output ticks.
+    steps: HashMap<u64, i128>,
+}
+
+impl Placer {
+    pub(crate) fn new(mode: Timeline, scale: u64) -> Placer {
+        Placer {
+            mode,
+            scale,
+            offset: 0,
+            end: None,
+            steps: HashMap::new(),
+        }
+    }
+
+    /// The end of everything placed so far, in output ticks (0 if nothing).
+    pub(crate) fn end(&self) -> i128 {
+        self.end.unwrap_or(0)
+    }
+
+    /// Output timecodes (in output ticks) for one chunk's frames, in order.
+    pub(crate) fn place(&mut self, frames: &[Frame], scale: u64, tracks: &[Track]) -> Vec<i128> {
+        let mut tcs: Vec<i128> = frames
+            .iter()
+            .map(|f| rescale(i128::from(f.timecode()), scale, self.scale))
+            .collect();
+        let Some(&min) = tcs.iter().min() else {
+            return tcs;
+        };
+        let offset = match (self.mode, self.end) {
+            (_, None) => -min,
+            (Timeline::Contiguous, Some(end)) => end - min,
+            (Timeline::KeepGaps, Some(end)) => self.offset.max(end - min),
+        };
+        self.offset = offset;
+        for tc in &mut tcs {
+            *tc += offset;
+        }
+        self.learn_steps(frames, &tcs);
+        let end = frames
+            .iter()
+            .zip(&tcs)
+            .map(|(f, &tc)| tc + self.duration(f, scale, tracks))
+            .max()
+            .unwrap_or(min);
+        self.end = Some(self.end.map_or(end, |e| e.max(end)));
+        tcs
+    }
+
+    /// The smallest positive step between each track's timecodes.
+    fn learn_steps(&mut self, frames: &[Frame], tcs: &[i128]) {
+        let mut per_track: HashMap<u64, Vec<i128>> = HashMap::new();
+        for (f, &tc) in frames.iter().zip(tcs) {
+            per_track.entry(f.track()).or_default().push(tc);
+        }
+        for (track, mut v) in per_track {
+            v.sort_unstable();
+            if let Some(step) = v.windows(2).map(|w| w[1] - w[0]).filter(|&d| d > 0).min() {
+                self.steps.insert(track, step);
+            }
+        }
+    }
+
+    fn duration(&self, f: &Frame, scale: u64, tracks: &[Track]) -> i128 {
+        if let Some(d) = f.duration() {
+            return rescale(i128::from(d), scale, self.scale);
+        }
+        let default = tracks
+            .iter()
+            .find(|t| t.number == f.track())
+            .and_then(|t| t.default_duration_ns)
+            .map(|ns| rescale(i128::from(ns), 1, self.scale))
+            .filter(|&d| d > 0);
+        default
+            .or_else(|| self.steps.get(&f.track()).copied())
+            .unwrap_or(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn frames(tcs: &[i64]) -> Vec<Frame> {
+        tcs.iter()
+            .map(|&tc| Frame::new(Bytes::new(), 1, tc, 1_000_000, tc == tcs[0]))
+            .collect()
+    }
+
+    #[test]
+    fn contiguous_closes_gaps_and_continues_resets() {
+        let mut p = Placer::new(Timeline::Contiguous, 1_000_000);
+        assert_eq!(
+            p.place(&frames(&[500, 533, 566]), 1_000_000, &[]),
+            [0, 33, 66]
+        );
+        assert_eq!(p.end(), 99);
+        // A gap: 4000 follows 566.
+        assert_eq!(p.place(&frames(&[4000, 4033]), 1_000_000, &[]), [99, 132]);
+        // A reset to 0.
+        assert_eq!(p.place(&frames(&[0, 33]), 1_000_000, &[]), [165, 198]);
+    }
+
+    #[test]
+    fn keep_gaps_moves_only_what_would_go_back() {
+        let mut p = Placer::new(Timeline::KeepGaps, 1_000_000);
+        assert_eq!(p.place(&frames(&[1000, 1033]), 1_000_000, &[]), [0, 33]);
+        assert_eq!(
+            p.place(&frames(&[4000, 4033]), 1_000_000, &[]),
+            [3000, 3033]
+        );
+        assert_eq!(p.place(&frames(&[0, 33]), 1_000_000, &[]), [3066, 3099]);
+        // Continuing the reset sequence keeps its offset.
+        assert_eq!(p.place(&frames(&[1000]), 1_000_000, &[]), [4066]);
+    }
+
+    #[test]
+    fn durations_come_from_blocks_tracks_or_steps() {
+        let track = Track {
+            number: 1,
+            default_duration_ns: Some(33_333_333),
+            ..Track::default()
+        };
+        let mut p = Placer::new(Timeline::Contiguous, 1_000_000);
+        p.place(&frames(&[0, 40]), 1_000_000, std::slice::from_ref(&track));
+        assert_eq!(p.end(), 73);
+        let mut p = Placer::new(Timeline::Contiguous, 1_000_000);
+        let f = vec![Frame::new(Bytes::new(), 1, 0, 1_000_000, true).with_duration(Some(500))];
+        p.place(&f, 1_000_000, &[]);
+        assert_eq!(p.end(), 500);
+        // One frame, nothing known: one tick; later the step learnt before.
+        let mut p = Placer::new(Timeline::Contiguous, 1_000_000);
+        p.place(&frames(&[0]), 1_000_000, &[]);
+        assert_eq!(p.end(), 1);
+        p.place(&frames(&[0, 20, 40]), 1_000_000, &[]);
+        p.place(&frames(&[7]), 1_000_000, &[]);
+        assert_eq!(p.end(), 61 + 20);
+    }
+
+    #[test]
+    fn scales_are_converted() {
+        assert_eq!(rescale(3, 1_000_000, 1_000_000), 3);
+        assert_eq!(rescale(1500, 1_000, 1_000_000), 2); // 1.5 ms rounds up
+        assert_eq!(rescale(33_333_333, 1, 1_000_000), 33);
+        let mut p = Placer::new(Timeline::Contiguous, 1_000_000);
+        let f: Vec<Frame> = [0i64, 33_000]
+            .iter()
+            .map(|&tc| Frame::new(Bytes::new(), 1, tc, 1000, true))
+            .collect();
+        assert_eq!(p.place(&f, 1000, &[]), [0, 33]);
+    }
+}
