@@ -23,7 +23,8 @@
 //! backwards from one chunk to the next. The rule is [`Timeline`]'s
 //! (by default each chunk continues where the previous one ended, as AWS's
 //! parser library merges). Within a chunk the frames keep their order and
-//! their spacing.
+//! their spacing; frames of a track that share a timecode (they came
+//! laced) are laced again, so that players time them as they did the input.
 //!
 //! **Streaming.** Each chunk is read (with [`ChunkDecoder`]), written as
 //! Clusters, and dropped: memory holds one chunk, plus the Cues index (a
@@ -54,7 +55,7 @@ pub use timeline::Timeline;
 
 use crate::io::DecodeReader;
 use crate::matroska::ids;
-use crate::writer::block::{block_group, simple_block};
+use crate::writer::block::{block_group, lace_runs, simple_block};
 use crate::writer::element::{put_id, put_vint, Element, Segments};
 use crate::writer::{ebml_header, simple_tag, track_entry, Lacing};
 use crate::{
@@ -412,7 +413,9 @@ impl<W: Write + Seek> Merger<W> {
     }
 
     /// Writes one chunk's frames as Clusters (a new one at each chunk, and
-    /// when a block's offset would not fit an `i16`).
+    /// when a block's offset would not fit an `i16`). Frames of a track
+    /// that share a timecode (they came laced) are laced again, so players
+    /// time them as they would have timed the input.
     fn write_clusters(&mut self, frames: &[Frame], tcs: &[i128]) -> Result<(), MergeError> {
         let data_start = self.head.as_ref().map_or(0, |h| h.data_start);
         let has_video = self
@@ -424,13 +427,15 @@ impl<W: Write + Seek> Merger<W> {
                 .iter()
                 .any(|t| t.number == track && t.track_type == Some(TrackType::Video))
         };
-        let mut i = 0;
-        while i < frames.len() {
+        let runs = lace_runs(frames, Lacing::Ebml);
+        let mut r = 0;
+        while r < runs.len() {
             // Never before the previous Cluster, unless a frame is so far
             // back that no block offset can reach it.
-            let first = u64::try_from(tcs[i]).unwrap_or(0);
+            let at = |r: usize| tcs[runs[r].start];
+            let first = u64::try_from(at(r)).unwrap_or(0);
             let mut cluster_tc = first.max(self.last_cluster);
-            if !fits(tcs[i], cluster_tc) {
+            if !fits(at(r), cluster_tc) {
                 cluster_tc = first;
             }
             let timecode = Element::uint(ids::TIMECODE, cluster_tc);
@@ -438,13 +443,14 @@ impl<W: Write + Seek> Merger<W> {
             let mut children = vec![timecode];
             let mut cues = Vec::new();
             let mut cued: Vec<u64> = Vec::new();
-            while i < frames.len() && fits(tcs[i], cluster_tc) {
-                let f = &frames[i];
-                let rel = (tcs[i] - i128::from(cluster_tc)) as i16;
+            while r < runs.len() && fits(at(r), cluster_tc) {
+                let run = &frames[runs[r].clone()];
+                let f = &run[0];
+                let rel = (at(r) - i128::from(cluster_tc)) as i16;
                 let block = if f.duration().is_some() {
                     block_group(f, rel)
                 } else {
-                    simple_block(std::slice::from_ref(f), rel, Lacing::None)
+                    simple_block(run, rel, Lacing::Ebml)
                 };
                 let cue = f.is_keyframe()
                     && if has_video {
@@ -455,7 +461,7 @@ impl<W: Write + Seek> Merger<W> {
                 if cue {
                     cued.push(f.track());
                     cues.push(Cue {
-                        time: tcs[i] as u64,
+                        time: at(r) as u64,
                         track: f.track(),
                         cluster: 0,
                         relative: body_len,
@@ -463,9 +469,9 @@ impl<W: Write + Seek> Merger<W> {
                 }
                 body_len += block.total_len();
                 children.push(block);
-                self.report.frames += 1;
-                self.report.frame_bytes += f.data().len() as u64;
-                i += 1;
+                self.report.frames += run.len() as u64;
+                self.report.frame_bytes += run.iter().map(|f| f.data().len() as u64).sum::<u64>();
+                r += 1;
             }
             let cluster_at = self.out.pos - data_start;
             for mut c in cues {

@@ -14,15 +14,17 @@
 //!   when that leaves it at or after the previous end (so gaps stay), and
 //!   is moved up to the previous end otherwise (resets, repeats, overlaps).
 //!
-//! Where a chunk *ends*: the latest frame end, a frame's end being its
-//! timecode plus its BlockDuration, else its track's DefaultDuration, else
-//! the smallest step between that track's timecodes in the chunk (or in the
-//! last chunk that had one), else one tick.
+//! Where a chunk *ends*: the latest end of any of its tracks. A track ends
+//! at its latest timecode plus the duration of the frames there (several
+//! when they came laced, as laced frames share their block's timecode):
+//! their BlockDuration, else the track's DefaultDuration per frame, else the
+//! track's mean step between frames in this chunk (or in the last chunk
+//! where it could be measured), else one tick.
 //!
 //! Timecodes are first converted to the merged file's TimecodeScale (the
 //! first chunk's), rounding to the nearest tick.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::{Frame, Track};
 
@@ -57,7 +59,7 @@ pub(crate) struct Placer {
     offset: i128,
     end: Option<i128>,
     /// Per track, the last known step between frames, in output ticks.
-    steps: HashMap<u64, i128>,
+    steps: HashMap<u64, f64>,
 }
 
 impl Placer {
@@ -94,44 +96,69 @@ impl Placer {
         for tc in &mut tcs {
             *tc += offset;
         }
-        self.learn_steps(frames, &tcs);
-        let end = frames
-            .iter()
-            .zip(&tcs)
-            .map(|(f, &tc)| tc + self.duration(f, scale, tracks))
-            .max()
-            .unwrap_or(min);
+        let end = self.chunk_end(frames, &tcs, scale, tracks);
         self.end = Some(self.end.map_or(end, |e| e.max(end)));
         tcs
     }
 
-    /// The smallest positive step between each track's timecodes.
-    fn learn_steps(&mut self, frames: &[Frame], tcs: &[i128]) {
-        let mut per_track: HashMap<u64, Vec<i128>> = HashMap::new();
-        for (f, &tc) in frames.iter().zip(tcs) {
-            per_track.entry(f.track()).or_default().push(tc);
+    /// Where a chunk ends: for each track, its latest timecode plus the
+    /// duration of the frames there (several, when they came laced).
+    fn chunk_end(&mut self, frames: &[Frame], tcs: &[i128], scale: u64, tracks: &[Track]) -> i128 {
+        struct Span {
+            first: i128,
+            last: i128,
+            frames: u64,
+            at_last: u64,
+            block: Option<i128>,
         }
-        for (track, mut v) in per_track {
-            v.sort_unstable();
-            if let Some(step) = v.windows(2).map(|w| w[1] - w[0]).filter(|&d| d > 0).min() {
-                self.steps.insert(track, step);
+        let mut spans: BTreeMap<u64, Span> = BTreeMap::new();
+        for (f, &tc) in frames.iter().zip(tcs) {
+            let s = spans.entry(f.track()).or_insert(Span {
+                first: tc,
+                last: tc,
+                frames: 0,
+                at_last: 0,
+                block: None,
+            });
+            s.first = s.first.min(tc);
+            s.frames += 1;
+            if tc > s.last {
+                (s.last, s.at_last, s.block) = (tc, 0, None);
+            }
+            if tc == s.last {
+                s.at_last += 1;
+                if let Some(d) = f.duration() {
+                    let d = rescale(i128::from(d), scale, self.scale);
+                    s.block = Some(s.block.map_or(d, |b| b.max(d)));
+                }
             }
         }
-    }
-
-    fn duration(&self, f: &Frame, scale: u64, tracks: &[Track]) -> i128 {
-        if let Some(d) = f.duration() {
-            return rescale(i128::from(d), scale, self.scale);
+        let mut end = None;
+        for (track, s) in spans {
+            // The mean step between the frames before the last timecode.
+            let before_last = s.frames - s.at_last;
+            let measured = (before_last > 0 && s.last > s.first)
+                .then(|| (s.last - s.first) as f64 / before_last as f64);
+            if let Some(m) = measured {
+                self.steps.insert(track, m);
+            }
+            let default = tracks
+                .iter()
+                .find(|t| t.number == track)
+                .and_then(|t| t.default_duration_ns)
+                .filter(|&ns| ns > 0)
+                .map(|ns| ns as f64 / self.scale as f64);
+            let per_frame = default
+                .or(measured)
+                .or_else(|| self.steps.get(&track).copied())
+                .unwrap_or(1.0);
+            let tail = s
+                .block
+                .unwrap_or_else(|| (per_frame * s.at_last as f64).round() as i128);
+            let track_end = s.last + tail.max(1);
+            end = Some(end.map_or(track_end, |e: i128| e.max(track_end)));
         }
-        let default = tracks
-            .iter()
-            .find(|t| t.number == f.track())
-            .and_then(|t| t.default_duration_ns)
-            .map(|ns| rescale(i128::from(ns), 1, self.scale))
-            .filter(|&d| d > 0);
-        default
-            .or_else(|| self.steps.get(&f.track()).copied())
-            .unwrap_or(1)
+        end.unwrap_or(0)
     }
 }
 
@@ -194,6 +221,22 @@ mod tests {
         p.place(&frames(&[0, 20, 40]), 1_000_000, &[]);
         p.place(&frames(&[7]), 1_000_000, &[]);
         assert_eq!(p.end(), 61 + 20);
+    }
+
+    #[test]
+    fn laced_frames_end_after_all_of_them() {
+        let mut p = Placer::new(Timeline::Contiguous, 1_000_000);
+        p.place(&frames(&[0, 0, 0, 0, 85, 85, 85, 85]), 1_000_000, &[]);
+        assert_eq!(p.end(), 170);
+    }
+
+    #[test]
+    fn rounded_timecodes_do_not_drift() {
+        // 15 frames per second in milliseconds: 0, 67, 133, ... 933.
+        let tcs: Vec<i64> = (0..15).map(|i| (i * 1000 + 7) / 15).collect();
+        let mut p = Placer::new(Timeline::Contiguous, 1_000_000);
+        p.place(&frames(&tcs), 1_000_000, &[]);
+        assert_eq!(p.end(), 1000);
     }
 
     #[test]
