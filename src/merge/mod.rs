@@ -79,6 +79,15 @@ pub struct MergeOptions {
 }
 
 /// A chunk that did not arrive whole.
+///
+/// ```
+/// let body = std::fs::File::open("testdata/truncated.mkv")?;
+/// let mut out = std::io::Cursor::new(Vec::new());
+/// let report = kvs_mkv::merge::merge(body, &mut out, &Default::default())?;
+/// assert!(report.truncated);
+/// assert_eq!((report.incomplete[0].index, report.incomplete[0].frames_kept), (2, 10));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IncompleteChunk {
     /// 0-based index of the chunk in the input.
@@ -90,6 +99,14 @@ pub struct IncompleteChunk {
 }
 
 /// What a merge did.
+///
+/// ```
+/// let body = std::fs::File::open("testdata/two_track.mkv")?;
+/// let mut out = std::io::Cursor::new(Vec::new());
+/// let report = kvs_mkv::merge::merge(body, &mut out, &Default::default())?;
+/// assert_eq!((report.chunks, report.frames, report.decode_error_count), (3, 187, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MergeReport {
@@ -122,6 +139,12 @@ pub struct MergeReport {
 const MAX_KEPT_ERRORS: usize = 100;
 
 /// How a chunk's tracks differ from the merged file's.
+///
+/// ```
+/// use kvs_mkv::merge::TrackChange;
+/// let change = TrackChange::CodecId { before: "V_MPEG4/ISO/AVC".into(), after: "V_MPEGH/ISO/HEVC".into() };
+/// assert_eq!(change.to_string(), r#"CodecID "V_MPEG4/ISO/AVC" became "V_MPEGH/ISO/HEVC""#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrackChange {
@@ -148,6 +171,15 @@ pub enum TrackChange {
 }
 
 /// Why a merge failed.
+///
+/// ```
+/// use kvs_mkv::merge::{merge, MergeError};
+/// use kvs_mkv::writer::{ChunkModel, ChunkWriter};
+/// let mut body = Vec::new();
+/// ChunkWriter::default().write_to(&ChunkModel::default(), &mut body).unwrap();
+/// let err = merge(&body[..], std::io::Cursor::new(Vec::new()), &Default::default()).unwrap_err();
+/// assert!(matches!(err, MergeError::NoTracks));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MergeError {
@@ -181,6 +213,17 @@ pub enum MergeError {
 
 /// Merges the chunks of `input` into one Matroska file written to `output`
 /// (from its current position); see the [module docs](self).
+///
+/// ```no_run
+/// use std::io::BufWriter;
+/// let input = std::fs::File::open("get-media-body.mkv")?;
+/// let output = BufWriter::new(std::fs::File::create("merged.mkv")?);
+/// let report = kvs_mkv::merge::merge(input, output, &Default::default())?;
+/// for cut in &report.incomplete {
+///     eprintln!("chunk {} was cut short; {} frames kept", cut.index, cut.frames_kept);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn merge<R: Read, W: Write + Seek>(
     input: R,
     output: W,

@@ -1,34 +1,64 @@
-//! The re-basing rule: where each chunk's frames land on the merged file's
-//! timeline.
-//!
-//! Cluster timecodes are producer-relative: between chunks they may jump
-//! ahead (a gap in the stream), stay put, or start again from zero. The
-//! merged file needs one timeline that never goes backwards, so each chunk
-//! gets an offset:
-//!
-//! - The first chunk is moved so that its earliest frame is at 0.
-//! - [`Timeline::Contiguous`] (the default, as AWS's own parser library
-//!   merges): every later chunk starts exactly where the previous one
-//!   ended. Gaps between fragments are closed; a reset is continued.
-//! - [`Timeline::KeepGaps`]: a later chunk keeps the previous chunk's offset
-//!   when that leaves it at or after the previous end (so gaps stay), and
-//!   is moved up to the previous end otherwise (resets, repeats, overlaps).
-//!
-//! Where a chunk *ends*: the latest end of any of its tracks. A track ends
-//! at its latest timecode plus the duration of the frames there (several
-//! when they came laced, as laced frames share their block's timecode):
-//! their BlockDuration, else the track's DefaultDuration per frame, else the
-//! track's mean step between frames in this chunk (or in the last chunk
-//! where it could be measured), else one tick.
-//!
-//! Timecodes are first converted to the merged file's TimecodeScale (the
-//! first chunk's), rounding to the nearest tick.
+//! The re-basing rule, [`Timeline`]: where each chunk's frames land on the
+//! merged file's timeline.
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::{Frame, Track};
 
-/// How chunks are placed one after another; see the [module docs](self).
+/// How chunks are placed one after another: the re-basing rule.
+///
+/// Cluster timecodes are producer-relative: between chunks they may jump
+/// ahead (a gap in the stream), stay put, or start again from zero. The
+/// merged file needs one timeline that never goes backwards, so each chunk
+/// gets an offset:
+///
+/// - The first chunk is moved so that its earliest frame is at 0.
+/// - [`Contiguous`](Timeline::Contiguous) (the default, as AWS's own parser
+///   library merges): every later chunk starts exactly where the previous
+///   one ended. Gaps between fragments are closed; a reset is continued.
+/// - [`KeepGaps`](Timeline::KeepGaps): a later chunk keeps the previous
+///   chunk's offset when that leaves it at or after the previous end (so
+///   gaps stay), and is moved up to the previous end otherwise (resets,
+///   repeats, overlaps).
+///
+/// Where a chunk *ends*: the latest end of any of its tracks. A track ends
+/// at its latest timecode plus the duration of the frames there (several
+/// when they came laced, as laced frames share their block's timecode):
+/// their BlockDuration, else the track's DefaultDuration per frame, else the
+/// track's mean step between frames in this chunk (or in the last chunk
+/// where it could be measured), else one tick.
+///
+/// Timecodes are first converted to the merged file's TimecodeScale (the
+/// first chunk's), rounding to the nearest tick.
+///
+/// ```
+/// use kvs_mkv::merge::{merge, MergeOptions, Timeline};
+/// use kvs_mkv::writer::{ChunkModel, ChunkWriter};
+/// use kvs_mkv::{Frame, Track};
+///
+/// // Two one-second chunks, the second starting at 10 s: a gap.
+/// let mut track = Track::default();
+/// track.number = 1;
+/// track.default_duration_ns = Some(500_000_000);
+/// let chunk = |start: i64| {
+///     let mut m = ChunkModel::new(vec![track.clone()]);
+///     for tc in [start, start + 500] {
+///         m.frames.push(Frame::new(bytes::Bytes::from_static(b"f"), 1, tc, 1_000_000, true));
+///     }
+///     m
+/// };
+/// let mut body = Vec::new();
+/// ChunkWriter::default().write_stream(&[chunk(0), chunk(10_000)], &mut body).unwrap();
+///
+/// let duration = |timeline| {
+///     let mut options = MergeOptions::default();
+///     options.timeline = timeline;
+///     let mut out = std::io::Cursor::new(Vec::new());
+///     merge(&body[..], &mut out, &options).unwrap().duration_ns / 1_000_000
+/// };
+/// assert_eq!(duration(Timeline::Contiguous), 2_000);
+/// assert_eq!(duration(Timeline::KeepGaps), 11_000);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Timeline {

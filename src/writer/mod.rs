@@ -80,6 +80,18 @@ use crate::{TagPosition, TagValue, Track};
 use element::{Element, Segments, Size};
 
 /// How the chunks are laid out on the wire; see the [module docs](self).
+///
+/// ```
+/// use kvs_mkv::writer::{ChunkModel, ChunkWriter, Layout};
+/// let model = ChunkModel::default();
+/// let service = ChunkWriter::new(Layout::Service).to_bytes(&model).unwrap();
+/// let sdk = ChunkWriter::new(Layout::ProducerSdk).to_bytes(&model).unwrap();
+/// // The Segment's unknown size: 8 bytes from the service, 1 from the SDKs.
+/// let segment = [0x18, 0x53, 0x80, 0x67];
+/// let at = |b: &[u8]| b.windows(4).position(|w| w == segment).unwrap() + 4;
+/// assert_eq!(&service[at(&service)..][..8], &[0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+/// assert_eq!(sdk[at(&sdk)], 0xFF);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Layout {
@@ -94,6 +106,15 @@ pub enum Layout {
 }
 
 /// Which names the server and producer timestamp tags get.
+///
+/// ```
+/// use kvs_mkv::writer::{ChunkModel, ChunkWriter, Layout, TimestampSpelling};
+/// let mut model = ChunkModel::default();
+/// model.aws.server_timestamp = Some("1511852109.126".parse().unwrap());
+/// let body = ChunkWriter::new(Layout::FragmentList(TimestampSpelling::Side)).to_bytes(&model).unwrap();
+/// let name = b"AWS_KINESISVIDEO_SERVER_SIDE_TIMESTAMP";
+/// assert!(body.windows(name.len()).any(|w| w == name));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimestampSpelling {
     /// `AWS_KINESISVIDEO_SERVER_TIMESTAMP`, `..._PRODUCER_TIMESTAMP`: what
@@ -106,6 +127,14 @@ pub enum TimestampSpelling {
 }
 
 /// Why a chunk could not be written.
+///
+/// ```
+/// use kvs_mkv::writer::{ChunkModel, ChunkWriter, WriteError};
+/// let mut model = ChunkModel::default(); // no tracks
+/// model.frames.push(kvs_mkv::Frame::new(bytes::Bytes::new(), 1, 0, 1_000_000, true));
+/// let err = ChunkWriter::default().to_bytes(&model).unwrap_err();
+/// assert!(matches!(err, WriteError::UnknownTrack { index: 0, track: 1 }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WriteError {
@@ -212,6 +241,12 @@ impl Default for ChunkWriter {
 
 impl ChunkWriter {
     /// A writer for `layout`, without lacing.
+    ///
+    /// ```
+    /// use kvs_mkv::writer::{ChunkWriter, Lacing, Layout};
+    /// let w = ChunkWriter::new(Layout::ProducerSdk).with_lacing(Lacing::Ebml);
+    /// assert_eq!((w.layout(), w.lacing()), (Layout::ProducerSdk, Lacing::Ebml));
+    /// ```
     pub fn new(layout: Layout) -> ChunkWriter {
         ChunkWriter {
             layout,
@@ -219,17 +254,40 @@ impl ChunkWriter {
         }
     }
 
-    /// The same writer, lacing frames that can share a block.
+    /// The same writer, lacing frames that can share a block (see the
+    /// [module docs](self)).
+    ///
+    /// ```
+    /// use kvs_mkv::writer::{ChunkModel, ChunkWriter, Lacing};
+    /// use kvs_mkv::{Frame, Track};
+    /// let mut track = Track::default();
+    /// track.number = 1;
+    /// let mut model = ChunkModel::new(vec![track]);
+    /// for _ in 0..4 {
+    ///     model.frames.push(Frame::new(bytes::Bytes::from(vec![1u8; 50]), 1, 0, 1_000_000, true));
+    /// }
+    /// let plain = ChunkWriter::default().to_bytes(&model).unwrap();
+    /// let laced = ChunkWriter::default().with_lacing(Lacing::Fixed).to_bytes(&model).unwrap();
+    /// assert!(laced.len() < plain.len()); // one block header instead of four
+    /// ```
     pub fn with_lacing(self, lacing: Lacing) -> ChunkWriter {
         ChunkWriter { lacing, ..self }
     }
 
     /// The layout.
+    ///
+    /// ```
+    /// assert_eq!(kvs_mkv::writer::ChunkWriter::default().layout(), kvs_mkv::writer::Layout::Service);
+    /// ```
     pub fn layout(&self) -> Layout {
         self.layout
     }
 
     /// The lacing mode.
+    ///
+    /// ```
+    /// assert_eq!(kvs_mkv::writer::ChunkWriter::default().lacing(), kvs_mkv::writer::Lacing::None);
+    /// ```
     pub fn lacing(&self) -> Lacing {
         self.lacing
     }
@@ -258,6 +316,13 @@ impl ChunkWriter {
     }
 
     /// The chunk in one buffer (the payloads are copied into it).
+    ///
+    /// ```
+    /// let body = kvs_mkv::writer::ChunkWriter::default()
+    ///     .to_bytes(&kvs_mkv::writer::ChunkModel::default())
+    ///     .unwrap();
+    /// assert_eq!(&body[..4], &[0x1A, 0x45, 0xDF, 0xA3]); // the EBML header
+    /// ```
     pub fn to_bytes(&self, model: &ChunkModel) -> Result<Bytes, WriteError> {
         let segments = self.segments(model)?;
         let mut buf = BytesMut::with_capacity(segments.iter().map(Bytes::len).sum());
@@ -268,6 +333,14 @@ impl ChunkWriter {
     }
 
     /// Writes the chunk to `out`; returns the bytes written.
+    ///
+    /// ```
+    /// let mut file = Vec::new(); // or a File, a socket, ...
+    /// let n = kvs_mkv::writer::ChunkWriter::default()
+    ///     .write_to(&kvs_mkv::writer::ChunkModel::default(), &mut file)
+    ///     .unwrap();
+    /// assert_eq!(n as usize, file.len());
+    /// ```
     pub fn write_to<W: Write + ?Sized>(
         &self,
         model: &ChunkModel,
@@ -283,6 +356,14 @@ impl ChunkWriter {
 
     /// Writes chunks one after another, as a response body holds them;
     /// returns the bytes written.
+    ///
+    /// ```
+    /// use kvs_mkv::writer::{ChunkModel, ChunkWriter};
+    /// let models = vec![ChunkModel::default(); 3];
+    /// let mut body = Vec::new();
+    /// ChunkWriter::default().write_stream(&models, &mut body).unwrap();
+    /// assert_eq!(kvs_mkv::io::read_chunks(&body[..]).count(), 3);
+    /// ```
     pub fn write_stream<'a, W: Write + ?Sized>(
         &self,
         models: impl IntoIterator<Item = &'a ChunkModel>,

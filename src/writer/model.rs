@@ -66,6 +66,11 @@ impl Default for ChunkModel {
 
 impl ChunkModel {
     /// A chunk with these tracks, millisecond timecodes, and nothing else.
+    ///
+    /// ```
+    /// let model = kvs_mkv::writer::ChunkModel::new(Vec::new());
+    /// assert_eq!(model.timecode_scale, 1_000_000);
+    /// ```
     pub fn new(tracks: Vec<Track>) -> ChunkModel {
         ChunkModel {
             tracks,
