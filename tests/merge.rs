@@ -226,6 +226,33 @@ fn nothing_to_merge() {
 }
 
 #[test]
+fn chunks_of_another_timecode_scale_are_converted() {
+    let mut first = chunk_with(video(b"a"), 0);
+    first.frames[0] = first.frames[0].clone().with_duration(Some(40));
+    // 100 µs ticks: 400 ticks are 40 ms.
+    let mut second = ChunkModel::new(vec![video(b"a")]);
+    second.timecode_scale = 100_000;
+    for tc in [0, 400] {
+        let f = Frame::new(Bytes::from_static(b"f"), 1, tc, 100_000, tc == 0);
+        second.frames.push(f.with_duration(Some(400)));
+    }
+    let mut input = Vec::new();
+    ChunkWriter::default()
+        .write_stream(&[first, second], &mut input)
+        .unwrap();
+    let (out, report) = merged(&input);
+    assert_eq!(report.duration_ns, 120_000_000);
+    let back = chunks_of(&out);
+    assert_eq!(back[0].info().timecode_scale, 1_000_000);
+    let frames: Vec<(i64, Option<u64>)> = back[0]
+        .frames()
+        .iter()
+        .map(|f| (f.timecode(), f.duration()))
+        .collect();
+    assert_eq!(frames, [(0, Some(40)), (40, Some(40)), (80, Some(40))]);
+}
+
+#[test]
 fn cli_exit_statuses() {
     let out = scratch("cli.mkv");
     let ok = bin()
@@ -278,6 +305,23 @@ fn cli_exit_statuses() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("changes track 1"));
+
+    // Nothing to merge: exit 1, and no empty file left behind.
+    let empty_in = scratch("empty-in.mkv");
+    let mut body = Vec::new();
+    ChunkWriter::default()
+        .write_to(&ChunkModel::default(), &mut body)
+        .unwrap();
+    std::fs::write(&empty_in, body).unwrap();
+    let nothing_out = scratch("nothing.mkv");
+    let nothing = bin()
+        .args(["merge", "-o"])
+        .arg(&nothing_out)
+        .arg(&empty_in)
+        .output()
+        .unwrap();
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(!nothing_out.exists());
 
     let missing = bin()
         .args(["merge", "/nonexistent/in.mkv", "-o"])

@@ -135,7 +135,10 @@ fn memory_is_bounded_by_a_chunk_not_the_input() {
     assert_eq!(report.frames as usize, CHUNKS * FRAMES);
     assert_eq!(report.bytes_written, sink.len);
     assert!(sink.len as usize > CHUNKS * chunk);
-    assert_eq!(report.duration_ns, (CHUNKS * FRAMES * 33) as u128 * 1_000_000);
+    assert_eq!(
+        report.duration_ns,
+        (CHUNKS * FRAMES * 33) as u128 * 1_000_000
+    );
     eprintln!("peak {peak} bytes of heap for {} bytes out", sink.len);
     // The generator's chunk, the decoder's buffer (a chunk, read 64 KiB at
     // a time) and the Cues and tags: a few chunks' worth, against 31 MB in.

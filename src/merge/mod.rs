@@ -110,7 +110,7 @@ pub struct IncompleteChunk {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MergeReport {
-    /// Chunks read.
+    /// Chunks merged (a refused chunk and those after it not counted).
     pub chunks: u64,
     /// Frames written.
     pub frames: u64,
@@ -352,13 +352,11 @@ impl<W: Write + Seek> Merger<W> {
 
     fn chunk(&mut self, chunk: crate::Chunk) -> Result<(), MergeError> {
         let index = self.report.chunks;
-        self.report.chunks += 1;
         let (info, frames, _) = chunk.into_parts();
         if !info.tracks.is_empty() {
             if self.head.is_none() {
                 self.write_head(&info.tracks, info.timecode_scale)?;
             } else if let Err((track, change)) = compare(&self.tracks, &info.tracks) {
-                self.report.chunks -= 1;
                 return Err(MergeError::TracksChanged {
                     chunk: index,
                     offset: info.offset,
@@ -367,6 +365,7 @@ impl<W: Write + Seek> Merger<W> {
                 });
             }
         }
+        self.report.chunks += 1;
         if !info.complete {
             let frames_kept = frames.iter().filter(|f| self.has_track(f)).count() as u64;
             self.report.incomplete.push(IncompleteChunk {
@@ -390,6 +389,21 @@ impl<W: Write + Seek> Merger<W> {
             .as_mut()
             .expect("tracks, hence a head and a placer");
         let tcs = placer.place(&known, info.timecode_scale, &self.tracks);
+        let scale = self.head.as_ref().map_or(info.timecode_scale, |h| h.scale);
+        let known = if info.timecode_scale == scale {
+            known
+        } else {
+            // BlockDurations are in TimecodeScale units too.
+            let rescale =
+                |d: u64| timeline::rescale(i128::from(d), info.timecode_scale, scale).max(0) as u64;
+            known
+                .into_iter()
+                .map(|f| {
+                    let d = f.duration().map(rescale);
+                    f.with_duration(d)
+                })
+                .collect()
+        };
         self.write_clusters(&known, &tcs)?;
         Ok(())
     }

@@ -44,13 +44,15 @@ pub fn run(args: Args) -> ExitCode {
     }
     let report = match merge(input, output, &options) {
         Ok(report) => report,
-        Err(e @ (MergeError::TracksChanged { .. } | MergeError::NoTracks)) => {
-            eprintln!("kvs-mkv: {e}");
-            return ExitCode::from(1);
-        }
         Err(e) => {
             eprintln!("kvs-mkv: {e}");
-            return ExitCode::from(2);
+            // Nothing written (no tracks, or unreadable from the start):
+            // leave no empty file behind.
+            if std::fs::metadata(&args.output).is_ok_and(|m| m.len() == 0) {
+                let _ = std::fs::remove_file(&args.output);
+            }
+            let refused = matches!(e, MergeError::TracksChanged { .. } | MergeError::NoTracks);
+            return ExitCode::from(if refused { 1 } else { 2 });
         }
     };
     for e in &report.decode_errors {
