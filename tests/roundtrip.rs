@@ -23,8 +23,8 @@ use kvs_mkv::kvs::names;
 use kvs_mkv::matroska::{AudioSettings, VideoSettings};
 use kvs_mkv::writer::{ChunkModel, ChunkWriter, Lacing, Layout, TimestampSpelling};
 use kvs_mkv::{
-    AwsTags, Chunk, ChunkDecoder, ErrorId, Event, EventDecoder, Frame, Tag, TagPosition, TagValue,
-    Timestamp, Track, TrackType,
+    AwsTags, Chunk, ChunkDecoder, ChunkInfo, ErrorId, Event, EventDecoder, Frame, Tag, TagPosition,
+    TagValue, Timestamp, Track, TrackType,
 };
 
 const AWS_NAMES: [&str; 11] = [
@@ -369,15 +369,28 @@ fn decode_in_pieces(body: &[u8], sizes: &[usize]) -> Vec<Chunk> {
     chunks
 }
 
-/// Frames per chunk, from the frame-level decoder fed in pieces.
-fn events_in_pieces(body: &[u8], sizes: &[usize]) -> Vec<Vec<Frame>> {
+/// Per chunk, the frames and the final `ChunkInfo` from the frame-level
+/// decoder fed in pieces.
+fn events_in_pieces(body: &[u8], sizes: &[usize]) -> Vec<(Vec<Frame>, ChunkInfo)> {
     let mut decoder = EventDecoder::default();
     let mut buf = BytesMut::new();
-    let mut chunks: Vec<Vec<Frame>> = Vec::new();
-    let take = |e: Event, chunks: &mut Vec<Vec<Frame>>| match e {
-        Event::Start(_) => chunks.push(Vec::new()),
-        Event::Frame(f) => chunks.last_mut().expect("frame after start").push(f),
-        Event::End(info) => assert!(info.complete),
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut chunks = Vec::new();
+    let mut started = false;
+    let mut take = |e: Event| match e {
+        Event::Start(_) => {
+            assert!(!started, "Start twice");
+            started = true;
+        }
+        Event::Frame(f) => {
+            assert!(started, "frame before Start");
+            frames.push(f);
+        }
+        Event::End(info) => {
+            assert!(started, "End before Start");
+            started = false;
+            chunks.push((std::mem::take(&mut frames), info));
+        }
     };
     let mut at = 0;
     for &n in sizes.iter().cycle() {
@@ -388,11 +401,11 @@ fn events_in_pieces(body: &[u8], sizes: &[usize]) -> Vec<Vec<Frame>> {
         buf.extend_from_slice(&body[at..end]);
         at = end;
         while let Some(e) = decoder.decode(&mut buf).expect("no decoding error") {
-            take(e, &mut chunks);
+            take(e);
         }
     }
     while let Some(e) = decoder.decode_eof(&mut buf).expect("no decoding error") {
-        take(e, &mut chunks);
+        take(e);
     }
     chunks
 }
@@ -424,9 +437,13 @@ proptest! {
         check(&models, layout, &decode_in_pieces(&body, &pieces));
         check(&models, layout, &decode_in_pieces(&body, &[1]));
 
-        let frames = events_in_pieces(&body, &pieces);
-        let expected: Vec<Vec<Frame>> = models.iter().map(|m| expected(m, layout).frames).collect();
-        prop_assert_eq!(frames, expected);
+        // The frame-level decoder agrees: same frames, same final info.
+        let events = events_in_pieces(&body, &pieces);
+        prop_assert_eq!(events.len(), whole.len());
+        for ((frames, info), chunk) in events.iter().zip(&whole) {
+            prop_assert_eq!(frames.as_slice(), chunk.frames());
+            prop_assert_eq!(info, chunk.info());
+        }
 
         // A decoded chunk, turned back into a model and written again,
         // decodes the same.
@@ -439,6 +456,89 @@ proptest! {
             prop_assert_eq!(actual(a), actual(b));
             prop_assert_eq!(&a.info().tags, &b.info().tags);
         }
+    }
+}
+
+/// Decodes `body` whole, errors allowed; returns the chunks.
+fn decode_lenient(body: &[u8]) -> Vec<Chunk> {
+    let mut decoder = ChunkDecoder::default();
+    let mut buf = BytesMut::from(body);
+    let mut chunks = Vec::new();
+    loop {
+        match decoder.decode_eof(&mut buf) {
+            Ok(Some(c)) => chunks.push(c),
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+    chunks
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A body cut anywhere (a dropped connection) gives a prefix of the
+    /// frames: every frame that arrived whole, nothing else, nothing changed.
+    #[test]
+    fn a_cut_body_gives_the_frames_that_arrived(
+        models in prop::collection::vec(chunk_model(), 1..4),
+        layout in layout(),
+        lacing in lacing(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let writer = ChunkWriter::new(layout).with_lacing(lacing);
+        let mut body = Vec::new();
+        writer.write_stream(&models, &mut body).unwrap();
+        let whole = decode_lenient(&body);
+        let all: Vec<Frame> = whole.iter().flat_map(|c| c.frames().to_vec()).collect();
+        let cut = cut.index(body.len() + 1);
+        let kept: Vec<Frame> = decode_lenient(&body[..cut])
+            .iter()
+            .flat_map(|c| c.frames().to_vec())
+            .collect();
+        prop_assert!(kept.len() <= all.len());
+        prop_assert_eq!(&kept[..], &all[..kept.len()]);
+
+        // Where each frame's bytes are in the body; laces of one block are
+        // contiguous, separate blocks have headers between them.
+        let spans: Vec<(usize, usize)> = whole
+            .iter()
+            .flat_map(|c| {
+                let raw = c.raw().as_ptr() as usize;
+                let offset = c.info().offset as usize;
+                c.frames().iter().map(move |f| {
+                    let start = offset + (f.data().as_ptr() as usize - raw);
+                    (start, start + f.data().len())
+                })
+            })
+            .collect();
+        let mut blocks: Vec<std::ops::Range<usize>> = Vec::new(); // frame indices
+        for (i, span) in spans.iter().enumerate() {
+            match blocks.last_mut() {
+                Some(b) if spans[b.end - 1].1 == span.0 => b.end = i + 1,
+                _ => blocks.push(i..i + 1),
+            }
+        }
+        // A block is surely in once the next block's data has begun (or the
+        // body is whole), surely not before its last byte.
+        let mut at_least = 0;
+        let mut at_most = 0;
+        for (n, b) in blocks.iter().enumerate() {
+            let next_start = blocks.get(n + 1).map_or(body.len(), |nb| spans[nb.start].0);
+            if cut >= next_start {
+                at_least = b.end;
+            }
+            if cut >= spans[b.end - 1].1 {
+                at_most = b.end;
+            } else {
+                break;
+            }
+        }
+        prop_assert!(
+            (at_least..=at_most).contains(&kept.len()),
+            "cut at {} of {}: kept {}, expected {}..={}",
+            cut, body.len(), kept.len(), at_least, at_most
+        );
     }
 }
 
