@@ -234,7 +234,7 @@ pub fn merge<R: Read, W: Write + Seek>(
     for item in chunks {
         match item {
             Ok(chunk) => {
-                if let Err(refused) = merger.chunk(chunk) {
+                if let Err(refused) = merger.push(chunk) {
                     if matches!(refused, MergeError::TracksChanged { .. }) && merger.started() {
                         merger.finish()?;
                     }
@@ -305,7 +305,21 @@ struct Cue {
     relative: u64,
 }
 
-struct Merger<W> {
+/// The merge as a value, for chunks that come from elsewhere than a reader
+/// (e.g. the GetMedia client): [`push`](Self::push) each chunk as it arrives,
+/// then [`finish`](Self::finish). [`merge`] is this over a decoded reader.
+///
+/// ```
+/// let out = std::io::Cursor::new(Vec::new());
+/// let mut merger = kvs_mkv::merge::Merger::new(out, Default::default())?;
+/// for chunk in kvs_mkv::io::read_chunks(std::fs::File::open("testdata/sample.mkv")?) {
+///     merger.push(chunk?)?;
+/// }
+/// let report = merger.finish()?;
+/// assert_eq!(report.frames, 45);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Merger<W> {
     out: Out<W>,
     start: u64,
     options: MergeOptions,
@@ -319,7 +333,8 @@ struct Merger<W> {
 }
 
 impl<W: Write + Seek> Merger<W> {
-    fn new(mut inner: W, options: MergeOptions) -> Result<Self, MergeError> {
+    /// Starts a merge into `inner` at its current position.
+    pub fn new(mut inner: W, options: MergeOptions) -> Result<Self, MergeError> {
         let start = inner.stream_position()?;
         Ok(Merger {
             out: Out { inner, pos: start },
@@ -335,11 +350,13 @@ impl<W: Write + Seek> Merger<W> {
         })
     }
 
-    fn started(&self) -> bool {
+    /// Whether anything was written yet.
+    pub fn started(&self) -> bool {
         self.head.is_some()
     }
 
-    fn decode_error(&mut self, e: DecodeError) {
+    /// Records a decoding error of the input (for the report).
+    pub fn decode_error(&mut self, e: DecodeError) {
         if matches!(e.kind, DecodeErrorKind::Truncated { .. }) {
             self.report.truncated = true;
             return;
@@ -350,7 +367,10 @@ impl<W: Write + Seek> Merger<W> {
         }
     }
 
-    fn chunk(&mut self, chunk: crate::Chunk) -> Result<(), MergeError> {
+    /// Adds a chunk. A change of tracks is refused with
+    /// [`MergeError::TracksChanged`]; what was merged before stays valid once
+    /// [`finish`](Self::finish) is called.
+    pub fn push(&mut self, chunk: crate::Chunk) -> Result<(), MergeError> {
         let index = self.report.chunks;
         let (info, frames, _) = chunk.into_parts();
         if !info.tracks.is_empty() {
@@ -543,7 +563,8 @@ impl<W: Write + Seek> Merger<W> {
     }
 
     /// Cues, Tags, then the patches: Segment size, SeekHead, Duration.
-    fn finish(mut self) -> Result<MergeReport, MergeError> {
+    /// Writes Cues, Tags and the final sizes, and returns the report.
+    pub fn finish(mut self) -> Result<MergeReport, MergeError> {
         let Some(head) = self.head.take() else {
             return Err(MergeError::NoTracks);
         };

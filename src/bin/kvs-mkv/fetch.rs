@@ -12,6 +12,7 @@ use kvs_mkv::client::{
     GetImagesRequest, GetMediaOptions, ImageError, ImageFormat, Pagination, StartSelector,
     StreamId, TimestampKind,
 };
+use kvs_mkv::merge::{MergeOptions, Merger};
 use kvs_mkv::{Chunk, Limits, Timestamp};
 use serde_json::json;
 
@@ -137,7 +138,7 @@ pub struct GetMediaArgs {
     /// Keep reconnecting even when sessions deliver nothing (tail forever).
     #[arg(long)]
     follow: bool,
-    /// Also write the chunks as received (a GetMedia body) to this file.
+    /// Also write the chunks, merged into one seekable MKV, to this file.
     #[arg(long)]
     save: Option<PathBuf>,
     /// One JSON object per chunk (as `inspect --json`).
@@ -189,9 +190,16 @@ async fn print_chunks(
     json: bool,
     save: Option<PathBuf>,
 ) -> ExitCode {
-    let mut save = match save.map(std::fs::File::create).transpose() {
-        Ok(f) => f.map(io::BufWriter::new),
-        Err(e) => {
+    let mut save = match save.map(|p| std::fs::File::create(p).map(io::BufWriter::new)) {
+        None => None,
+        Some(Ok(f)) => match Merger::new(f, MergeOptions::default()) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("kvs-mkv: cannot start the --save file: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Some(Err(e)) => {
             eprintln!("kvs-mkv: cannot create the --save file: {e}");
             return ExitCode::from(2);
         }
@@ -212,14 +220,15 @@ async fn print_chunks(
             Ok(chunk) => {
                 frames += chunk.frames().len() as u64;
                 bytes += chunk.raw().len() as u64;
-                if let Some(f) = save.as_mut() {
-                    if let Err(e) = f.write_all(chunk.raw()) {
-                        eprintln!("kvs-mkv: writing the --save file: {e}");
-                        return ExitCode::from(1);
-                    }
-                }
                 if printer.chunk(&mut out, chunk.info()).is_err() {
                     break;
+                }
+                if let Some(m) = save.as_mut() {
+                    if let Err(e) = m.push(chunk) {
+                        eprintln!("kvs-mkv: --save: {e}");
+                        printer.errors += 1;
+                        break;
+                    }
                 }
                 let _ = out.flush();
                 if progress {
@@ -252,9 +261,9 @@ async fn print_chunks(
     if progress {
         eprintln!();
     }
-    if let Some(mut f) = save {
-        if let Err(e) = f.flush() {
-            eprintln!("kvs-mkv: writing the --save file: {e}");
+    if let Some(m) = save {
+        if let Err(e) = m.finish() {
+            eprintln!("kvs-mkv: finishing the --save file: {e}");
             return ExitCode::from(1);
         }
     }
@@ -353,7 +362,7 @@ pub struct FragmentListArgs {
     /// Fragment numbers, in the order wanted.
     #[arg(required = true)]
     fragments: Vec<String>,
-    /// Also write the chunks as received to this file.
+    /// Also write the chunks, merged into one seekable MKV, to this file.
     #[arg(long)]
     save: Option<PathBuf>,
     /// One JSON object per chunk.
