@@ -16,7 +16,6 @@ use futures_core::Stream;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::{json, Map, Value};
-use tokio_util::codec::Decoder;
 
 use super::model::{Fragment, FragmentSelector, GetImagesRequest, Image, Pagination};
 use super::retry::backoff;
@@ -413,12 +412,7 @@ impl FragmentList {
 
     fn drain(&mut self, eof: bool) {
         loop {
-            let r = if eof {
-                self.decoder.decode_eof(&mut self.buf)
-            } else {
-                self.decoder.decode(&mut self.buf)
-            };
-            match r {
+            match super::media::step(&mut self.decoder, &mut self.buf, eof) {
                 Ok(None) => return,
                 Ok(Some(c)) if !c.is_complete() => {}
                 Ok(Some(c)) => {

@@ -141,6 +141,19 @@ fn decode_error(e: Error) -> ClientError {
     }
 }
 
+/// One decoding step: `decode`, or `decode_eof` once the body has ended.
+pub(super) fn step<D: Decoder<Error = Error>>(
+    d: &mut D,
+    buf: &mut BytesMut,
+    eof: bool,
+) -> Result<Option<D::Item>, Error> {
+    if eof {
+        d.decode_eof(buf)
+    } else {
+        d.decode(buf)
+    }
+}
+
 struct Chunks(ChunkDecoder);
 
 impl Session for Chunks {
@@ -156,12 +169,7 @@ impl Session for Chunks {
         out: &mut VecDeque<Result<Chunk, ClientError>>,
     ) {
         loop {
-            let r = if eof {
-                self.0.decode_eof(buf)
-            } else {
-                self.0.decode(buf)
-            };
-            match r {
+            match step(&mut self.0, buf, eof) {
                 Ok(None) => return,
                 // A chunk cut short is fetched again by the next session.
                 Ok(Some(c)) if !c.is_complete() => {}
@@ -194,12 +202,7 @@ impl Session for Events {
         out: &mut VecDeque<Result<Event, ClientError>>,
     ) {
         loop {
-            let r = if eof {
-                self.0.decode_eof(buf)
-            } else {
-                self.0.decode(buf)
-            };
-            match r {
+            match step(&mut self.0, buf, eof) {
                 Ok(None) => return,
                 Ok(Some(Event::Start(info))) => {
                     let n = info.fragment_number().copied();

@@ -232,29 +232,22 @@ impl Client {
         }
     }
 
-    /// A data-plane JSON call with endpoint discovery, retries and the rate
-    /// limit. `InvalidEndpointException` forgets the cached endpoint.
+    /// A data-plane JSON call: [`media_call`](Self::media_call), then the
+    /// answer read as JSON.
     async fn data_call(
         &self,
         stream: &StreamId,
         api: Api,
         body: Map<String, Value>,
     ) -> Result<Value, ClientError> {
-        let body = self.with_stream(stream, body)?;
-        let limit_key = format!("{}/{}", stream.key(), api.name());
-        self.retrying(&limit_key, || async {
-            let endpoint = self.data_endpoint(stream, api).await?;
-            let r = self.post_json(&endpoint, api.path(), &body).await;
-            if is_invalid_endpoint(&r) {
-                self.forget_endpoint(stream, api);
-            }
-            r
-        })
-        .await
+        let incoming = self.media_call(stream, api, body).await?;
+        self.read_json(&format!("{} {stream}", api.name()), incoming)
+            .await
     }
 
-    /// A data-plane call whose answer is a media body, returned once its
-    /// headers are in (retried like [`data_call`](Self::data_call)).
+    /// A data-plane call with endpoint discovery, retries and the rate limit,
+    /// returned once the response headers are in. `InvalidEndpointException`
+    /// forgets the cached endpoint before the retry.
     async fn media_call(
         &self,
         stream: &StreamId,
@@ -292,6 +285,10 @@ impl Client {
         body: &Value,
     ) -> Result<Value, ClientError> {
         let incoming = self.post(endpoint, path, body).await?;
+        self.read_json(&format!("{endpoint}{path}"), incoming).await
+    }
+
+    async fn read_json(&self, endpoint: &str, incoming: Incoming) -> Result<Value, ClientError> {
         let timeout = self.inner.config.call_timeout;
         let bytes = tokio::time::timeout(timeout, incoming.collect())
             .await
@@ -302,7 +299,7 @@ impl Client {
             .map_err(|e| transport(endpoint, &e))?
             .to_bytes();
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
-            endpoint: format!("{endpoint}{path}"),
+            endpoint: endpoint.to_string(),
             detail: format!("invalid JSON: {e}"),
         })
     }

@@ -50,6 +50,21 @@ enum Command {
     Merge(merge::Args),
 }
 
+/// The input of `inspect` and `merge`: a file, or standard input for `-` or
+/// nothing. An unreadable file is exit status 2, said on stderr.
+pub fn open_input(file: Option<&std::path::Path>) -> Result<Box<dyn std::io::Read>, ExitCode> {
+    match file {
+        None => Ok(Box::new(std::io::stdin().lock())),
+        Some(p) if p.as_os_str() == "-" => Ok(Box::new(std::io::stdin().lock())),
+        Some(p) => std::fs::File::open(p)
+            .map(|f| Box::new(f) as Box<dyn std::io::Read>)
+            .map_err(|e| {
+                eprintln!("kvs-mkv: cannot open {}: {e}", p.display());
+                ExitCode::from(2)
+            }),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

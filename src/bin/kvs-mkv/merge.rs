@@ -1,6 +1,6 @@
 //! `kvs-mkv merge`: one seekable MKV from a GetMedia body.
 
-use std::io::{self, BufWriter, Read};
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,16 +19,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let input: Box<dyn Read> = match args.file.as_deref() {
-        None => Box::new(io::stdin().lock()),
-        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
-        Some(p) => match std::fs::File::open(p) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("kvs-mkv: cannot open {}: {e}", p.display());
-                return ExitCode::from(2);
-            }
-        },
+    let input = match crate::open_input(args.file.as_deref()) {
+        Ok(i) => i,
+        Err(code) => return code,
     };
     let out_name = args.output.display();
     let output = match std::fs::File::create(&args.output) {
