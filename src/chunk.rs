@@ -49,6 +49,48 @@ impl Frame {
         }
     }
 
+    /// The same frame with a BlockDuration (TimecodeScale units), as a frame
+    /// from a BlockGroup has. `None` removes it.
+    ///
+    /// ```
+    /// let f = kvs_mkv::Frame::new(bytes::Bytes::new(), 1, 0, 1_000_000, true).with_duration(Some(33));
+    /// assert_eq!(f.duration(), Some(33));
+    /// ```
+    pub fn with_duration(mut self, duration: Option<u64>) -> Frame {
+        self.duration = duration;
+        self
+    }
+
+    /// The same frame with the invisible flag set or cleared.
+    ///
+    /// ```
+    /// let f = kvs_mkv::Frame::new(bytes::Bytes::new(), 1, 0, 1_000_000, false).with_invisible(true);
+    /// assert!(f.is_invisible() && !f.is_keyframe());
+    /// ```
+    pub fn with_invisible(mut self, invisible: bool) -> Frame {
+        self.set_flag(INVISIBLE, invisible);
+        self
+    }
+
+    /// The same frame with the discardable flag set or cleared.
+    ///
+    /// ```
+    /// let f = kvs_mkv::Frame::new(bytes::Bytes::new(), 1, 0, 1_000_000, false).with_discardable(true);
+    /// assert!(f.is_discardable());
+    /// ```
+    pub fn with_discardable(mut self, discardable: bool) -> Frame {
+        self.set_flag(DISCARDABLE, discardable);
+        self
+    }
+
+    fn set_flag(&mut self, flag: u8, on: bool) {
+        if on {
+            self.flags |= flag;
+        } else {
+            self.flags &= !flag;
+        }
+    }
+
     /// The payload, block and lacing headers excluded.
     pub fn data(&self) -> &Bytes {
         &self.data

@@ -36,6 +36,8 @@
 #![warn(missing_docs)]
 
 mod chunk;
+#[cfg(feature = "client")]
+pub mod client;
 mod decoder;
 pub mod ebml;
 #[cfg(feature = "emulator")]
@@ -45,7 +47,9 @@ pub mod io;
 pub mod kvs;
 mod limits;
 pub mod matroska;
+pub mod merge;
 pub mod sigv4;
+pub mod writer;
 
 pub use chunk::{Chunk, ChunkInfo, Frame, FrameStats, Tag, TagPosition, TagValue};
 pub use decoder::{ChunkDecoder, Event, EventDecoder};

@@ -140,12 +140,13 @@ async fn async_stream_adapter_goes_on_after_errors() {
     assert_eq!(events.len(), 3 + 45 + 3);
 }
 
-/// testdata/sample.mkv is what examples/make_sample.rs makes from the clip.
+/// testdata/sample.mkv (written by examples/gen_testdata.rs with the crate's
+/// writer) is what the independent byte-level builder makes from the clip.
 #[test]
 fn sample_is_fresh() {
     let clip = testdata("source/clip-h264.mkv");
     assert!(
         common::sample::sample(&clip) == testdata("sample.mkv"),
-        "stale: run `cargo run --example make_sample`"
+        "stale: run `cargo run --example gen_testdata`"
     );
 }

@@ -7,9 +7,18 @@ use common::{decode_pieces, decode_whole, events_pieces, testdata, Item};
 use kvs_mkv::Event;
 use proptest::prelude::*;
 
+/// Every generated stream in testdata/ and every recording.
 fn inputs() -> Vec<(String, Vec<u8>)> {
-    let mut v = vec![("sample.mkv".to_string(), testdata("sample.mkv"))];
-    for p in common::recordings() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut generated: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mkv"))
+        .collect();
+    generated.sort();
+    assert!(!generated.is_empty());
+    let mut v = Vec::new();
+    for p in generated.into_iter().chain(common::recordings()) {
         v.push((
             p.file_name().unwrap().to_string_lossy().into(),
             std::fs::read(&p).unwrap(),

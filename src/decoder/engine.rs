@@ -133,6 +133,10 @@ pub(crate) struct Engine {
     /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
     /// TimecodeScale, in case its Segment goes on (as in a merged file).
     continuation: Option<(Vec<Track>, u64)>,
+    /// The last header read and where: an element waiting for the rest of
+    /// its bytes is not parsed again (offsets never change meaning, the
+    /// input being append-only).
+    header_at: Option<(u64, Header)>,
 }
 
 type Step = Result<Progress, (DecodeErrorKind, u64, bool)>;
@@ -155,6 +159,7 @@ impl Engine {
             out: VecDeque::new(),
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
             continuation: None,
+            header_at: None,
         }
     }
 
@@ -231,8 +236,15 @@ impl Engine {
             return Ok(Progress::Blocked);
         }
         let at = (self.pos - self.base) as usize;
-        let header = match element_header(&buf[at..]) {
-            Ok((_, h)) => h,
+        let header = match self.header_at {
+            Some((pos, h)) if pos == self.pos => Ok((&[][..], h)),
+            _ => element_header(&buf[at..]),
+        };
+        let header = match header {
+            Ok((_, h)) => {
+                self.header_at = Some((self.pos, h));
+                h
+            }
             Err(nom::Err::Incomplete(_)) => return Ok(Progress::Blocked),
             Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
                 let kind = match e {

@@ -321,7 +321,7 @@ impl Faults {
     /// Counts the request against the fault; whether it fires.
     fn take(fault: &Fault, counter: &AtomicU64) -> bool {
         let seen = counter.fetch_add(1, Ordering::SeqCst);
-        fault.first.map_or(true, |n| seen < n)
+        fault.first.is_none_or(|n| seen < n)
     }
 
     /// An answer that replaces the service's, if a fault says so.

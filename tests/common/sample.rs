@@ -1,5 +1,6 @@
-//! The builder of testdata/sample.mkv, shared by examples/make_sample.rs and
-//! the test that checks the committed file is fresh.
+//! An independent byte-level builder of testdata/sample.mkv. The file is
+//! written by examples/gen_testdata.rs with the crate's writer; the test
+//! `sample_is_fresh` checks that this builder makes the same bytes.
 #![allow(dead_code)]
 
 use super::ebml::*;

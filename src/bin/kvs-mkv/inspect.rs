@@ -1,6 +1,6 @@
 //! `kvs-mkv inspect`: one line per chunk, as each chunk completes.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,16 +18,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let input: Box<dyn Read> = match args.file.as_deref() {
-        None => Box::new(io::stdin().lock()),
-        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
-        Some(p) => match std::fs::File::open(p) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!("kvs-mkv: cannot open {}: {e}", p.display());
-                return ExitCode::from(2);
-            }
-        },
+    let input = match crate::open_input(args.file.as_deref()) {
+        Ok(i) => i,
+        Err(code) => return code,
     };
     let mut out = io::stdout().lock();
     let mut printer = Printer {
@@ -58,14 +51,15 @@ pub fn run(args: Args) -> ExitCode {
     ExitCode::from(if printer.errors > 0 { 1 } else { 0 })
 }
 
-struct Printer {
-    json: bool,
-    index: u64,
-    errors: u64,
+/// Prints chunk rows (table or JSON lines) and counts errors.
+pub struct Printer {
+    pub json: bool,
+    pub index: u64,
+    pub errors: u64,
 }
 
 impl Printer {
-    fn header(&self, out: &mut impl Write) -> io::Result<()> {
+    pub fn header(&self, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "{:>5} {:>10} {:>9} {:<48} {:>14} {:>14} {:>6} {:>4} {:>10} {:>5} STATUS",
@@ -82,7 +76,7 @@ impl Printer {
         )
     }
 
-    fn chunk(&mut self, out: &mut impl Write, info: &ChunkInfo) -> io::Result<()> {
+    pub fn chunk(&mut self, out: &mut impl Write, info: &ChunkInfo) -> io::Result<()> {
         let index = self.index;
         self.index += 1;
         if self.json {
@@ -117,7 +111,7 @@ impl Printer {
         )
     }
 
-    fn error(&mut self, out: &mut impl Write, e: &DecodeError) -> io::Result<()> {
+    pub fn error(&mut self, out: &mut impl Write, e: &DecodeError) -> io::Result<()> {
         self.errors += 1;
         if self.json {
             let line = json!({
@@ -136,7 +130,7 @@ impl Printer {
 }
 
 /// The `"kind": "chunk"` object of inspect-json.md.
-fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
+pub fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
     let aws = &info.aws;
     let tracks: Vec<Value> = info
         .tracks

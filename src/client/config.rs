@@ -1,0 +1,280 @@
+//! Client configuration: region, credentials, endpoints, timeouts, retries.
+//!
+//! Credentials are looked for, in order: given explicitly; the profile named
+//! explicitly (`--profile`); the environment (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); the profile `AWS_PROFILE`
+//! (or `default`) in the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`,
+//! `~/.aws/credentials`) and config file (`AWS_CONFIG_FILE`, `~/.aws/config`).
+//! The region: given explicitly; `AWS_REGION`; `AWS_DEFAULT_REGION`; the
+//! profile's `region`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::ClientError;
+use crate::sigv4::Credentials;
+
+/// Backoff and retry limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Calls made for one request before giving up (for GetMedia: failed
+    /// attempts in a row without a new fragment).
+    pub max_attempts: u32,
+    /// First backoff ceiling; doubles each attempt ("full jitter" below it).
+    pub base_delay: Duration,
+    /// Largest backoff ceiling.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 8,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Everything the [`Client`](super::Client) needs.
+///
+/// ```
+/// use kvs_mkv::client::ClientConfig;
+/// use kvs_mkv::sigv4::Credentials;
+/// let creds = Credentials::new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG").with_session_token("FQoGZXIvYXdz");
+/// let config = ClientConfig::new("us-west-2", creds).with_endpoint_url("http://127.0.0.1:8080");
+/// assert_eq!(config.control_plane_url(), "http://127.0.0.1:8080");
+/// let shown = format!("{config:?}");
+/// assert!(!shown.contains("wJalr") && !shown.contains("FQoG"));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The AWS region, e.g. `us-west-2`.
+    pub region: String,
+    /// The key pair (its Debug output hides the secrets).
+    pub credentials: Credentials,
+    /// Control-plane endpoint override (an emulator, a VPC endpoint); data
+    /// endpoints always come from GetDataEndpoint.
+    pub endpoint_url: Option<String>,
+    /// TCP + TLS connection timeout.
+    pub connect_timeout: Duration,
+    /// Time for a JSON call's answer, and for a media call's response headers.
+    pub call_timeout: Duration,
+    /// Longest wait for the next bytes of a media body before the connection
+    /// counts as broken.
+    pub read_timeout: Duration,
+    /// How long a data endpoint is used before it is asked for again.
+    pub endpoint_ttl: Duration,
+    /// Calls per second per stream and API (the service allows 5).
+    pub calls_per_second: u32,
+    /// Retries.
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    /// A configuration with the given region and credentials and defaults for
+    /// the rest.
+    pub fn new(region: impl Into<String>, credentials: Credentials) -> ClientConfig {
+        ClientConfig {
+            region: region.into(),
+            credentials,
+            endpoint_url: None,
+            connect_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(30),
+            endpoint_ttl: Duration::from_secs(15 * 60),
+            calls_per_second: 5,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Sets the control-plane endpoint override.
+    pub fn with_endpoint_url(mut self, url: impl Into<String>) -> ClientConfig {
+        self.endpoint_url = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Region and credentials from the environment and the shared files
+    /// (see the module docs), with an optional explicit profile and region.
+    ///
+    /// ```no_run
+    /// let config = kvs_mkv::client::ClientConfig::from_env(Some("camera-team"), None)?;
+    /// println!("region {}", config.region);
+    /// # Ok::<(), kvs_mkv::client::ClientError>(())
+    /// ```
+    pub fn from_env(
+        profile: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<ClientConfig, ClientError> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let files = SharedFiles::load();
+        let profile_name = profile
+            .map(str::to_string)
+            .or_else(|| env("AWS_PROFILE"))
+            .unwrap_or_else(|| "default".into());
+        let from_profile = |name: &str| files.credentials(name);
+        let credentials = if let Some(p) = profile {
+            from_profile(p)?.ok_or_else(|| {
+                ClientError::Credentials(format!(
+                    "profile {p:?} has no credentials in {}",
+                    files.describe()
+                ))
+            })?
+        } else if let Some(id) = env("AWS_ACCESS_KEY_ID") {
+            let secret = env("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
+                ClientError::Credentials(
+                    "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not".into(),
+                )
+            })?;
+            let c = Credentials::new(id, secret);
+            match env("AWS_SESSION_TOKEN") {
+                Some(t) => c.with_session_token(t),
+                None => c,
+            }
+        } else {
+            from_profile(&profile_name)?.ok_or_else(|| {
+                ClientError::Credentials(format!(
+                    "no credentials: AWS_ACCESS_KEY_ID is not set and profile {profile_name:?} has none in {}",
+                    files.describe()
+                ))
+            })?
+        };
+        let region = region
+            .map(str::to_string)
+            .or_else(|| env("AWS_REGION"))
+            .or_else(|| env("AWS_DEFAULT_REGION"))
+            .or_else(|| files.value(&profile_name, "region"))
+            .ok_or_else(|| {
+                ClientError::Config(format!(
+                    "no region: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in profile {profile_name:?}"
+                ))
+            })?;
+        Ok(ClientConfig::new(region, credentials))
+    }
+
+    /// The control-plane URL: the override, or the region's public endpoint.
+    pub fn control_plane_url(&self) -> String {
+        if let Some(url) = &self.endpoint_url {
+            return url.clone();
+        }
+        let suffix = if self.region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        format!("https://kinesisvideo.{}.{suffix}", self.region)
+    }
+}
+
+/// The shared credentials and config files, parsed as INI.
+struct SharedFiles {
+    credentials_path: PathBuf,
+    config_path: PathBuf,
+    credentials: HashMap<String, HashMap<String, String>>,
+    config: HashMap<String, HashMap<String, String>>,
+}
+
+impl SharedFiles {
+    fn load() -> SharedFiles {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        let path = |var: &str, default: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.join(".aws").join(default))
+        };
+        let credentials_path = path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+        let config_path = path("AWS_CONFIG_FILE", "config");
+        let read = |p: &PathBuf| {
+            std::fs::read_to_string(p)
+                .map(|t| parse_ini(&t))
+                .unwrap_or_default()
+        };
+        SharedFiles {
+            credentials: read(&credentials_path),
+            config: read(&config_path),
+            credentials_path,
+            config_path,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} or {}",
+            self.credentials_path.display(),
+            self.config_path.display()
+        )
+    }
+
+    /// A key of a profile: the credentials file's `[name]` first, then the
+    /// config file's `[profile name]` (or `[default]`).
+    fn value(&self, profile: &str, key: &str) -> Option<String> {
+        let config_section = if profile == "default" {
+            "default".to_string()
+        } else {
+            format!("profile {profile}")
+        };
+        self.credentials
+            .get(profile)
+            .and_then(|s| s.get(key))
+            .or_else(|| self.config.get(&config_section).and_then(|s| s.get(key)))
+            .cloned()
+    }
+
+    fn credentials(&self, profile: &str) -> Result<Option<Credentials>, ClientError> {
+        let id = self.value(profile, "aws_access_key_id");
+        let secret = self.value(profile, "aws_secret_access_key");
+        match (id, secret) {
+            (Some(id), Some(secret)) => {
+                let c = Credentials::new(id, secret);
+                Ok(Some(match self.value(profile, "aws_session_token") {
+                    Some(t) => c.with_session_token(t),
+                    None => c,
+                }))
+            }
+            (Some(_), None) => Err(ClientError::Credentials(format!(
+                "profile {profile:?} has aws_access_key_id but no aws_secret_access_key ({})",
+                self.describe()
+            ))),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
+    let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_string();
+            continue;
+        }
+        if let Some((k, v)) = line.split_once('=') {
+            out.entry(section.clone())
+                .or_default()
+                .insert(k.trim().to_lowercase(), v.trim().to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ini_sections() {
+        let ini =
+            parse_ini("[default]\naws_access_key_id = A\n# c\n[profile cam]\nregion=eu-west-1\n");
+        assert_eq!(ini["default"]["aws_access_key_id"], "A");
+        assert_eq!(ini["profile cam"]["region"], "eu-west-1");
+    }
+}

@@ -1,0 +1,251 @@
+//! Errors of the client: the service's typed errors, and everything that can
+//! go wrong on the way. None of them ever contains a secret.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::kvs::{ErrorId, FragmentNumber};
+use crate::DecodeError;
+
+/// Anything a client call can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The service answered with an error.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The request would be refused by the service; not sent.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// No usable credentials (the message names where they were looked for).
+    #[error("credentials: {0}")]
+    Credentials(String),
+    /// Region, endpoint or other configuration is missing or malformed.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The connection failed (DNS, TCP, TLS, or the peer closed it).
+    #[error("transport error talking to {endpoint}: {message}")]
+    Transport {
+        /// The URL being called.
+        endpoint: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// No answer, or no data, in time.
+    #[error("timed out after {after:?} waiting for {what}")]
+    Timeout {
+        /// How long was waited.
+        after: Duration,
+        /// For what.
+        what: &'static str,
+    },
+    /// The service's answer could not be understood.
+    #[error("unexpected response from {endpoint}: {detail}")]
+    Protocol {
+        /// The URL called.
+        endpoint: String,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// The media could not be decoded.
+    #[error("decoding the media: {0}")]
+    Decode(#[from] DecodeError),
+    /// GetMedia stopped on an error it reported in the stream
+    /// (`AWS_KINESISVIDEO_ERROR_ID` / `_ERROR_CODE`).
+    #[error("the stream reported an error{}: {} {}", fragment_note(fragment.as_ref()), id.map(|i| i.to_string()).unwrap_or_default(), code.as_deref().unwrap_or(""))]
+    StreamError {
+        /// The chunk's fragment number, if it had one.
+        fragment: Option<FragmentNumber>,
+        /// `AWS_KINESISVIDEO_ERROR_ID`.
+        id: Option<ErrorId>,
+        /// `AWS_KINESISVIDEO_ERROR_CODE`.
+        code: Option<String>,
+    },
+    /// GetMediaForFragmentList could not return one fragment
+    /// (`AWS_KINESISVIDEO_EXCEPTION_*` tags).
+    #[error("fragment {}: exception {}: {}", fragment.as_deref().unwrap_or("?"), code.map(|c| c.to_string()).unwrap_or_default(), message.as_deref().unwrap_or(""))]
+    FragmentException {
+        /// The fragment number asked for, if known.
+        fragment: Option<String>,
+        /// `AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE`.
+        code: Option<u32>,
+        /// `AWS_KINESISVIDEO_EXCEPTION_MESSAGE`.
+        message: Option<String>,
+    },
+    /// Retries ran out; the last error is kept.
+    #[error("gave up after {attempts} attempts; last error: {last}")]
+    RetriesExhausted {
+        /// How many calls were made.
+        attempts: u32,
+        /// The last failure.
+        last: Box<ClientError>,
+    },
+}
+
+fn fragment_note(f: Option<&FragmentNumber>) -> String {
+    f.map(|f| format!(" in fragment {f}")).unwrap_or_default()
+}
+
+impl ClientError {
+    /// Whether calling again (after a pause) may succeed: throttling,
+    /// connection limits, 5xx, transport failures and timeouts.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Service(e) => e.is_retryable(),
+            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The service error, if this is one.
+    pub fn service(&self) -> Option<&ServiceError> {
+        match self {
+            ClientError::Service(e) => Some(e),
+            ClientError::RetriesExhausted { last, .. } => last.service(),
+            _ => None,
+        }
+    }
+}
+
+/// An error answer from the service: its type, HTTP status, message and
+/// request id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// The error type (from `x-amzn-ErrorType`).
+    pub kind: ServiceErrorKind,
+    /// HTTP status.
+    pub status: u16,
+    /// The message the service gave.
+    pub message: String,
+    /// `x-amzn-RequestId`, for AWS support.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (HTTP {})", self.kind, self.status)?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ServiceError {}
+
+impl ServiceError {
+    /// Throttling, connection limits, a stale endpoint and server errors are
+    /// worth retrying.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.kind,
+            ServiceErrorKind::ClientLimitExceeded
+                | ServiceErrorKind::ConnectionLimitExceeded
+                | ServiceErrorKind::Throttling
+                // Asking GetDataEndpoint again is the remedy.
+                | ServiceErrorKind::InvalidEndpoint
+        ) || self.status >= 500
+    }
+}
+
+macro_rules! kinds {
+    ($($variant:ident => $code:literal,)*) => {
+        /// Every error type of the service models (`../shared/api`), plus the
+        /// authentication errors every AWS service answers with.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ServiceErrorKind {
+            $(
+                #[doc = $code]
+                $variant,
+            )*
+            /// Any other type, as the service spelled it.
+            Other(String),
+        }
+
+        impl ServiceErrorKind {
+            /// The kind for an `x-amzn-ErrorType` value (case-insensitive;
+            /// anything after `:` and any `namespace#` prefix ignored).
+            pub fn from_type(raw: &str) -> ServiceErrorKind {
+                let name = raw.split(':').next().unwrap_or("").trim();
+                let name = name.rsplit('#').next().unwrap_or(name);
+                $(
+                    if name.eq_ignore_ascii_case($code) {
+                        return ServiceErrorKind::$variant;
+                    }
+                )*
+                ServiceErrorKind::Other(name.to_string())
+            }
+
+            /// The error type as the service spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ServiceErrorKind::$variant => $code,)*
+                    ServiceErrorKind::Other(s) => s,
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    AccessDenied => "AccessDeniedException",
+    AccountChannelLimitExceeded => "AccountChannelLimitExceededException",
+    AccountStreamLimitExceeded => "AccountStreamLimitExceededException",
+    ClientLimitExceeded => "ClientLimitExceededException",
+    ConnectionLimitExceeded => "ConnectionLimitExceededException",
+    DeviceStreamLimitExceeded => "DeviceStreamLimitExceededException",
+    InvalidArgument => "InvalidArgumentException",
+    InvalidCodecPrivateData => "InvalidCodecPrivateDataException",
+    InvalidDevice => "InvalidDeviceException",
+    InvalidEndpoint => "InvalidEndpointException",
+    InvalidMediaFrame => "InvalidMediaFrameException",
+    InvalidResourceFormat => "InvalidResourceFormatException",
+    MissingCodecPrivateData => "MissingCodecPrivateDataException",
+    NoDataRetention => "NoDataRetentionException",
+    NotAuthorized => "NotAuthorizedException",
+    ResourceInUse => "ResourceInUseException",
+    ResourceNotFound => "ResourceNotFoundException",
+    StreamEdgeConfigurationNotFound => "StreamEdgeConfigurationNotFoundException",
+    TagsPerResourceExceededLimit => "TagsPerResourceExceededLimitException",
+    UnsupportedStreamMediaType => "UnsupportedStreamMediaTypeException",
+    VersionMismatch => "VersionMismatchException",
+    UnrecognizedClient => "UnrecognizedClientException",
+    InvalidSignature => "InvalidSignatureException",
+    MissingAuthenticationToken => "MissingAuthenticationTokenException",
+    ExpiredToken => "ExpiredTokenException",
+    IncompleteSignature => "IncompleteSignatureException",
+    Throttling => "ThrottlingException",
+    InternalFailure => "InternalFailure",
+    ServiceUnavailable => "ServiceUnavailable",
+}
+
+impl fmt::Display for ServiceErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_type_header_forms() {
+        for raw in [
+            "ResourceNotFoundException",
+            "resourcenotfoundexception",
+            "ResourceNotFoundException:http://internal.amazon.com/coral/com.amazonaws.kinesisvideo/",
+            "com.amazonaws.kinesisvideo#ResourceNotFoundException",
+        ] {
+            assert_eq!(ServiceErrorKind::from_type(raw), ServiceErrorKind::ResourceNotFound, "{raw}");
+        }
+        assert_eq!(
+            ServiceErrorKind::from_type("Weird"),
+            ServiceErrorKind::Other("Weird".into())
+        );
+    }
+}

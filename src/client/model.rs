@@ -1,0 +1,526 @@
+//! Request and response types of the five calls, with the checks the service
+//! would make, so that a request it would refuse is refused before it is sent.
+//! Member names, required members and limits follow `../shared/api`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde_json::{json, Map, Value};
+
+use super::ClientError;
+use crate::Timestamp;
+
+/// Which stream: by name or by ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StreamId {
+    /// `StreamName` (1-256 of `[a-zA-Z0-9_.-]`).
+    Name(String),
+    /// `StreamARN`.
+    Arn(String),
+}
+
+impl StreamId {
+    /// The JSON member naming the stream.
+    pub(crate) fn member(&self) -> (&'static str, &str) {
+        match self {
+            StreamId::Name(n) => ("StreamName", n),
+            StreamId::Arn(a) => ("StreamARN", a),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ClientError> {
+        match self {
+            StreamId::Name(n) => {
+                let ok = (1..=256).contains(&n.len())
+                    && n.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+                if !ok {
+                    return Err(ClientError::InvalidRequest(format!(
+                        "stream name {n:?} must be 1 to 256 characters of [a-zA-Z0-9_.-]"
+                    )));
+                }
+            }
+            StreamId::Arn(a) => {
+                let parts: Vec<&str> = a.split(':').collect();
+                if a.len() > 1024
+                    || parts.len() < 6
+                    || parts[0] != "arn"
+                    || parts[2] != "kinesisvideo"
+                {
+                    return Err(ClientError::InvalidRequest(format!(
+                        "{a:?} is not a Kinesis Video stream ARN (arn:PARTITION:kinesisvideo:REGION:ACCOUNT:stream/NAME/ID)"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A key for per-stream bookkeeping (rate limits, endpoint cache).
+    pub(crate) fn key(&self) -> String {
+        let (m, v) = self.member();
+        format!("{m}={v}")
+    }
+}
+
+impl std::fmt::Display for StreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamId::Name(n) => f.write_str(n),
+            StreamId::Arn(a) => f.write_str(a),
+        }
+    }
+}
+
+/// Where GetMedia starts: the six `StartSelectorType`s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartSelector {
+    /// `NOW`: the tip of the stream.
+    Now,
+    /// `EARLIEST`: the oldest fragment kept.
+    Earliest,
+    /// `FRAGMENT_NUMBER`: starting with (and including) this fragment.
+    FragmentNumber(String),
+    /// `SERVER_TIMESTAMP`: the fragment at or after this server time.
+    ServerTimestamp(Timestamp),
+    /// `PRODUCER_TIMESTAMP`: the fragment at or after this producer time.
+    ProducerTimestamp(Timestamp),
+    /// `CONTINUATION_TOKEN`: after the chunk that carried this token.
+    ContinuationToken(String),
+}
+
+impl StartSelector {
+    pub(crate) fn to_json(&self) -> Result<Value, ClientError> {
+        let digits = |s: &str, what: &str| {
+            if (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(())
+            } else {
+                Err(ClientError::InvalidRequest(format!(
+                    "{what} {s:?} must be 1 to 128 digits"
+                )))
+            }
+        };
+        Ok(match self {
+            StartSelector::Now => json!({"StartSelectorType": "NOW"}),
+            StartSelector::Earliest => json!({"StartSelectorType": "EARLIEST"}),
+            StartSelector::FragmentNumber(n) => {
+                digits(n, "fragment number")?;
+                json!({"StartSelectorType": "FRAGMENT_NUMBER", "AfterFragmentNumber": n})
+            }
+            StartSelector::ServerTimestamp(t) => {
+                json!({"StartSelectorType": "SERVER_TIMESTAMP", "StartTimestamp": epoch(*t)})
+            }
+            StartSelector::ProducerTimestamp(t) => {
+                json!({"StartSelectorType": "PRODUCER_TIMESTAMP", "StartTimestamp": epoch(*t)})
+            }
+            StartSelector::ContinuationToken(t) => {
+                let ok = (1..=128).contains(&t.len())
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+                if !ok {
+                    return Err(ClientError::InvalidRequest(format!(
+                        "continuation token {t:?} must be 1 to 128 characters of [a-zA-Z0-9_.-]"
+                    )));
+                }
+                json!({"StartSelectorType": "CONTINUATION_TOKEN", "ContinuationToken": t})
+            }
+        })
+    }
+}
+
+/// A timestamp as the JSON protocol writes it: epoch seconds with a fraction.
+pub(crate) fn epoch(t: Timestamp) -> Value {
+    let ms = t.as_millis();
+    json!(ms as f64 / 1000.0)
+}
+
+/// Reads an epoch-seconds JSON number to millisecond precision.
+pub(crate) fn parse_epoch(v: &Value) -> Option<Timestamp> {
+    let secs = v.as_f64()?;
+    if !(0.0..1e15).contains(&secs) {
+        return None;
+    }
+    let ms = (secs * 1000.0).round() as u64;
+    Timestamp::new(ms / 1000, (ms % 1000) as u32 * 1_000_000)
+}
+
+/// A `Timestamp` from a `SystemTime` (millisecond precision).
+pub fn timestamp_from_system_time(t: SystemTime) -> Option<Timestamp> {
+    let d = t.duration_since(UNIX_EPOCH).ok()?;
+    Timestamp::new(d.as_secs(), d.subsec_millis() * 1_000_000)
+}
+
+/// A `SystemTime` from a `Timestamp`.
+pub fn system_time(t: Timestamp) -> SystemTime {
+    UNIX_EPOCH + Duration::new(t.secs(), t.subsec_nanos())
+}
+
+/// Which timestamps a range refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampKind {
+    /// `PRODUCER_TIMESTAMP`.
+    Producer,
+    /// `SERVER_TIMESTAMP`.
+    Server,
+}
+
+impl TimestampKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TimestampKind::Producer => "PRODUCER_TIMESTAMP",
+            TimestampKind::Server => "SERVER_TIMESTAMP",
+        }
+    }
+}
+
+/// ListFragments' `FragmentSelector`: fragments whose timestamps fall in
+/// `[start, end]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragmentSelector {
+    /// Producer or server timestamps.
+    pub kind: TimestampKind,
+    /// `StartTimestamp`.
+    pub start: Timestamp,
+    /// `EndTimestamp`.
+    pub end: Timestamp,
+}
+
+impl FragmentSelector {
+    pub(crate) fn to_json(self) -> Result<Value, ClientError> {
+        if self.start > self.end {
+            return Err(ClientError::InvalidRequest(format!(
+                "fragment selector starts ({}) after it ends ({})",
+                self.start, self.end
+            )));
+        }
+        Ok(json!({
+            "FragmentSelectorType": self.kind.as_str(),
+            "TimestampRange": {"StartTimestamp": epoch(self.start), "EndTimestamp": epoch(self.end)},
+        }))
+    }
+}
+
+/// Paging knobs, as botocore's `PaginationConfig`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pagination {
+    /// `MaxItems`: stop after this many items; a resume token is given when
+    /// more remain.
+    pub max_items: Option<u64>,
+    /// `PageSize`: the `MaxResults` of each call.
+    pub page_size: Option<u64>,
+    /// `StartingToken`: a `NextToken`, or a resume token from an earlier
+    /// listing cut short by `max_items`.
+    pub starting_token: Option<String>,
+}
+
+/// One fragment, as ListFragments describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fragment {
+    /// `FragmentNumber` (digits).
+    pub fragment_number: String,
+    /// `FragmentSizeInBytes`.
+    pub size_bytes: Option<u64>,
+    /// `ProducerTimestamp`.
+    pub producer_timestamp: Option<Timestamp>,
+    /// `ServerTimestamp`.
+    pub server_timestamp: Option<Timestamp>,
+    /// `FragmentLengthInMilliseconds`.
+    pub length_ms: Option<u64>,
+}
+
+impl Fragment {
+    pub(crate) fn from_json(v: &Value) -> Option<Fragment> {
+        Some(Fragment {
+            fragment_number: v.get("FragmentNumber")?.as_str()?.to_string(),
+            size_bytes: v.get("FragmentSizeInBytes").and_then(Value::as_u64),
+            producer_timestamp: v.get("ProducerTimestamp").and_then(parse_epoch),
+            server_timestamp: v.get("ServerTimestamp").and_then(parse_epoch),
+            length_ms: v
+                .get("FragmentLengthInMilliseconds")
+                .and_then(Value::as_u64),
+        })
+    }
+}
+
+/// How to order a fragment list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FragmentOrder {
+    /// By fragment number: ingestion order.
+    FragmentNumber,
+    /// By producer timestamp, then fragment number.
+    ProducerTimestamp,
+}
+
+/// Sorts fragments (the service returns them in no order, even across pages)
+/// and drops duplicates of the same fragment number.
+///
+/// ```
+/// use kvs_mkv::client::{sort_fragments, FragmentOrder};
+/// # use kvs_mkv::client::Fragment;
+/// # fn f(n: &str) -> Fragment { kvs_mkv::client::Fragment::for_tests(n) }
+/// let sorted = sort_fragments(vec![f("100"), f("99"), f("100")], FragmentOrder::FragmentNumber);
+/// let numbers: Vec<_> = sorted.iter().map(|f| f.fragment_number.as_str()).collect();
+/// assert_eq!(numbers, ["99", "100"]);
+/// ```
+pub fn sort_fragments(mut fragments: Vec<Fragment>, order: FragmentOrder) -> Vec<Fragment> {
+    let number_key = |f: &Fragment| (f.fragment_number.len(), f.fragment_number.clone());
+    match order {
+        FragmentOrder::FragmentNumber => fragments.sort_by_key(number_key),
+        FragmentOrder::ProducerTimestamp => {
+            fragments.sort_by_key(|f| (f.producer_timestamp, number_key(f)))
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    fragments.retain(|f| seen.insert(f.fragment_number.clone()));
+    fragments
+}
+
+impl Fragment {
+    /// A fragment with only its number (for examples and tests).
+    #[doc(hidden)]
+    pub fn for_tests(number: &str) -> Fragment {
+        Fragment {
+            fragment_number: number.to_string(),
+            size_bytes: None,
+            producer_timestamp: None,
+            server_timestamp: None,
+            length_ms: None,
+        }
+    }
+}
+
+/// Image encoding for GetImages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// `JPEG`, with an optional `JPEGQuality` (1-100; the service uses 80).
+    Jpeg {
+        /// `FormatConfig.JPEGQuality`.
+        quality: Option<u8>,
+    },
+    /// `PNG`.
+    Png,
+}
+
+impl ImageFormat {
+    /// File extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg { .. } => "jpg",
+            ImageFormat::Png => "png",
+        }
+    }
+}
+
+/// A GetImages request. `sampling_interval_ms` below 3000 is refused unless
+/// `allow_short_interval` is set (3000 ms is the service's default limit,
+/// which AWS can raise for an account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct GetImagesRequest {
+    /// Producer or server timestamps.
+    pub selector: TimestampKind,
+    /// `StartTimestamp`.
+    pub start: Timestamp,
+    /// `EndTimestamp`.
+    pub end: Timestamp,
+    /// `SamplingInterval` in ms.
+    pub sampling_interval_ms: u32,
+    /// `Format` and `FormatConfig`.
+    pub format: ImageFormat,
+    /// `WidthPixels` (1-3840); only together with `height`.
+    pub width: Option<u32>,
+    /// `HeightPixels` (1-2160).
+    pub height: Option<u32>,
+    /// Allow a sampling interval below 3000 ms.
+    pub allow_short_interval: bool,
+}
+
+impl GetImagesRequest {
+    /// A request for JPEG images every `sampling_interval_ms` in `[start, end]`.
+    pub fn new(
+        selector: TimestampKind,
+        start: Timestamp,
+        end: Timestamp,
+        sampling_interval_ms: u32,
+    ) -> Self {
+        GetImagesRequest {
+            selector,
+            start,
+            end,
+            sampling_interval_ms,
+            format: ImageFormat::Jpeg { quality: None },
+            width: None,
+            height: None,
+            allow_short_interval: false,
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Result<Map<String, Value>, ClientError> {
+        let bad = |m: String| Err(ClientError::InvalidRequest(m));
+        if self.start > self.end {
+            return bad(format!("start {} is after end {}", self.start, self.end));
+        }
+        if self.sampling_interval_ms == 0
+            || (self.sampling_interval_ms < 3000 && !self.allow_short_interval)
+        {
+            return bad(format!(
+                "sampling interval {} ms is below the service's minimum of 3000 ms",
+                self.sampling_interval_ms
+            ));
+        }
+        if let Some(w) = self.width {
+            if !(1..=3840).contains(&w) {
+                return bad(format!("width {w} is outside 1..=3840"));
+            }
+            if self.height.is_none() {
+                return bad(
+                    "a width needs a height too (the service refuses a width alone)".into(),
+                );
+            }
+        }
+        if let Some(h) = self.height {
+            if !(1..=2160).contains(&h) {
+                return bad(format!("height {h} is outside 1..=2160"));
+            }
+        }
+        let mut m = Map::new();
+        m.insert("ImageSelectorType".into(), self.selector.as_str().into());
+        m.insert("StartTimestamp".into(), epoch(self.start));
+        m.insert("EndTimestamp".into(), epoch(self.end));
+        m.insert("SamplingInterval".into(), self.sampling_interval_ms.into());
+        match self.format {
+            ImageFormat::Png => {
+                m.insert("Format".into(), "PNG".into());
+            }
+            ImageFormat::Jpeg { quality } => {
+                m.insert("Format".into(), "JPEG".into());
+                if let Some(q) = quality {
+                    if !(1..=100).contains(&q) {
+                        return bad(format!("JPEG quality {q} is outside 1..=100"));
+                    }
+                    m.insert("FormatConfig".into(), json!({"JPEGQuality": q.to_string()}));
+                }
+            }
+        }
+        if let Some(w) = self.width {
+            m.insert("WidthPixels".into(), w.into());
+        }
+        if let Some(h) = self.height {
+            m.insert("HeightPixels".into(), h.into());
+        }
+        Ok(m)
+    }
+}
+
+/// Why GetImages has no image for a sampled time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageError {
+    /// `NO_MEDIA`: no fragment at that time.
+    NoMedia,
+    /// `MEDIA_ERROR`: the media could not be decoded.
+    MediaError,
+    /// Any other value.
+    Other(String),
+}
+
+/// One sampled time of GetImages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// `TimeStamp`.
+    pub timestamp: Option<Timestamp>,
+    /// The decoded image bytes, or why there are none.
+    pub content: Result<Bytes, ImageError>,
+}
+
+impl Image {
+    pub(crate) fn from_json(v: &Value) -> Result<Image, String> {
+        use base64::Engine;
+        let timestamp = v.get("TimeStamp").and_then(parse_epoch);
+        let content = match (
+            v.get("ImageContent").and_then(Value::as_str),
+            v.get("Error").and_then(Value::as_str),
+        ) {
+            (Some(b64), _) => Ok(Bytes::from(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| format!("ImageContent is not base64: {e}"))?,
+            )),
+            (None, Some("NO_MEDIA")) => Err(ImageError::NoMedia),
+            (None, Some("MEDIA_ERROR")) => Err(ImageError::MediaError),
+            (None, Some(other)) => Err(ImageError::Other(other.to_string())),
+            (None, None) => Err(ImageError::Other("neither ImageContent nor Error".into())),
+        };
+        Ok(Image { timestamp, content })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn epoch_numbers_keep_milliseconds() {
+        let t = ts("1511852109.126");
+        assert_eq!(epoch(t).to_string(), "1511852109.126");
+        assert_eq!(parse_epoch(&epoch(t)), Some(t));
+    }
+
+    #[test]
+    fn selectors() {
+        assert_eq!(
+            StartSelector::FragmentNumber("123".into())
+                .to_json()
+                .unwrap(),
+            json!({"StartSelectorType": "FRAGMENT_NUMBER", "AfterFragmentNumber": "123"})
+        );
+        assert!(StartSelector::FragmentNumber("12a".into())
+            .to_json()
+            .is_err());
+        assert!(StartSelector::ContinuationToken("a/b".into())
+            .to_json()
+            .is_err());
+        assert!(StreamId::Name("bad name".into()).validate().is_err());
+        assert!(StreamId::Name("a".repeat(257)).validate().is_err());
+        assert!(StreamId::Arn(
+            "arn:aws:kinesisvideo:us-west-2:123456789012:stream/cam/1234".into()
+        )
+        .validate()
+        .is_ok());
+        assert!(StreamId::Arn("arn:aws:s3:::bucket".into())
+            .validate()
+            .is_err());
+    }
+
+    #[test]
+    fn get_images_checks() {
+        let ok = GetImagesRequest::new(TimestampKind::Server, ts("10"), ts("20"), 3000);
+        assert!(ok.to_json().is_ok());
+        let mut r = ok.clone();
+        r.sampling_interval_ms = 100;
+        assert!(r.to_json().is_err());
+        r.allow_short_interval = true;
+        assert!(r.to_json().is_ok());
+        let mut r = ok.clone();
+        r.width = Some(640);
+        assert!(r.to_json().is_err(), "width alone");
+        r.height = Some(480);
+        assert!(r.to_json().is_ok());
+        r.height = Some(5000);
+        assert!(r.to_json().is_err());
+        let mut r = ok.clone();
+        r.format = ImageFormat::Jpeg { quality: Some(0) };
+        assert!(r.to_json().is_err());
+        r.format = ImageFormat::Jpeg { quality: Some(90) };
+        assert_eq!(
+            r.to_json().unwrap()["FormatConfig"],
+            json!({"JPEGQuality": "90"})
+        );
+        let r = GetImagesRequest::new(TimestampKind::Server, ts("20"), ts("10"), 3000);
+        assert!(r.to_json().is_err());
+    }
+}
