@@ -87,7 +87,11 @@ trait Session: Send + 'static {
 struct Resume {
     token: Option<String>,
     last: Option<FragmentNumber>,
+    /// Complete chunks delivered.
     delivered: u64,
+    /// Items handed out (chunks, or frames and chunk ends): a session that
+    /// moved this made progress, even if a cut came before its chunk ended.
+    progress: u64,
     error_chunk: bool,
     /// Frame-level: the fragment being delivered and how many of its frames
     /// are out, so a re-fetched fragment skips them.
@@ -174,10 +178,13 @@ impl Session for Chunks {
                 // A chunk cut short is fetched again by the next session.
                 Ok(Some(c)) if !c.is_complete() => {}
                 Ok(Some(c)) if state.seen(c.fragment_number()) => {}
-                Ok(Some(c)) => match state.complete(c.info()) {
-                    Some(e) => out.push_back(Err(e)),
-                    None => out.push_back(Ok(c)),
-                },
+                Ok(Some(c)) => {
+                    state.progress += 1;
+                    match state.complete(c.info()) {
+                        Some(e) => out.push_back(Err(e)),
+                        None => out.push_back(Ok(c)),
+                    }
+                }
                 // The cut that ended the body is not an error of the stream.
                 Err(Error::Decode(d))
                     if eof && matches!(d.kind, crate::DecodeErrorKind::Truncated { .. }) => {}
@@ -230,6 +237,7 @@ impl Session for Events {
                     if let Some((_, done)) = state.partial.as_mut() {
                         *done += 1;
                     }
+                    state.progress += 1;
                     out.push_back(Ok(Event::Frame(f)));
                 }
                 Ok(Some(Event::End(info))) => {
@@ -243,6 +251,7 @@ impl Session for Events {
                         continue;
                     }
                     state.partial = None;
+                    state.progress += 1;
                     match state.complete(&info) {
                         Some(e) => out.push_back(Err(e)),
                         None => out.push_back(Ok(Event::End(info))),
@@ -280,7 +289,7 @@ struct ResumingStream<S: Session> {
     out: VecDeque<Item<S::Out>>,
     failures: u32,
     empty_sessions: u32,
-    delivered_at_open: u64,
+    progress_at_open: u64,
     last_progress: Instant,
     /// Fires at `last_progress + idle_timeout`.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -368,7 +377,7 @@ impl<S: Session> ResumingStream<S> {
             out: VecDeque::new(),
             failures: 0,
             empty_sessions: 0,
-            delivered_at_open: 0,
+            progress_at_open: 0,
             last_progress: Instant::now(),
             idle,
         }
@@ -380,7 +389,7 @@ impl<S: Session> ResumingStream<S> {
         body.insert("StartSelector".into(), selector);
         let client = self.client.clone();
         let stream = self.stream.clone();
-        self.delivered_at_open = self.resume.delivered;
+        self.progress_at_open = self.resume.progress;
         self.session = S::new(self.options.limits);
         self.buf.clear();
         Ok(async move { client.media_call(&stream, Api::GetMedia, body).await }.boxed())
@@ -416,7 +425,7 @@ impl<S: Session> ResumingStream<S> {
 
     /// The session is over: decide whether to go on.
     fn session_ended(&mut self, broken: bool) {
-        let progressed = self.resume.delivered > self.delivered_at_open;
+        let progressed = self.resume.progress > self.progress_at_open;
         if progressed {
             self.failures = 0;
             self.empty_sessions = 0;
