@@ -80,7 +80,15 @@ pub fn chunk(shape: &Shape, index: usize) -> Vec<u8> {
     }
     let mut out = ebml_header();
     out.extend(open_unknown(SEGMENT, 8));
-    out.extend(info(1_000_000));
+    // Info with the two mandatory strings (matroska-demuxer insists on them).
+    out.extend(el(
+        INFO,
+        &concat(&[
+            uint(TIMECODE_SCALE, 1_000_000),
+            string(0x4D80, "kvs-mkv bench"),
+            string(0x5741, "kvs-mkv bench"),
+        ]),
+    ));
     out.extend(el(
         TRACKS,
         &video_track(1, "V_MPEG4/ISO/AVC", &[0x01, 0x64, 0x00, 0x1F, 0xFF], 1280, 720),
