@@ -321,8 +321,13 @@ impl Engine {
         let start = self.pos;
         // The unknown-size rule: an element that cannot be a child of an
         // open unknown-size element ends it.
+        let mut fits = false; // may_contain(top, h) was found true
         while let Some(top) = self.stack.last() {
-            if top.end.is_some() || may_contain(top.id, h.id) {
+            if top.end.is_some() {
+                break;
+            }
+            if may_contain(top.id, h.id) {
+                fits = true;
                 break;
             }
             self.close_top(buf);
@@ -342,7 +347,7 @@ impl Engine {
                 }
             };
         };
-        if !may_contain(parent.id, h.id) {
+        if !fits && !may_contain(parent.id, h.id) {
             if h.id == ids::EBML {
                 let inside = ElementId(parent.id);
                 self.finish(buf, start, false);
