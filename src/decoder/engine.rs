@@ -219,10 +219,7 @@ impl Engine {
             }
             let token_done = self.chunk.as_ref().is_some_and(|c| c.token);
             if token_done && self.stack.iter().all(|o| o.end.is_none()) {
-                self.continuation = self
-                    .chunk
-                    .as_ref()
-                    .map(|c| (c.info.tracks.clone(), c.info.timecode_scale));
+                // finish() keeps the tracks for a Segment that goes on.
                 self.finish(buf, self.pos, true);
                 return Ok(Progress::Continue);
             }
@@ -1060,8 +1057,10 @@ fn check_ebml_header(mut body: &[u8]) -> Result<(), DecodeErrorKind> {
             .ok_or_else(|| bad("element overruns the EBML header"))?;
         match h.id {
             ids::DOC_TYPE => {
-                let doc = ebml::read_string(value);
-                if doc != "matroska" && doc != "webm" {
+                // Compared as bytes: no String for every chunk's header.
+                let doc = ebml::strip_nuls(value);
+                if doc != b"matroska" && doc != b"webm" {
+                    let doc = String::from_utf8_lossy(doc);
                     return Err(DecodeErrorKind::UnsupportedHeader(format!(
                         "DocType {doc:?} is neither matroska nor webm"
                     )));
