@@ -23,7 +23,6 @@
 //! `cargo bench --bench decode -- --warm-up-time 1 --measurement-time 3`
 
 #[path = "../tests/common/ebml.rs"]
-#[allow(dead_code)]
 mod ebml;
 #[path = "support/streams.rs"]
 mod streams;
@@ -159,7 +158,8 @@ fn big_frames(c: &mut Criterion) {
     let input = streams::stream(&shape);
     let frames = shape.frames();
     let mut g = c.benchmark_group("big_frames");
-    g.sample_size(10).throughput(Throughput::Bytes(input.len() as u64));
+    g.sample_size(10)
+        .throughput(Throughput::Bytes(input.len() as u64));
     for piece in [WHOLE, KIB64, TCP] {
         bench(&mut g, "ChunkDecoder", piece, &input, frames, kvs_chunks);
         bench(&mut g, "EventDecoder", piece, &input, frames, kvs_events);
@@ -218,9 +218,23 @@ fn recordings(c: &mut Criterion) {
             pieces.push(BYTE);
         }
         for piece in pieces {
-            bench(&mut g, &format!("{name}/ChunkDecoder"), piece, &input, frames, kvs_chunks);
+            bench(
+                &mut g,
+                &format!("{name}/ChunkDecoder"),
+                piece,
+                &input,
+                frames,
+                kvs_chunks,
+            );
         }
-        bench(&mut g, &format!("{name}/EventDecoder"), TCP, &input, frames, kvs_events);
+        bench(
+            &mut g,
+            &format!("{name}/EventDecoder"),
+            TCP,
+            &input,
+            frames,
+            kvs_events,
+        );
     }
     g.finish();
 }
@@ -285,7 +299,9 @@ fn peers(c: &mut Criterion) {
     ];
     for (label, shape) in cases {
         let input = streams::stream(&shape);
-        let chunks: Vec<Vec<u8>> = (0..shape.chunks).map(|i| streams::chunk(&shape, i)).collect();
+        let chunks: Vec<Vec<u8>> = (0..shape.chunks)
+            .map(|i| streams::chunk(&shape, i))
+            .collect();
         let frames = shape.frames();
         let mut g = c.benchmark_group(format!("peers/{label}"));
         g.sample_size(10);
@@ -295,9 +311,30 @@ fn peers(c: &mut Criterion) {
             Throughput::Bytes(input.len() as u64)
         });
         for piece in [WHOLE, KIB64, TCP] {
-            bench(&mut g, "kvs-mkv ChunkDecoder", piece, &input, frames, kvs_chunks);
-            bench(&mut g, "kvs-mkv EventDecoder", piece, &input, frames, kvs_events);
-            bench(&mut g, "ebml-iterable TagDecoder", piece, &input, frames, peers::ebml_iterable);
+            bench(
+                &mut g,
+                "kvs-mkv ChunkDecoder",
+                piece,
+                &input,
+                frames,
+                kvs_chunks,
+            );
+            bench(
+                &mut g,
+                "kvs-mkv EventDecoder",
+                piece,
+                &input,
+                frames,
+                kvs_events,
+            );
+            bench(
+                &mut g,
+                "ebml-iterable TagDecoder",
+                piece,
+                &input,
+                frames,
+                peers::ebml_iterable,
+            );
         }
         let id = BenchmarkId::new("matroska-demuxer", "whole chunks");
         g.bench_with_input(id, &chunks, |b, chunks| {

@@ -91,7 +91,13 @@ pub fn chunk(shape: &Shape, index: usize) -> Vec<u8> {
     ));
     out.extend(el(
         TRACKS,
-        &video_track(1, "V_MPEG4/ISO/AVC", &[0x01, 0x64, 0x00, 0x1F, 0xFF], 1280, 720),
+        &video_track(
+            1,
+            "V_MPEG4/ISO/AVC",
+            &[0x01, 0x64, 0x00, 0x1F, 0xFF],
+            1280,
+            720,
+        ),
     ));
     out.extend(tags_w(
         &[

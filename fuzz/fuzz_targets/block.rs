@@ -23,7 +23,11 @@ fuzz_target!(|data: &[u8]| {
     let mut at = ranges[0].start;
     assert!(at >= header_len, "frame inside the block header");
     for r in &ranges {
-        assert!(r.start <= r.end && r.end <= data.len(), "{r:?} outside {}", data.len());
+        assert!(
+            r.start <= r.end && r.end <= data.len(),
+            "{r:?} outside {}",
+            data.len()
+        );
         assert_eq!(r.start, at, "frames not contiguous and ordered");
         at = r.end;
     }

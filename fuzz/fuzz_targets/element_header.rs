@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
             bytes[0] |= 0x80 >> (w - 1);
             assert_eq!(bytes, &data[..w]);
         }
-        Err(Err::Incomplete(_)) => check_incomplete(data, &r, width(data.first().copied().unwrap_or(0x80))),
+        Err(Err::Incomplete(_)) => {
+            check_incomplete(data, &r, width(data.first().copied().unwrap_or(0x80)))
+        }
         Err(Err::Error(e) | Err::Failure(e)) => {
             assert_eq!(*e, HeaderError::InvalidSize);
             assert_eq!(data.first(), Some(&0));
@@ -61,9 +63,15 @@ fuzz_target!(|data: &[u8]| {
             let bytes = id.to_be_bytes();
             assert_eq!(&bytes[4 - w..], &data[..w], "ID as written");
             let value_bits = 7 * w as u32;
-            assert_ne!(id & ((1 << value_bits) - 1), (1 << value_bits) - 1, "reserved ID");
+            assert_ne!(
+                id & ((1 << value_bits) - 1),
+                (1 << value_bits) - 1,
+                "reserved ID"
+            );
         }
-        Err(Err::Incomplete(_)) => check_incomplete(data, &id, width(data.first().copied().unwrap_or(0x80))),
+        Err(Err::Incomplete(_)) => {
+            check_incomplete(data, &id, width(data.first().copied().unwrap_or(0x80)))
+        }
         Err(Err::Error(e) | Err::Failure(e)) => assert_eq!(*e, HeaderError::InvalidId),
     }
 
@@ -72,12 +80,18 @@ fuzz_target!(|data: &[u8]| {
     match (&header, &id) {
         (Ok((rest, h)), Ok((after_id, i))) => {
             assert_eq!(h.id, *i);
-            assert_eq!(usize::from(h.len), data.len() - rest.len(), "header len != consumed");
+            assert_eq!(
+                usize::from(h.len),
+                data.len() - rest.len(),
+                "header len != consumed"
+            );
             assert!((2..=12).contains(&h.len));
             let (after_size, s) = element_size(after_id).expect("the size parsed in the header");
             assert_eq!((after_size, s), (*rest, h.size));
         }
-        (Err(e), Ok((after_id, _))) => assert_eq!(Err(e.clone()), element_size(after_id).map(|_| ())),
+        (Err(e), Ok((after_id, _))) => {
+            assert_eq!(Err(e.clone()), element_size(after_id).map(|_| ()))
+        }
         (Err(e), Err(i)) => assert_eq!(e, i),
         (Ok(_), Err(_)) => panic!("a header without an ID"),
     }

@@ -17,7 +17,11 @@ fn fragment(s: &str) -> Option<FragmentNumber> {
 fn timestamp(s: &str) -> Option<Timestamp> {
     let t: Timestamp = s.parse().ok()?;
     let shown = t.to_string();
-    assert_eq!(shown.parse::<Timestamp>(), Ok(t), "{s:?} shown as {shown:?}");
+    assert_eq!(
+        shown.parse::<Timestamp>(),
+        Ok(t),
+        "{s:?} shown as {shown:?}"
+    );
     assert!(t.subsec_nanos() < 1_000_000_000);
     assert_eq!(Timestamp::new(t.secs(), t.subsec_nanos()), Some(t));
     Some(t)

@@ -64,7 +64,10 @@ pub fn check_chunk(chunk: &Chunk) {
     let mut bytes = 0u64;
     for frame in chunk.frames() {
         let data = frame.data().as_ptr_range();
-        assert!(raw.start <= data.start && data.end <= raw.end, "frame outside its chunk");
+        assert!(
+            raw.start <= data.start && data.end <= raw.end,
+            "frame outside its chunk"
+        );
         bytes += frame.data().len() as u64;
     }
     assert_eq!(chunk.info().stats.frame_bytes, bytes);
