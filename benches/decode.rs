@@ -55,8 +55,18 @@ fn piece_name(piece: Option<usize>) -> String {
 /// off a buffer that holds the whole input and joined (O(1)) to the end of
 /// the decoder's buffer. `step` is called after each piece with `eof`
 /// telling whether it was the last.
-fn feed(input: BytesMut, piece: Option<usize>, mut step: impl FnMut(&mut BytesMut, bool)) {
+///
+/// Returns an empty handle on the input's allocation, for the routine to
+/// return: freeing tens of MB (munmap) is the harness's cost, not the
+/// decoder's (a real reader reuses its buffer), so criterion drops it after
+/// the clock stops.
+fn feed(
+    input: BytesMut,
+    piece: Option<usize>,
+    mut step: impl FnMut(&mut BytesMut, bool),
+) -> BytesMut {
     let mut rest = input;
+    let keep = rest.split_to(0);
     let mut buf = BytesMut::new();
     let piece = piece.unwrap_or(usize::MAX).max(1);
     loop {
@@ -65,10 +75,13 @@ fn feed(input: BytesMut, piece: Option<usize>, mut step: impl FnMut(&mut BytesMu
         let eof = rest.is_empty();
         step(&mut buf, eof);
         if eof {
-            return;
+            return keep;
         }
     }
 }
+
+/// What a routine returns: the frames it found, and the input's allocation.
+type Run = (u64, BytesMut);
 
 /// As [`feed`], but copying each piece into the buffer as a reader that
 /// reads into its own scratch space does.
@@ -112,26 +125,26 @@ fn chunk_frames(chunk: Chunk) -> u64 {
 }
 
 /// Frames found by a `ChunkDecoder`.
-fn kvs_chunks(input: BytesMut, piece: Option<usize>) -> u64 {
+fn kvs_chunks(input: BytesMut, piece: Option<usize>) -> Run {
     let mut decoder = ChunkDecoder::default();
     let mut frames = 0;
-    feed(input, piece, |buf, eof| {
+    let keep = feed(input, piece, |buf, eof| {
         drain(&mut decoder, buf, eof, |c| frames += chunk_frames(c))
     });
-    frames
+    (frames, keep)
 }
 
 /// Frames found by an `EventDecoder`.
-fn kvs_events(input: BytesMut, piece: Option<usize>) -> u64 {
+fn kvs_events(input: BytesMut, piece: Option<usize>) -> Run {
     let mut decoder = EventDecoder::default();
     let mut frames = 0;
-    feed(input, piece, |buf, eof| {
+    let keep = feed(input, piece, |buf, eof| {
         drain(&mut decoder, buf, eof, |e| {
             frames += u64::from(matches!(e, Event::Frame(_)));
             black_box(e);
         })
     });
-    frames
+    (frames, keep)
 }
 
 /// Benchmarks one decoder over one input at one piece size.
@@ -141,13 +154,17 @@ fn bench(
     piece: Option<usize>,
     input: &[u8],
     frames: u64,
-    run: fn(BytesMut, Option<usize>) -> u64,
+    run: fn(BytesMut, Option<usize>) -> Run,
 ) {
     let id = BenchmarkId::new(name, piece_name(piece));
     c.bench_with_input(id, input, |b, input| {
         b.iter_batched(
             || BytesMut::from(input),
-            |buf| assert_eq!(run(buf, piece), frames),
+            |buf| {
+                let (found, keep) = run(buf, piece);
+                assert_eq!(found, frames);
+                keep
+            },
             BatchSize::LargeInput,
         )
     });
@@ -211,7 +228,7 @@ fn recordings(c: &mut Criterion) {
     for path in files {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         let input = std::fs::read(&path).unwrap();
-        let frames = kvs_chunks(BytesMut::from(&input[..]), WHOLE);
+        let frames = kvs_chunks(BytesMut::from(&input[..]), WHOLE).0;
         g.throughput(Throughput::Bytes(input.len() as u64));
         let mut pieces = vec![WHOLE, KIB64, TCP];
         if input.len() <= 64 << 10 {
@@ -250,10 +267,10 @@ mod peers {
     /// ebml-iterable's push decoder with webm-iterable's Matroska spec, fed
     /// exactly as kvs-mkv is. Each SimpleBlock is parsed (track, timecode,
     /// flags, lacing), as kvs-mkv parses it; returns the frames found.
-    pub fn ebml_iterable(input: BytesMut, piece: Option<usize>) -> u64 {
+    pub fn ebml_iterable(input: BytesMut, piece: Option<usize>) -> Run {
         let mut decoder: TagDecoder<MatroskaSpec> = TagDecoder::new(&[]);
         let mut frames = 0u64;
-        feed(input, piece, |buf, eof| loop {
+        let keep = feed(input, piece, |buf, eof| loop {
             let r = if eof {
                 decoder.decode_eof(buf)
             } else {
@@ -271,7 +288,7 @@ mod peers {
                 None => return,
             }
         });
-        frames
+        (frames, keep)
     }
 
     /// matroska-demuxer reads one seekable Matroska file, so it is given
