@@ -44,11 +44,13 @@ pub(crate) enum Mode {
 #[derive(Debug)]
 pub(crate) enum Output {
     /// Streaming: the first Cluster began (or the chunk ended without one).
-    Start(ChunkInfo),
+    /// Boxed, like `End`'s, so that an `Output` is the size of a `Frame`:
+    /// frames, the common case, are moved through the queue by value.
+    Start(Box<ChunkInfo>),
     /// Streaming: a frame.
     Frame(Frame),
     /// The chunk ended. In whole-chunk mode, with its bytes and frames.
-    End(ChunkInfo, Option<(Bytes, Vec<Frame>)>),
+    End(Box<ChunkInfo>, Option<(Bytes, Vec<Frame>)>),
     /// Damaged or truncated input.
     Error(DecodeError),
 }
@@ -502,7 +504,8 @@ impl Engine {
         self.base += head_len as u64;
         let chunk = self.chunk.as_mut().expect("inside a chunk");
         resolve_privates(chunk, &head, head_base);
-        self.out.push_back(Output::Start(chunk.info.clone()));
+        self.out
+            .push_back(Output::Start(Box::new(chunk.info.clone())));
     }
 
     fn skip(&mut self, h: Header, start: u64, end: Option<u64>) -> Step {
@@ -747,7 +750,7 @@ impl Engine {
         self.continuation = chunk
             .token
             .then(|| (chunk.info.tracks.clone(), chunk.info.timecode_scale));
-        self.out.push_back(Output::End(chunk.info, body));
+        self.out.push_back(Output::End(Box::new(chunk.info), body));
     }
 
     /// Damage at `at`: the chunk so far is handed out (complete only when the
