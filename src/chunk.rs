@@ -206,9 +206,22 @@ impl FrameStats {
         self.frames += 1;
         self.keyframes += u64::from(keyframe);
         self.frame_bytes += len as u64;
-        let pts = (i128::from(timecode) * i128::from(scale)).div_euclid(1_000_000);
+        let pts = pts_ms(timecode, scale);
         self.first_pts_ms.get_or_insert(pts);
         self.last_pts_ms = Some(pts);
+    }
+}
+
+/// Presentation time in ms, rounded down. Computed per frame, so the product
+/// is taken in `i64` when it fits (a division by a constant the compiler
+/// turns into a multiplication) and in `i128` only when it does not.
+fn pts_ms(timecode: i64, scale: u64) -> i128 {
+    match i64::try_from(scale)
+        .ok()
+        .and_then(|s| timecode.checked_mul(s))
+    {
+        Some(ns) => i128::from(ns.div_euclid(1_000_000)),
+        None => (i128::from(timecode) * i128::from(scale)).div_euclid(1_000_000),
     }
 }
 

@@ -15,9 +15,12 @@ pub struct Limits {
     /// Largest element read into memory whole (a frame, a tag value,
     /// CodecPrivate). Default 64 MiB: a KVS fragment is at most 50 MB.
     pub max_element_size: u64,
-    /// Largest chunk a [`ChunkDecoder`](crate::ChunkDecoder) buffers, and the
-    /// most an [`EventDecoder`](crate::EventDecoder) buffers before the first
-    /// Cluster. Default 256 MiB.
+    /// Largest chunk a [`ChunkDecoder`](crate::ChunkDecoder) buffers, counting
+    /// with its bytes the bookkeeping it keeps per frame (about 130 bytes, so
+    /// laced blocks of empty frames cannot multiply memory); the most an
+    /// [`EventDecoder`](crate::EventDecoder) buffers before the first
+    /// Cluster; and the largest element either decoder skips unread.
+    /// Default 256 MiB.
     pub max_chunk_size: u64,
     /// Deepest nesting of master elements. Default 32 (Matroska needs 6,
     /// nested SimpleTags a few more).

@@ -43,9 +43,7 @@ const TRUNCATE: &str = "boto_truncate_amount";
 
 fn encode_resume(token: Option<&str>, skip: usize) -> String {
     let mut m = Map::new();
-    if let Some(t) = token {
-        m.insert("NextToken".into(), t.into());
-    }
+    m.insert("NextToken".into(), token.map_or(Value::Null, Value::from));
     m.insert(TRUNCATE.into(), skip.into());
     base64::engine::general_purpose::STANDARD.encode(Value::Object(m).to_string())
 }
@@ -57,7 +55,7 @@ fn decode_resume(token: &str) -> (Option<String>, usize) {
         .decode(token)
         .ok()
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .filter(|v| v.get(TRUNCATE).is_some());
+        .filter(|v| v.get(TRUNCATE).is_some() || v.get("NextToken").is_some());
     match parsed {
         Some(v) => (
             v.get("NextToken")
@@ -403,9 +401,28 @@ impl FragmentList {
                     continue;
                 }
             };
+            let before = self.remaining.len();
             self.drain(eof);
             if eof {
                 self.body = None;
+                if self.remaining.len() == before && !self.remaining.is_empty() {
+                    // The body ended without the fragment asked for next:
+                    // ask again, with backoff, a limited number of times.
+                    self.failures += 1;
+                    let policy = self.client.inner.config.retry;
+                    if self.failures >= policy.max_attempts {
+                        self.done = true;
+                        return Some(Err(ClientError::Protocol {
+                            endpoint: format!("GetMediaForFragmentList {}", self.stream),
+                            detail: format!(
+                                "{} answers in a row ended without fragment {}",
+                                self.failures,
+                                self.remaining.front().map(String::as_str).unwrap_or("?")
+                            ),
+                        }));
+                    }
+                    tokio::time::sleep(backoff(&policy, self.failures)).await;
+                }
             }
         }
     }
@@ -450,6 +467,9 @@ mod tests {
         let t = encode_resume(Some("abc="), 7);
         assert_eq!(decode_resume(&t), (Some("abc=".into()), 7));
         assert_eq!(decode_resume(&encode_resume(None, 3)), (None, 3));
+        let boto3_page_boundary =
+            base64::engine::general_purpose::STANDARD.encode(r#"{"NextToken": "svc"}"#);
+        assert_eq!(decode_resume(&boto3_page_boundary), (Some("svc".into()), 0));
         assert_eq!(
             decode_resume("c2VydmljZXRva2Vu"),
             (Some("c2VydmljZXRva2Vu".into()), 0)

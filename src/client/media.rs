@@ -96,10 +96,20 @@ struct Resume {
     /// Frame-level: the fragment being delivered and how many of its frames
     /// are out, so a re-fetched fragment skips them.
     partial: Option<(Option<FragmentNumber>, u64)>,
-    skipping: Option<u64>,
+    /// Frames of the current fragment still to skip (already handed out).
+    skipping: u64,
+    /// The current fragment was delivered before: skip all of it.
+    skip_all: bool,
+    /// Stop decoding once this many chunks are delivered.
+    max_chunks: Option<u64>,
 }
 
 impl Resume {
+    /// Whether the `max_chunks` stop condition is reached.
+    fn full(&self) -> bool {
+        self.max_chunks.is_some_and(|m| self.delivered >= m)
+    }
+
     /// Whether a chunk with this fragment number was delivered already.
     fn seen(&self, n: Option<&FragmentNumber>) -> bool {
         matches!((n, &self.last), (Some(n), Some(last)) if n <= last)
@@ -133,6 +143,13 @@ impl Resume {
         }
         None
     }
+}
+
+/// A GetMedia chunk is whole when its trailing tags came: the continuation
+/// token (or error tags). A chunk of unknown-size elements cut between two
+/// blocks looks structurally complete but is not.
+fn finished(info: &crate::ChunkInfo) -> bool {
+    info.complete && (info.aws.continuation_token.is_some() || info.aws.has_error())
 }
 
 fn decode_error(e: Error) -> ClientError {
@@ -172,11 +189,11 @@ impl Session for Chunks {
         state: &mut Resume,
         out: &mut VecDeque<Result<Chunk, ClientError>>,
     ) {
-        loop {
+        while !state.full() {
             match step(&mut self.0, buf, eof) {
                 Ok(None) => return,
                 // A chunk cut short is fetched again by the next session.
-                Ok(Some(c)) if !c.is_complete() => {}
+                Ok(Some(c)) if !finished(c.info()) => {}
                 Ok(Some(c)) if state.seen(c.fragment_number()) => {}
                 Ok(Some(c)) => {
                     state.progress += 1;
@@ -208,31 +225,36 @@ impl Session for Events {
         state: &mut Resume,
         out: &mut VecDeque<Result<Event, ClientError>>,
     ) {
-        loop {
+        while !state.full() {
             match step(&mut self.0, buf, eof) {
                 Ok(None) => return,
                 Ok(Some(Event::Start(info))) => {
                     let n = info.fragment_number().copied();
-                    if state.seen(n.as_ref()) {
-                        state.skipping = Some(u64::MAX);
+                    state.skip_all = state.seen(n.as_ref());
+                    if state.skip_all {
                         continue;
                     }
-                    // The same fragment again after a cut: skip what was out.
+                    // The same fragment again after a cut: skip what was out,
+                    // and keep counting from there.
                     match state.partial.take() {
-                        Some((Some(p), done)) if Some(p) == n => state.skipping = Some(done),
+                        Some((Some(p), done)) if Some(p) == n => {
+                            state.skipping = done;
+                            state.partial = Some((n, done));
+                        }
                         _ => {
-                            state.skipping = None;
+                            state.skipping = 0;
+                            state.partial = Some((n, 0));
                             out.push_back(Ok(Event::Start(info)));
                         }
                     }
-                    state.partial = Some((n, 0));
                 }
                 Ok(Some(Event::Frame(f))) => {
-                    if let Some(skip) = state.skipping.as_mut() {
-                        if *skip > 0 {
-                            *skip = skip.saturating_sub(1);
-                            continue;
-                        }
+                    if state.skip_all {
+                        continue;
+                    }
+                    if state.skipping > 0 {
+                        state.skipping -= 1;
+                        continue;
                     }
                     if let Some((_, done)) = state.partial.as_mut() {
                         *done += 1;
@@ -241,12 +263,11 @@ impl Session for Events {
                     out.push_back(Ok(Event::Frame(f)));
                 }
                 Ok(Some(Event::End(info))) => {
-                    let skipped_whole = state.skipping == Some(u64::MAX);
-                    state.skipping = None;
-                    if skipped_whole {
+                    state.skipping = 0;
+                    if std::mem::take(&mut state.skip_all) {
                         continue;
                     }
-                    if !info.complete {
+                    if !finished(&info) {
                         // Keep `partial`: the next session resends it.
                         continue;
                     }
@@ -365,6 +386,7 @@ impl<S: Session> ResumingStream<S> {
         let idle = options
             .idle_timeout
             .map(|t| Box::pin(tokio::time::sleep(t)));
+        let max_chunks = options.max_chunks;
         ResumingStream {
             client,
             stream,
@@ -372,7 +394,10 @@ impl<S: Session> ResumingStream<S> {
             session: S::new(options.limits),
             options,
             buf: BytesMut::new(),
-            resume: Resume::default(),
+            resume: Resume {
+                max_chunks,
+                ..Resume::default()
+            },
             phase: Phase::Idle,
             out: VecDeque::new(),
             failures: 0,
@@ -519,7 +544,10 @@ impl<S: Session> Stream for ResumingStream<S> {
                 Phase::Opening(f) => match f.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(body)) => this.phase = Phase::Reading(this.read(body)),
-                    Poll::Ready(Err(e)) if e.is_retryable() => {
+                    Poll::Ready(Err(e))
+                        if e.is_retryable()
+                            || matches!(&e, ClientError::RetriesExhausted { last, .. } if last.is_retryable()) =>
+                    {
                         // Retries inside the call ran out; keep trying as a
                         // broken session (counts against max_attempts).
                         this.out.push_back(Item::SessionEnd { broken: true });
@@ -547,7 +575,12 @@ impl<S: Session> Stream for ResumingStream<S> {
                     }
                     Poll::Ready((_, end)) => {
                         let broken = end.is_some();
-                        this.feed(true);
+                        if broken {
+                            // What came before the break is fetched again.
+                            this.buf.clear();
+                        } else {
+                            this.feed(true);
+                        }
                         this.out.push_back(Item::SessionEnd { broken });
                         this.phase = Phase::Idle;
                     }

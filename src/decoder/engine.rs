@@ -44,11 +44,13 @@ pub(crate) enum Mode {
 #[derive(Debug)]
 pub(crate) enum Output {
     /// Streaming: the first Cluster began (or the chunk ended without one).
-    Start(ChunkInfo),
+    /// Boxed, like `End`'s, so that an `Output` is the size of a `Frame`:
+    /// frames, the common case, are moved through the queue by value.
+    Start(Box<ChunkInfo>),
     /// Streaming: a frame.
     Frame(Frame),
     /// The chunk ended. In whole-chunk mode, with its bytes and frames.
-    End(ChunkInfo, Option<(Bytes, Vec<Frame>)>),
+    End(Box<ChunkInfo>, Option<(Bytes, Vec<Frame>)>),
     /// Damaged or truncated input.
     Error(DecodeError),
 }
@@ -114,7 +116,14 @@ struct Build {
     privates: Vec<(usize, u64, u64)>,
     private: Option<(u64, u64)>,
     simple_tags: Vec<SimpleTagBuild>,
+    /// Whole-chunk mode: memory kept per frame until the chunk ends, counted
+    /// against `max_chunk_size` with the chunk's bytes (a laced block can
+    /// turn a few bytes into hundreds of frames).
+    frame_cost: u64,
 }
+
+/// What the engine keeps per frame until a whole chunk is handed out.
+const FRAME_COST: u64 = (std::mem::size_of::<FrameRec>() + std::mem::size_of::<Frame>()) as u64;
 
 pub(crate) struct Engine {
     mode: Mode,
@@ -224,10 +233,7 @@ impl Engine {
             }
             let token_done = self.chunk.as_ref().is_some_and(|c| c.token);
             if token_done && self.stack.iter().all(|o| o.end.is_none()) {
-                self.continuation = self
-                    .chunk
-                    .as_ref()
-                    .map(|c| (c.info.tracks.clone(), c.info.timecode_scale));
+                // finish() keeps the tracks for a Segment that goes on.
                 self.finish(buf, self.pos, true);
                 return Ok(Progress::Continue);
             }
@@ -333,8 +339,13 @@ impl Engine {
         let start = self.pos;
         // The unknown-size rule: an element that cannot be a child of an
         // open unknown-size element ends it.
+        let mut fits = false; // may_contain(top, h) was found true
         while let Some(top) = self.stack.last() {
-            if top.end.is_some() || may_contain(top.id, h.id) {
+            if top.end.is_some() {
+                break;
+            }
+            if may_contain(top.id, h.id) {
+                fits = true;
                 break;
             }
             self.close_top(buf);
@@ -346,7 +357,18 @@ impl Engine {
         let Some(parent) = self.stack.last().copied() else {
             // After the EBML header, before (or instead of) the Segment.
             return match h.id {
-                ids::SEGMENT => self.open(buf, h, start, None),
+                ids::SEGMENT => {
+                    let end = match h.size {
+                        Some(size) => Some(
+                            start
+                                .checked_add(u64::from(h.len))
+                                .and_then(|p| p.checked_add(size))
+                                .ok_or((too_large(h.id, size, u64::MAX), start, false))?,
+                        ),
+                        None => None,
+                    };
+                    self.open(buf, h, start, end)
+                }
                 ids::VOID | ids::CRC32 => self.skip(h, start, None),
                 _ => {
                     self.finish(buf, start, true);
@@ -354,7 +376,7 @@ impl Engine {
                 }
             };
         };
-        if !may_contain(parent.id, h.id) {
+        if !fits && !may_contain(parent.id, h.id) {
             if h.id == ids::EBML {
                 let inside = ElementId(parent.id);
                 self.finish(buf, start, false);
@@ -370,6 +392,18 @@ impl Engine {
                 parent: ElementId(parent.id),
             };
             return damage(kind, start);
+        }
+        if let Some(bound) = parent.bound {
+            let header_end = start + u64::from(h.len);
+            if header_end > bound {
+                let kind = DecodeErrorKind::Overrun {
+                    id: ElementId(h.id),
+                    end: header_end,
+                    parent: ElementId(parent.id),
+                    parent_end: bound,
+                };
+                return damage(kind, start);
+            }
         }
         let end = match h.size {
             Some(size) => {
@@ -512,11 +546,19 @@ impl Engine {
         self.base += head_len as u64;
         let chunk = self.chunk.as_mut().expect("inside a chunk");
         resolve_privates(chunk, &head, head_base);
-        self.out.push_back(Output::Start(chunk.info.clone()));
+        self.out
+            .push_back(Output::Start(Box::new(chunk.info.clone())));
     }
 
     fn skip(&mut self, h: Header, start: u64, end: Option<u64>) -> Step {
         match end {
+            // Even unread, a skipped element may not be larger than a chunk
+            // may be: a damaged size would otherwise swallow the rest of a
+            // stream in streaming mode, where nothing else bounds it.
+            Some(end) if end - start > self.limits.max_chunk_size => {
+                let limit = self.limits.max_chunk_size;
+                return damage(too_large(h.id, end - start, limit), start);
+            }
             Some(end) => self.pos = end,
             None => {
                 return damage(
@@ -757,7 +799,7 @@ impl Engine {
         self.continuation = chunk
             .token
             .then(|| (chunk.info.tracks.clone(), chunk.info.timecode_scale));
-        self.out.push_back(Output::End(chunk.info, body));
+        self.out.push_back(Output::End(Box::new(chunk.info), body));
     }
 
     /// Damage at `at`: the chunk so far is handed out (complete only when the
@@ -950,6 +992,12 @@ impl Engine {
             .as_mut()
             .expect("blocks are only read inside a chunk");
         if retaining {
+            chunk.frame_cost += ranges.len() as u64 * FRAME_COST;
+            let held = self.base + block.end as u64 - chunk.info.offset + chunk.frame_cost;
+            if held > self.limits.max_chunk_size {
+                let limit = self.limits.max_chunk_size;
+                return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
+            }
             for r in ranges {
                 let len = r.len();
                 chunk
@@ -1067,8 +1115,10 @@ fn check_ebml_header(mut body: &[u8]) -> Result<(), DecodeErrorKind> {
             .ok_or_else(|| bad("element overruns the EBML header"))?;
         match h.id {
             ids::DOC_TYPE => {
-                let doc = ebml::read_string(value);
-                if doc != "matroska" && doc != "webm" {
+                // Compared as bytes: no String for every chunk's header.
+                let doc = ebml::strip_nuls(value);
+                if doc != b"matroska" && doc != b"webm" {
+                    let doc = String::from_utf8_lossy(doc);
                     return Err(DecodeErrorKind::UnsupportedHeader(format!(
                         "DocType {doc:?} is neither matroska nor webm"
                     )));

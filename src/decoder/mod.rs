@@ -65,9 +65,11 @@ impl ChunkDecoder {
         loop {
             return match self.engine.poll(buf, eof) {
                 None => Ok(None),
-                Some(Output::End(info, Some((raw, frames)))) => {
-                    Ok(Some(Chunk { info, frames, raw }))
-                }
+                Some(Output::End(info, Some((raw, frames)))) => Ok(Some(Chunk {
+                    info: *info,
+                    frames,
+                    raw,
+                })),
                 Some(Output::Error(e)) => Err(e.into()),
                 // Streaming outputs never occur in whole-chunk mode.
                 Some(Output::Start(_) | Output::Frame(_) | Output::End(_, None)) => continue,
@@ -157,9 +159,9 @@ impl EventDecoder {
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
         match self.engine.poll(buf, eof) {
             None => Ok(None),
-            Some(Output::Start(info)) => Ok(Some(Event::Start(info))),
+            Some(Output::Start(info)) => Ok(Some(Event::Start(*info))),
             Some(Output::Frame(frame)) => Ok(Some(Event::Frame(frame))),
-            Some(Output::End(info, _)) => Ok(Some(Event::End(info))),
+            Some(Output::End(info, _)) => Ok(Some(Event::End(*info))),
             Some(Output::Error(e)) => Err(e.into()),
         }
     }

@@ -14,9 +14,6 @@
 
 use std::ops::Range;
 
-use nom::number::complete::{be_i16, be_u8};
-use nom::Parser;
-
 use crate::ebml::vint;
 
 /// The fixed part of a block: what comes before the frame data.
@@ -89,11 +86,13 @@ fn header(input: &[u8]) -> Result<(usize, BlockHeader), BlockError> {
         nom::Err::Incomplete(_) => BlockError::ShortHeader,
         _ => BlockError::BadTrackNumber,
     })?;
-    let (rest, (timecode, flags)) = (be_i16::<_, ()>, be_u8)
-        .parse(rest)
-        .map_err(|_| BlockError::ShortHeader)?;
+    // Read directly: this runs once per frame.
+    let &[t0, t1, flags, ..] = rest else {
+        return Err(BlockError::ShortHeader);
+    };
+    let timecode = i16::from_be_bytes([t0, t1]);
     Ok((
-        input.len() - rest.len(),
+        input.len() - rest.len() + 3,
         BlockHeader {
             track,
             timecode,

@@ -1,0 +1,117 @@
+//! Helpers shared by the fuzz targets: drive both decoders over an input
+//! fed in given piece sizes, checking the invariants every output must
+//! keep whatever the input.
+
+use bytes::BytesMut;
+use kvs_mkv::{Chunk, ChunkDecoder, DecodeError, Error, Event, EventDecoder};
+use tokio_util::codec::Decoder;
+
+/// What one decoder produced, in order.
+pub type Items<T> = Vec<Result<T, DecodeError>>;
+
+/// A bound on outputs: every output consumes input or ends a chunk, so a
+/// decoder that produces more than this is looping.
+fn max_outputs(input: &[u8]) -> usize {
+    4 * input.len() + 16
+}
+
+fn push<T>(out: &mut Items<T>, r: Result<Option<T>, Error>, limit: usize) -> bool {
+    assert!(out.len() <= limit, "decoder keeps producing outputs");
+    match r {
+        Ok(Some(x)) => out.push(Ok(x)),
+        Ok(None) => return false,
+        Err(Error::Decode(e)) => out.push(Err(e)),
+        Err(Error::Io(e)) => panic!("an I/O error without I/O: {e}"),
+    }
+    true
+}
+
+/// Feeds `input` in pieces of `sizes` (cycled; 0 counts as 1), then EOF.
+fn feed<D, T>(decoder: &mut D, input: &[u8], sizes: &[usize]) -> Items<T>
+where
+    D: Decoder<Item = T, Error = Error>,
+{
+    let limit = max_outputs(input);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let (mut at, mut i) = (0, 0);
+    while at < input.len() {
+        let n = sizes[i % sizes.len()].max(1).min(input.len() - at);
+        i += 1;
+        buf.extend_from_slice(&input[at..at + n]);
+        at += n;
+        while push(&mut out, decoder.decode(&mut buf), limit) {}
+    }
+    while push(&mut out, decoder.decode_eof(&mut buf), limit) {}
+    assert!(buf.is_empty(), "bytes left in the buffer after EOF");
+    out
+}
+
+/// The chunks and errors of a [`ChunkDecoder`], each chunk checked.
+pub fn chunks(input: &[u8], sizes: &[usize]) -> Items<Chunk> {
+    let out = feed(&mut ChunkDecoder::default(), input, sizes);
+    for chunk in out.iter().flatten() {
+        check_chunk(chunk);
+    }
+    out
+}
+
+/// Frames lie inside the chunk's bytes, and the counts agree.
+pub fn check_chunk(chunk: &Chunk) {
+    let raw = chunk.raw().as_ptr_range();
+    assert_eq!(chunk.raw().len() as u64, chunk.info().length);
+    assert_eq!(chunk.info().stats.frames, chunk.frames().len() as u64);
+    let mut bytes = 0u64;
+    for frame in chunk.frames() {
+        let data = frame.data().as_ptr_range();
+        assert!(
+            raw.start <= data.start && data.end <= raw.end,
+            "frame outside its chunk"
+        );
+        bytes += frame.data().len() as u64;
+    }
+    assert_eq!(chunk.info().stats.frame_bytes, bytes);
+}
+
+/// The events and errors of an [`EventDecoder`], checked: each chunk is
+/// `Start Frame* End`, and `End`'s counts are the frames handed out.
+pub fn events(input: &[u8], sizes: &[usize]) -> Items<Event> {
+    let out = feed(&mut EventDecoder::default(), input, sizes);
+    let mut frames: Option<u64> = None;
+    for event in out.iter().flatten() {
+        match event {
+            Event::Start(_) => {
+                assert!(frames.is_none(), "Start inside a chunk");
+                frames = Some(0);
+            }
+            Event::Frame(_) => *frames.as_mut().expect("Frame outside a chunk") += 1,
+            Event::End(info) => {
+                let n = frames.take().expect("End without Start");
+                assert_eq!(info.stats.frames, n, "End counts other frames");
+            }
+        }
+    }
+    assert!(frames.is_none(), "a chunk without End");
+    out
+}
+
+/// Fed whole, every EventDecoder frame is a view of the bytes fed.
+pub fn events_zero_copy(input: &[u8]) {
+    let mut decoder = EventDecoder::default();
+    let mut buf = BytesMut::from(input);
+    let fed = buf.as_ptr_range();
+    let limit = max_outputs(input);
+    let mut n = 0;
+    loop {
+        n += 1;
+        assert!(n <= limit, "decoder keeps producing outputs");
+        match decoder.decode_eof(&mut buf) {
+            Ok(Some(Event::Frame(f))) => {
+                let d = f.data().as_ptr_range();
+                assert!(fed.start <= d.start && d.end <= fed.end, "frame copied");
+            }
+            Ok(Some(_)) | Err(_) => {}
+            Ok(None) => break,
+        }
+    }
+}
