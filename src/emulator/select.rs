@@ -135,7 +135,10 @@ impl FragmentQuery {
     /// The query of a first page (`NextToken` absent) or of a later page.
     pub fn from_input(input: &Input, stream: &str, available: u64) -> Result<Self, ApiError> {
         if let Some(token) = input.string("NextToken")? {
-            return Self::from_token(token, stream);
+            let mut query = Self::from_token(token, stream)?;
+            // Never list more fragments than exist, whatever the token says.
+            query.as_of = query.as_of.min(available);
+            return Ok(query);
         }
         let range = match input.object("FragmentSelector")? {
             None => None,
@@ -349,8 +352,11 @@ impl ImageQuery {
     /// EndTimestamp (StartTimestamp alone when the range is shorter than
     /// the interval).
     pub fn samples(&self) -> Vec<u64> {
-        (0..)
-            .map(|k| self.start + k * self.interval)
+        (0u64..)
+            .map_while(|k| {
+                k.checked_mul(self.interval)
+                    .and_then(|d| self.start.checked_add(d))
+            })
             .take_while(|&t| t <= self.end)
             .collect()
     }
@@ -382,10 +388,18 @@ impl ImageQuery {
             return Err(invalid());
         }
         let num = |s: &str| s.parse::<u64>().map_err(|_| invalid());
-        self.start = num(start)?;
-        self.end = num(end)?;
-        self.interval = num(interval)?.max(1);
-        self.offset = num(offset)? as usize;
+        let (start, end, interval) = (num(start)?, num(end)?, num(interval)?);
+        // A token is input too: it gets the request's checks again.
+        if end < start
+            || end - start > MAX_IMAGE_RANGE_MS
+            || interval < MIN_SAMPLING_INTERVAL_MS as u64
+        {
+            return Err(invalid());
+        }
+        self.start = start;
+        self.end = end;
+        self.interval = interval;
+        self.offset = usize::try_from(num(offset)?).map_err(|_| invalid())?;
         Ok(())
     }
 }
@@ -393,6 +407,30 @@ impl ImageQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A forged token cannot widen the range or shrink the interval past the
+    /// request's checks, nor claim more fragments than exist.
+    #[test]
+    fn forged_tokens_get_the_request_checks() {
+        let ok = r#"{"ImageSelectorType":"SERVER_TIMESTAMP","Format":"PNG","StartTimestamp":10,"EndTimestamp":20,"SamplingInterval":3000,"NextToken":"TOKEN"}"#;
+        for forged in [
+            "gi1 cam 0 18446744073709551615 200 0",
+            "gi1 cam 0 1000 1 0",
+            "gi1 cam 5 1 3000 0",
+        ] {
+            let json = ok.replace("TOKEN", &STANDARD.encode(forged));
+            assert!(
+                ImageQuery::from_input(&input(&json), "cam").is_err(),
+                "{forged}"
+            );
+        }
+        let json = format!(
+            r#"{{"NextToken":"{}"}}"#,
+            STANDARD.encode("lf1 cam - 0 0 18446744073709551615 0")
+        );
+        let q = FragmentQuery::from_input(&input(&json), "cam", 7).unwrap();
+        assert_eq!(q.as_of, 7);
+    }
 
     fn input(json: &str) -> Input {
         Input::parse(json.as_bytes()).unwrap()
