@@ -202,6 +202,7 @@ impl FrameStats {
         );
     }
 
+    #[inline]
     pub(crate) fn add_raw(&mut self, len: usize, keyframe: bool, timecode: i64, scale: u64) {
         self.frames += 1;
         self.keyframes += u64::from(keyframe);

@@ -241,6 +241,9 @@ impl Engine {
         if self.pos >= data_end {
             return Ok(Progress::Blocked);
         }
+        if self.mode == Mode::WholeChunk && self.simple_blocks(buf) {
+            return Ok(Progress::Continue);
+        }
         let at = (self.pos - self.base) as usize;
         let header = match self.header_at {
             Some((pos, h)) if pos == self.pos => Ok((&[][..], h)),
@@ -267,6 +270,90 @@ impl Engine {
         } else {
             self.element(buf, header)
         }
+    }
+
+    /// The hot path of whole-chunk decoding: inside an open Cluster whose
+    /// Timestamp is known, consecutive SimpleBlocks without lacing and with a
+    /// one-byte track number are recorded directly. Anything else (another
+    /// element, lacing, a limit or bound reached, bytes still missing) is
+    /// left to the general path, which also reports every error, so this
+    /// changes no result, only the cost (the split and corpus tests compare
+    /// both). Returns whether it consumed a block.
+    fn simple_blocks(&mut self, buf: &BytesMut) -> bool {
+        let Some(&Open {
+            id: ids::CLUSTER,
+            bound,
+            ..
+        }) = self.stack.last()
+        else {
+            return false;
+        };
+        let Some(chunk) = self.chunk.as_mut() else {
+            return false;
+        };
+        let Some(cluster_tc) = chunk.cluster_timecode.and_then(|tc| i64::try_from(tc).ok()) else {
+            return false;
+        };
+        let scale = chunk.info.timecode_scale;
+        let data_end = self.base + buf.len() as u64;
+        let mut consumed = false;
+        loop {
+            if bound == Some(self.pos) {
+                break;
+            }
+            let rest = &buf[(self.pos - self.base) as usize..];
+            let Some((&ids_byte, after_id)) = rest.split_first() else {
+                break;
+            };
+            if u32::from(ids_byte) != ids::SIMPLE_BLOCK {
+                break;
+            }
+            let Ok((_, (size, width))) = ebml::vint(after_id) else {
+                break;
+            };
+            if size == (1u64 << (7 * width)) - 1 || size > self.limits.max_element_size || size < 4
+            {
+                break;
+            }
+            let body_start = self.pos + 1 + u64::from(width);
+            let end = body_start + size;
+            if end > data_end || bound.is_some_and(|b| end > b) {
+                break;
+            }
+            let held = end - chunk.info.offset + chunk.frame_cost + FRAME_COST;
+            if held > self.limits.max_chunk_size {
+                break;
+            }
+            let b = (body_start - self.base) as usize;
+            let (track, flags) = (buf[b], buf[b + 3]);
+            if track & 0x80 == 0 || flags & 0x06 != 0 {
+                break;
+            }
+            let Some(timecode) =
+                cluster_tc.checked_add(i64::from(i16::from_be_bytes([buf[b + 1], buf[b + 2]])))
+            else {
+                break;
+            };
+            let flags = flags & (KEYFRAME | INVISIBLE | DISCARDABLE);
+            let len = (size - 4) as usize;
+            chunk.frame_cost += FRAME_COST;
+            chunk
+                .info
+                .stats
+                .add_raw(len, flags & KEYFRAME != 0, timecode, scale);
+            self.frames.push(FrameRec {
+                start: body_start + 4,
+                len,
+                track: u64::from(track & 0x7F),
+                timecode,
+                timecode_scale: scale,
+                duration: None,
+                flags,
+            });
+            self.pos = end;
+            consumed = true;
+        }
+        consumed
     }
 
     /// Outside a chunk: only an EBML header may come.

@@ -98,6 +98,7 @@ pub fn element_size(input: &[u8]) -> PResult<'_, Option<u64>> {
 }
 
 /// Reads an unsigned VINT and returns its value (marker removed) and width.
+#[inline]
 pub fn vint(input: &[u8]) -> PResult<'_, (u64, u32)> {
     let Some(&first) = input.first() else {
         return Err(Err::Incomplete(Needed::new(1)));
