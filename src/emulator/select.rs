@@ -131,6 +131,14 @@ pub(crate) fn max_results(input: &Input, max: i64, default: i64) -> Result<usize
     }
 }
 
+/// The text inside one of the emulator's NextTokens (base64 of UTF-8).
+fn token_text(token: &str) -> Option<String> {
+    STANDARD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+}
+
 impl FragmentQuery {
     /// The query of a first page (`NextToken` absent) or of a later page.
     pub fn from_input(input: &Input, stream: &str, available: u64) -> Result<Self, ApiError> {
@@ -182,11 +190,7 @@ impl FragmentQuery {
 
     fn from_token(token: &str, stream: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::invalid_argument("NextToken is not valid for this request");
-        let text = STANDARD
-            .decode(token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(invalid)?;
+        let text = token_text(token).ok_or_else(invalid)?;
         let parts: Vec<&str> = text.split(' ').collect();
         let [tag, name, kind, start, end, as_of, offset] = parts[..] else {
             return Err(invalid());
@@ -375,11 +379,7 @@ impl ImageQuery {
     /// members must still be present, as the model requires them).
     fn resume(&mut self, token: &str, stream: &str) -> Result<(), ApiError> {
         let invalid = || ApiError::invalid_argument("NextToken is not valid for this request");
-        let text = STANDARD
-            .decode(token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(invalid)?;
+        let text = token_text(token).ok_or_else(invalid)?;
         let parts: Vec<&str> = text.split(' ').collect();
         let ["gi1", name, start, end, interval, offset] = parts[..] else {
             return Err(invalid());
