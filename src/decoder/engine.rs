@@ -122,6 +122,19 @@ struct Build {
     frame_cost: u64,
 }
 
+/// Whole-chunk mode: counts a frame and keeps its record until the chunk is
+/// split off (the general block path and the SimpleBlock fast path both).
+#[inline]
+fn keep_frame(stats: &mut crate::FrameStats, frames: &mut Vec<FrameRec>, rec: FrameRec) {
+    stats.add_raw(
+        rec.len,
+        rec.flags & KEYFRAME != 0,
+        rec.timecode,
+        rec.timecode_scale,
+    );
+    frames.push(rec);
+}
+
 /// What the engine keeps per frame until a whole chunk is handed out.
 const FRAME_COST: u64 = (std::mem::size_of::<FrameRec>() + std::mem::size_of::<Frame>()) as u64;
 
@@ -334,22 +347,20 @@ impl Engine {
             else {
                 break;
             };
-            let flags = flags & (KEYFRAME | INVISIBLE | DISCARDABLE);
-            let len = (size - 4) as usize;
             chunk.frame_cost += FRAME_COST;
-            chunk
-                .info
-                .stats
-                .add_raw(len, flags & KEYFRAME != 0, timecode, scale);
-            self.frames.push(FrameRec {
-                start: body_start + 4,
-                len,
-                track: u64::from(track & 0x7F),
-                timecode,
-                timecode_scale: scale,
-                duration: None,
-                flags,
-            });
+            keep_frame(
+                &mut chunk.info.stats,
+                &mut self.frames,
+                FrameRec {
+                    start: body_start + 4,
+                    len: (size - 4) as usize,
+                    track: u64::from(track & 0x7F),
+                    timecode,
+                    timecode_scale: scale,
+                    duration: None,
+                    flags: flags & (KEYFRAME | INVISIBLE | DISCARDABLE),
+                },
+            );
             self.pos = end;
             consumed = true;
         }
@@ -1086,20 +1097,19 @@ impl Engine {
                 return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
             }
             for r in ranges {
-                let len = r.len();
-                chunk
-                    .info
-                    .stats
-                    .add_raw(len, flags & KEYFRAME != 0, timecode, scale);
-                self.frames.push(FrameRec {
-                    start: self.base + (block.start + r.start) as u64,
-                    len,
-                    track: head.track,
-                    timecode,
-                    timecode_scale: scale,
-                    duration,
-                    flags,
-                });
+                keep_frame(
+                    &mut chunk.info.stats,
+                    &mut self.frames,
+                    FrameRec {
+                        start: self.base + (block.start + r.start) as u64,
+                        len: r.len(),
+                        track: head.track,
+                        timecode,
+                        timecode_scale: scale,
+                        duration,
+                        flags,
+                    },
+                );
             }
         } else {
             // Streaming: split the block off the buffer and hand out views.
