@@ -594,3 +594,32 @@ async fn cli_get_media_and_list_fragments() {
     );
     e.shutdown().await;
 }
+
+/// When GetMedia gives up, the error says why (here: nothing listens),
+/// rather than only that retries ran out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_media_gives_up_with_the_cause() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut config = ClientConfig::new("us-west-2", credentials()).with_endpoint_url(url);
+    config.retry.max_attempts = 2;
+    config.retry.base_delay = Duration::from_millis(1);
+    config.retry.max_delay = Duration::from_millis(5);
+    let got: Vec<_> = Client::new(config)
+        .unwrap()
+        .get_media(stream(), StartSelector::Now, GetMediaOptions::default())
+        .collect()
+        .await;
+    assert_eq!(got.len(), 1);
+    let mut err = got[0].as_ref().unwrap_err();
+    while let ClientError::RetriesExhausted { last, .. } = err {
+        err = last;
+    }
+    assert!(matches!(err, ClientError::Transport { .. }), "{err}");
+    assert!(
+        got[0].as_ref().unwrap_err().to_string().contains("onnect"),
+        "{}",
+        got[0].as_ref().unwrap_err()
+    );
+}

@@ -309,6 +309,8 @@ struct ResumingStream<S: Session> {
     phase: Phase,
     out: VecDeque<Item<S::Out>>,
     failures: u32,
+    /// Why the last session broke, reported if the stream gives up.
+    last_failure: Option<ClientError>,
     empty_sessions: u32,
     progress_at_open: u64,
     last_progress: Instant,
@@ -401,6 +403,7 @@ impl<S: Session> ResumingStream<S> {
             phase: Phase::Idle,
             out: VecDeque::new(),
             failures: 0,
+            last_failure: None,
             empty_sessions: 0,
             progress_at_open: 0,
             last_progress: Instant::now(),
@@ -469,10 +472,15 @@ impl<S: Session> ResumingStream<S> {
         {
             self.phase = Phase::Done;
         } else if self.failures >= policy.max_attempts {
-            self.out.push_back(Item::Out(Err(ClientError::Timeout {
+            let last = self.last_failure.take().unwrap_or(ClientError::Timeout {
                 after: self.last_progress.elapsed(),
-                what: "GetMedia to make progress (retries exhausted)",
-            })));
+                what: "GetMedia to make progress",
+            });
+            self.out
+                .push_back(Item::Out(Err(ClientError::RetriesExhausted {
+                    attempts: self.failures,
+                    last: Box::new(last),
+                })));
             self.phase = Phase::Done;
         } else {
             let delay = if broken {
@@ -550,9 +558,9 @@ impl<S: Session> Stream for ResumingStream<S> {
                     {
                         // Retries inside the call ran out; keep trying as a
                         // broken session (counts against max_attempts).
+                        this.last_failure = Some(e);
                         this.out.push_back(Item::SessionEnd { broken: true });
                         this.phase = Phase::Idle;
-                        let _ = e;
                     }
                     Poll::Ready(Err(e)) => {
                         this.phase = Phase::Done;
@@ -575,6 +583,9 @@ impl<S: Session> Stream for ResumingStream<S> {
                     }
                     Poll::Ready((_, end)) => {
                         let broken = end.is_some();
+                        if let Some(Err(e)) = end {
+                            this.last_failure = Some(e);
+                        }
                         if broken {
                             // What came before the break is fetched again.
                             this.buf.clear();
