@@ -202,6 +202,25 @@ impl FrameStats {
         );
     }
 
+    /// Counts a run of `frames` frames at once: their keyframes and bytes,
+    /// the timecodes of the first and last, all at one scale.
+    #[inline]
+    pub(crate) fn add_run(
+        &mut self,
+        frames: u64,
+        keyframes: u64,
+        bytes: u64,
+        (first, last): (i64, i64),
+        scale: u64,
+    ) {
+        self.frames += frames;
+        self.keyframes += keyframes;
+        self.frame_bytes += bytes;
+        self.first_pts_ms
+            .get_or_insert_with(|| pts_ms(first, scale));
+        self.last_pts_ms = Some(pts_ms(last, scale));
+    }
+
     #[inline]
     pub(crate) fn add_raw(&mut self, len: usize, keyframe: bool, timecode: i64, scale: u64) {
         self.frames += 1;

@@ -82,16 +82,25 @@ enum State {
     },
 }
 
-/// A frame whose bytes are still in the buffer (whole-chunk mode).
+/// A frame whose bytes are still in the buffer (whole-chunk mode), kept
+/// to 40 bytes: the records of a chunk are written once and read once, and
+/// at 1000 frames a chunk their size is what the cache sees. A BlockDuration
+/// (BlockGroups only) waits in `Engine::durations`.
 #[derive(Debug, Clone, Copy)]
 struct FrameRec {
     start: u64,
     len: usize,
-    track: u64,
+    /// The track number (a block header's VINT: under 2^56) shifted left
+    /// by 8, and the frame's flags in the low byte.
+    track_flags: u64,
     timecode: i64,
     timecode_scale: u64,
-    duration: Option<u64>,
-    flags: u8,
+}
+
+impl FrameRec {
+    fn flags(&self) -> u8 {
+        self.track_flags as u8
+    }
 }
 
 #[derive(Debug, Default)]
@@ -128,15 +137,21 @@ struct Build {
 fn keep_frame(stats: &mut crate::FrameStats, frames: &mut Vec<FrameRec>, rec: FrameRec) {
     stats.add_raw(
         rec.len,
-        rec.flags & KEYFRAME != 0,
+        rec.flags() & KEYFRAME != 0,
         rec.timecode,
         rec.timecode_scale,
     );
     frames.push(rec);
 }
 
+/// The SimpleBlock ID, one byte on the wire.
+const SIMPLE_BLOCK_BYTE: u8 = ids::SIMPLE_BLOCK as u8;
+
 /// What the engine keeps per frame until a whole chunk is handed out.
-const FRAME_COST: u64 = (std::mem::size_of::<FrameRec>() + std::mem::size_of::<Frame>()) as u64;
+/// (A BlockDuration's 16 bytes in `Engine::durations` included: a bound.)
+const FRAME_COST: u64 = (std::mem::size_of::<FrameRec>()
+    + std::mem::size_of::<Frame>()
+    + std::mem::size_of::<(usize, u64)>()) as u64;
 
 pub(crate) struct Engine {
     mode: Mode,
@@ -150,6 +165,9 @@ pub(crate) struct Engine {
     chunk: Option<Build>,
     /// Whole-chunk mode: frames of the current chunk (reused across chunks).
     frames: Vec<FrameRec>,
+    /// Whole-chunk mode: BlockDurations of the current chunk's frames, by
+    /// index into `frames`, in order.
+    durations: Vec<(usize, u64)>,
     out: VecDeque<Output>,
     finder: memmem::Finder<'static>,
     /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
@@ -178,6 +196,7 @@ impl Engine {
             stack: Vec::new(),
             chunk: None,
             frames: Vec::new(),
+            durations: Vec::new(),
             out: VecDeque::new(),
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
             continuation: None,
@@ -308,63 +327,82 @@ impl Engine {
             return false;
         };
         let scale = chunk.info.timecode_scale;
+        // Work in buffer indices: a block must end within the data and the
+        // Cluster, and the chunk held so far (bytes and frame records) must
+        // stay within `max_chunk_size`.
         let data_end = self.base + buf.len() as u64;
-        let mut consumed = false;
-        loop {
-            if bound == Some(self.pos) {
+        let limit = bound.map_or(data_end, |b| b.min(data_end));
+        let Some(data) = buf.get(..(limit.saturating_sub(self.base)) as usize) else {
+            return false;
+        };
+        let max_size = self.limits.max_element_size;
+        let held_before = self.base - chunk.info.offset;
+        let max_held = self.limits.max_chunk_size;
+        let start = (self.pos - self.base) as usize;
+        let mut at = start;
+        let mut cost = chunk.frame_cost;
+        let (mut keyframes, mut bytes) = (0u64, 0u64);
+        let (mut first, mut last) = (None, 0i64);
+        while let [SIMPLE_BLOCK_BYTE, first_size, rest @ ..] = &data[at..] {
+            // The size: one or two bytes inline (frames under 16 KiB), any
+            // other width through the general reader; never unknown.
+            let (size, head) = if first_size & 0x80 != 0 {
+                (u64::from(first_size & 0x7F), 2)
+            } else if first_size & 0x40 != 0 && !rest.is_empty() {
+                ((u64::from(first_size & 0x3F) << 8) | u64::from(rest[0]), 3)
+            } else {
+                match ebml::vint(&data[at + 1..]) {
+                    Ok((_, (size, width))) => (size, 1 + width as usize),
+                    Err(_) => break,
+                }
+            };
+            let width = head as u32 - 1;
+            if size == (1u64 << (7 * width)) - 1 || size > max_size || size < 4 {
                 break;
             }
-            let rest = &buf[(self.pos - self.base) as usize..];
-            let Some((&ids_byte, after_id)) = rest.split_first() else {
+            let body = at + head;
+            let Some(end) = body.checked_add(size as usize).filter(|&e| e <= data.len()) else {
                 break;
             };
-            if u32::from(ids_byte) != ids::SIMPLE_BLOCK {
+            if held_before + end as u64 + cost + FRAME_COST > max_held {
                 break;
             }
-            let Ok((_, (size, width))) = ebml::vint(after_id) else {
-                break;
-            };
-            if size == (1u64 << (7 * width)) - 1 || size > self.limits.max_element_size || size < 4
-            {
-                break;
-            }
-            let body_start = self.pos + 1 + u64::from(width);
-            let end = body_start + size;
-            if end > data_end || bound.is_some_and(|b| end > b) {
-                break;
-            }
-            let held = end - chunk.info.offset + chunk.frame_cost + FRAME_COST;
-            if held > self.limits.max_chunk_size {
-                break;
-            }
-            let b = (body_start - self.base) as usize;
-            let (track, flags) = (buf[b], buf[b + 3]);
+            let (track, flags) = (data[body], data[body + 3]);
             if track & 0x80 == 0 || flags & 0x06 != 0 {
                 break;
             }
-            let Some(timecode) =
-                cluster_tc.checked_add(i64::from(i16::from_be_bytes([buf[b + 1], buf[b + 2]])))
-            else {
+            let Some(timecode) = cluster_tc.checked_add(i64::from(i16::from_be_bytes([
+                data[body + 1],
+                data[body + 2],
+            ]))) else {
                 break;
             };
-            chunk.frame_cost += FRAME_COST;
-            keep_frame(
-                &mut chunk.info.stats,
-                &mut self.frames,
-                FrameRec {
-                    start: body_start + 4,
-                    len: (size - 4) as usize,
-                    track: u64::from(track & 0x7F),
-                    timecode,
-                    timecode_scale: scale,
-                    duration: None,
-                    flags: flags & (KEYFRAME | INVISIBLE | DISCARDABLE),
-                },
-            );
-            self.pos = end;
-            consumed = true;
+            cost += FRAME_COST;
+            keyframes += u64::from(flags >> 7);
+            bytes += size - 4;
+            first.get_or_insert(timecode);
+            last = timecode;
+            self.frames.push(FrameRec {
+                start: self.base + (body + 4) as u64,
+                len: (size - 4) as usize,
+                track_flags: u64::from(track & 0x7F) << 8
+                    | u64::from(flags & (KEYFRAME | INVISIBLE | DISCARDABLE)),
+                timecode,
+                timecode_scale: scale,
+            });
+            at = end;
         }
-        consumed
+        let Some(first) = first else {
+            return false;
+        };
+        let frames = (cost - chunk.frame_cost) / FRAME_COST;
+        chunk.frame_cost = cost;
+        chunk
+            .info
+            .stats
+            .add_run(frames, keyframes, bytes, (first, last), scale);
+        self.pos = self.base + at as u64;
+        true
     }
 
     /// Outside a chunk: only an EBML header may come.
@@ -430,6 +468,7 @@ impl Engine {
         self.state = State::InChunk;
         self.stack.clear();
         self.frames.clear();
+        self.durations.clear();
     }
 
     /// Inside a chunk: one element header at `pos`.
@@ -876,21 +915,23 @@ impl Engine {
                 let raw_base = self.base;
                 self.base += take as u64;
                 resolve_privates(&mut chunk, &raw, raw_base);
-                let frames = self
-                    .frames
-                    .drain(..)
-                    .map(|f| {
-                        let at = (f.start - raw_base) as usize;
-                        Frame {
-                            data: raw.slice(at..at + f.len),
-                            track: f.track,
-                            timecode: f.timecode,
-                            timecode_scale: f.timecode_scale,
-                            duration: f.duration,
-                            flags: f.flags,
-                        }
-                    })
-                    .collect();
+                let mut frames = Vec::with_capacity(self.frames.len());
+                for f in &self.frames {
+                    let at = (f.start - raw_base) as usize;
+                    frames.push(Frame {
+                        data: raw.slice(at..at + f.len),
+                        track: f.track_flags >> 8,
+                        timecode: f.timecode,
+                        timecode_scale: f.timecode_scale,
+                        duration: None,
+                        flags: f.flags(),
+                    });
+                }
+                for &(i, d) in &self.durations {
+                    frames[i].duration = Some(d);
+                }
+                self.frames.clear();
+                self.durations.clear();
                 Some((raw, frames))
             }
         };
@@ -1097,17 +1138,18 @@ impl Engine {
                 return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
             }
             for r in ranges {
+                if let Some(d) = duration {
+                    self.durations.push((self.frames.len(), d));
+                }
                 keep_frame(
                     &mut chunk.info.stats,
                     &mut self.frames,
                     FrameRec {
                         start: self.base + (block.start + r.start) as u64,
                         len: r.len(),
-                        track: head.track,
+                        track_flags: head.track << 8 | u64::from(flags),
                         timecode,
                         timecode_scale: scale,
-                        duration,
-                        flags,
                     },
                 );
             }
