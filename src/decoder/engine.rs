@@ -336,13 +336,17 @@ impl Engine {
             return false;
         };
         let max_size = self.limits.max_element_size;
-        let held_before = self.base - chunk.info.offset;
-        let max_held = self.limits.max_chunk_size;
-        let start = (self.pos - self.base) as usize;
-        let mut at = start;
-        let mut cost = chunk.frame_cost;
+        // Room left under `max_chunk_size` for bytes up to a block's end plus
+        // the records kept per frame.
+        let room = self
+            .limits
+            .max_chunk_size
+            .saturating_sub(self.base - chunk.info.offset + chunk.frame_cost);
+        let mut at = (self.pos - self.base) as usize;
+        let mut recs = std::mem::take(&mut self.frames);
+        let before = recs.len();
+        let mut spent = 0u64;
         let (mut keyframes, mut bytes) = (0u64, 0u64);
-        let (mut first, mut last) = (None, 0i64);
         while let [SIMPLE_BLOCK_BYTE, first_size, rest @ ..] = &data[at..] {
             // The size: one or two bytes inline (frames under 16 KiB), any
             // other width through the general reader; never unknown.
@@ -357,32 +361,29 @@ impl Engine {
                 }
             };
             let width = head as u32 - 1;
-            if size == (1u64 << (7 * width)) - 1 || size > max_size || size < 4 {
+            if size == (1u64 << (7 * width)) - 1 || size > max_size {
                 break;
             }
             let body = at + head;
-            let Some(end) = body.checked_add(size as usize).filter(|&e| e <= data.len()) else {
+            let Some(end) = usize::try_from(size).ok().and_then(|n| body.checked_add(n)) else {
                 break;
             };
-            if held_before + end as u64 + cost + FRAME_COST > max_held {
-                break;
-            }
-            let (track, flags) = (data[body], data[body + 3]);
-            if track & 0x80 == 0 || flags & 0x06 != 0 {
-                break;
-            }
-            let Some(timecode) = cluster_tc.checked_add(i64::from(i16::from_be_bytes([
-                data[body + 1],
-                data[body + 2],
-            ]))) else {
+            // (A body under 4 bytes does not match: the general path says why.)
+            let Some(&[track, tc_hi, tc_lo, flags, ..]) = data.get(body..end) else {
                 break;
             };
-            cost += FRAME_COST;
+            if end as u64 + spent + FRAME_COST > room || track & 0x80 == 0 || flags & 0x06 != 0 {
+                break;
+            }
+            let Some(timecode) =
+                cluster_tc.checked_add(i64::from(i16::from_be_bytes([tc_hi, tc_lo])))
+            else {
+                break;
+            };
+            spent += FRAME_COST;
             keyframes += u64::from(flags >> 7);
             bytes += size - 4;
-            first.get_or_insert(timecode);
-            last = timecode;
-            self.frames.push(FrameRec {
+            recs.push(FrameRec {
                 start: self.base + (body + 4) as u64,
                 len: (size - 4) as usize,
                 track_flags: u64::from(track & 0x7F) << 8
@@ -392,11 +393,15 @@ impl Engine {
             });
             at = end;
         }
-        let Some(first) = first else {
+        let run = &recs[before..];
+        let (Some(first), Some(last)) = (run.first(), run.last()) else {
+            self.frames = recs;
             return false;
         };
-        let frames = (cost - chunk.frame_cost) / FRAME_COST;
-        chunk.frame_cost = cost;
+        let (first, last) = (first.timecode, last.timecode);
+        let frames = run.len() as u64;
+        self.frames = recs;
+        chunk.frame_cost += spent;
         chunk
             .info
             .stats
