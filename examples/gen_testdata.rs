@@ -146,7 +146,7 @@ fn get_media_tags(model: &mut ChunkModel, i: usize, n: usize) {
     aws.server_timestamp = Some(timestamp(1_700_000_000_000 + 1000 * i as u64 + 250));
     aws.producer_timestamp = Some(timestamp(1_700_000_000_000 + 1000 * i as u64));
     aws.millis_behind_now = Some((n - 1 - i) as u64 * 1000 + 500);
-    aws.continuation_token = Some(fragment_number(i));
+    aws.continuation_token = Some(fragment_number(i).into());
 }
 
 fn write(writer: ChunkWriter, models: &[ChunkModel]) -> Vec<u8> {
@@ -184,7 +184,7 @@ fn producer_sdk(video: &Media) -> Vec<u8> {
         .map(|(i, frames)| {
             let mut m = ChunkModel::new(vec![video_track(video)]);
             get_media_tags(&mut m, i, 3);
-            let s = |v: &str| TagValue::String(v.to_string());
+            let s = |v: &str| TagValue::String(v.into());
             m.push_tag(
                 "DEVICE",
                 s("Kamera Süd — 東京 📷"),
@@ -219,10 +219,13 @@ fn fragment_list(video: &Media) -> Vec<u8> {
             m.aws.fragment_number = Some(fragment_number(i).parse().expect("digits"));
             if i == 1 {
                 m.aws.exception_error_code = Some(404);
-                m.aws.exception_message = Some(format!(
-                    "Fragment {} does not exist in the stream",
-                    fragment_number(i)
-                ));
+                m.aws.exception_message = Some(
+                    format!(
+                        "Fragment {} does not exist in the stream",
+                        fragment_number(i)
+                    )
+                    .into(),
+                );
             } else {
                 get_media_tags(&mut m, i, 3);
                 m.tracks = vec![video_track(video)];

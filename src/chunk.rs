@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use crate::kvs::{AwsTags, FragmentNumber, Timestamp};
 use crate::matroska::Track;
+use crate::text::Text;
 
 /// One frame: a SimpleBlock or Block, or one lace of a laced block.
 ///
@@ -148,7 +149,7 @@ pub enum TagPosition {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TagValue {
     /// TagString, trailing NULs removed.
-    String(String),
+    String(Text),
     /// TagBinary.
     Binary(Bytes),
     /// Neither was present.
@@ -169,7 +170,7 @@ impl TagValue {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tag {
     /// TagName, trailing NULs removed.
-    pub name: String,
+    pub name: Text,
     /// TagString or TagBinary.
     pub value: TagValue,
     /// Before or after the Cluster.

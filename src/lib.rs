@@ -49,6 +49,7 @@ mod limits;
 pub mod matroska;
 pub mod merge;
 pub mod sigv4;
+mod text;
 pub mod writer;
 
 pub use chunk::{Chunk, ChunkInfo, Frame, FrameStats, Tag, TagPosition, TagValue};
@@ -57,6 +58,7 @@ pub use error::{DecodeError, DecodeErrorKind, ElementId, Error};
 pub use kvs::{AwsTags, ErrorId, FragmentNumber, Timestamp};
 pub use limits::Limits;
 pub use matroska::{Track, TrackType};
+pub use text::Text;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -44,7 +44,7 @@ fn recording(n: usize) -> (Vec<u8>, Vec<Chunk>) {
         let t = Timestamp::new(1_700_000_000 + i as u64, 0).unwrap();
         model.aws.server_timestamp = Some(t);
         model.aws.producer_timestamp = Some(t);
-        model.aws.continuation_token = model.aws.fragment_number.map(|f| f.to_string());
+        model.aws.continuation_token = model.aws.fragment_number.map(|f| f.to_string().into());
         model.aws.millis_behind_now = Some(0);
         for (k, f) in first.frames().iter().take(3).enumerate() {
             model.frames.push(Frame::new(

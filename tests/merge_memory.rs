@@ -71,7 +71,7 @@ impl Read for Body {
             track.codec_id = "V_MPEG4/ISO/AVC".into();
             let mut m = ChunkModel::new(vec![track]);
             m.aws.fragment_number = Some((1000 + self.made).to_string().parse().unwrap());
-            m.aws.continuation_token = Some(self.made.to_string());
+            m.aws.continuation_token = Some(self.made.to_string().into());
             for i in 0..FRAMES {
                 let f = Frame::new(self.payload.clone(), 1, 33 * i as i64, 1_000_000, i == 0);
                 m.frames.push(f);

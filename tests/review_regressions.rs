@@ -285,7 +285,7 @@ mod client {
             let mut m = ChunkModel::default();
             m.tracks = first.info().tracks.clone();
             m.aws.fragment_number = Some(format!("{}", 1000 + n).parse().unwrap());
-            m.aws.continuation_token = Some(format!("{}", 1000 + n));
+            m.aws.continuation_token = Some(format!("{}", 1000 + n).into());
             for k in 0..frames {
                 let data = Bytes::from(format!("frag{n}-frame{k}-{}", "x".repeat(40)));
                 m.frames

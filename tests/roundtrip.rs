@@ -88,10 +88,10 @@ fn track(number: u64) -> impl Strategy<Value = Track> {
                 t.number = number;
                 t.uid = uid;
                 t.track_type = kind;
-                t.codec_id = codec;
+                t.codec_id = codec.into();
                 t.codec_private = private;
-                t.name = name;
-                t.language = language;
+                t.name = name.map(Into::into);
+                t.language = language.map(Into::into);
                 t.default_duration_ns = dd;
                 t.video = video.map(|(w, h)| {
                     let mut v = VideoSettings::default();
@@ -134,11 +134,11 @@ fn aws() -> impl Strategy<Value = AwsTags> {
                 a.server_timestamp = server;
                 a.producer_timestamp = producer;
                 a.millis_behind_now = millis;
-                a.continuation_token = token;
+                a.continuation_token = token.map(Into::into);
                 a.error_id = error_id.map(ErrorId::from_code);
-                a.error_code = error_code;
+                a.error_code = error_code.map(Into::into);
                 a.exception_error_code = exc;
-                a.exception_message = msg;
+                a.exception_message = msg.map(Into::into);
                 a
             },
         )
@@ -150,8 +150,8 @@ fn producer_tag() -> impl Strategy<Value = Tag> {
             !AWS_NAMES.contains(&strip(n).as_str())
         }),
         prop_oneof![
-            3 => text().prop_map(TagValue::String),
-            1 => Just(TagValue::String(String::new())),
+            3 => text().prop_map(|t| TagValue::String(t.into())),
+            1 => Just(TagValue::String(kvs_mkv::Text::default())),
             1 => payload(20).prop_map(TagValue::Binary),
             1 => Just(TagValue::None),
         ],
@@ -161,7 +161,7 @@ fn producer_tag() -> impl Strategy<Value = Tag> {
         ],
     )
         .prop_map(|(name, value, position)| Tag {
-            name,
+            name: name.into(),
             value,
             position,
         })
@@ -285,16 +285,16 @@ fn expected(model: &ChunkModel, layout: Layout) -> Expected {
         .iter()
         .map(|t| {
             let mut t = t.clone();
-            t.codec_id = strip(&t.codec_id);
-            t.name = t.name.as_deref().map(strip);
-            t.language = t.language.as_deref().map(strip);
+            t.codec_id = strip(&t.codec_id).into();
+            t.name = t.name.as_deref().map(|n| strip(n).into());
+            t.language = t.language.as_deref().map(|l| strip(l).into());
             t
         })
         .collect();
     let mut aws = model.aws.clone();
-    aws.continuation_token = aws.continuation_token.as_deref().map(strip);
-    aws.error_code = aws.error_code.as_deref().map(strip);
-    aws.exception_message = aws.exception_message.as_deref().map(strip);
+    aws.continuation_token = aws.continuation_token.as_deref().map(|t| strip(t).into());
+    aws.error_code = aws.error_code.as_deref().map(|t| strip(t).into());
+    aws.exception_message = aws.exception_message.as_deref().map(|t| strip(t).into());
     if let Layout::FragmentList(_) = layout {
         aws.millis_behind_now = None;
         aws.continuation_token = None;
@@ -303,9 +303,9 @@ fn expected(model: &ChunkModel, layout: Layout) -> Expected {
         .tags
         .iter()
         .map(|t| Tag {
-            name: strip(&t.name),
+            name: strip(&t.name).into(),
             value: match &t.value {
-                TagValue::String(s) => TagValue::String(strip(s)),
+                TagValue::String(s) => TagValue::String(strip(s).into()),
                 other => other.clone(),
             },
             position: t.position,

@@ -440,7 +440,7 @@ impl FragmentList {
                         self.out.push_back(Err(ClientError::FragmentException {
                             fragment: c.fragment_number().map(|f| f.to_string()).or(asked),
                             code: aws.exception_error_code,
-                            message: aws.exception_message.clone(),
+                            message: aws.exception_message.as_ref().map(|m| m.to_string()),
                         }));
                     } else {
                         self.out.push_back(Ok(c));

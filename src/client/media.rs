@@ -85,7 +85,7 @@ trait Session: Send + 'static {
 /// Where to resume and what was delivered.
 #[derive(Debug, Default)]
 struct Resume {
-    token: Option<String>,
+    token: Option<crate::Text>,
     last: Option<FragmentNumber>,
     /// Complete chunks delivered.
     delivered: u64,
@@ -117,7 +117,7 @@ impl Resume {
 
     fn selector(&self, initial: &StartSelector) -> StartSelector {
         match (&self.token, &self.last) {
-            (Some(t), _) => StartSelector::ContinuationToken(t.clone()),
+            (Some(t), _) => StartSelector::ContinuationToken(t.to_string()),
             (None, Some(n)) => StartSelector::FragmentNumber(n.to_string()),
             (None, None) => initial.clone(),
         }
@@ -138,7 +138,7 @@ impl Resume {
             return Some(ClientError::StreamError {
                 fragment: info.fragment_number().copied(),
                 id: aws.error_id,
-                code: aws.error_code.clone(),
+                code: aws.error_code.as_ref().map(|c| c.to_string()),
             });
         }
         None

@@ -22,6 +22,7 @@ use crate::kvs::names;
 use crate::matroska::block::parse_block;
 use crate::matroska::ids::{self, may_contain};
 use crate::matroska::{AudioSettings, Track, TrackType, VideoSettings};
+use crate::text::{Text, TextArena};
 use crate::Limits;
 
 /// The four bytes that begin every chunk.
@@ -105,7 +106,7 @@ impl FrameRec {
 
 #[derive(Debug, Default)]
 struct SimpleTagBuild {
-    name: Option<String>,
+    name: Option<Text>,
     value: Option<TagValue>,
     emitted: bool,
 }
@@ -170,6 +171,8 @@ pub(crate) struct Engine {
     durations: Vec<(usize, u64)>,
     out: VecDeque<Output>,
     finder: memmem::Finder<'static>,
+    /// Where tag and track strings are packed (no allocation per string).
+    arena: TextArena,
     /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
     /// TimecodeScale, in case its Segment goes on (as in a merged file).
     continuation: Option<(Vec<Track>, u64)>,
@@ -199,6 +202,7 @@ impl Engine {
             durations: Vec::new(),
             out: VecDeque::new(),
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
+            arena: TextArena::default(),
             continuation: None,
             header_at: None,
         }
@@ -756,9 +760,10 @@ impl Engine {
                     return Ok(self.skipped_to(end));
                 };
                 match h.id {
-                    ids::TAG_NAME => st.name = Some(ebml::read_string(payload)),
+                    ids::TAG_NAME => st.name = Some(self.arena.text(ebml::strip_nuls(payload))),
                     ids::TAG_STRING => {
-                        st.value = Some(TagValue::String(ebml::read_string(payload)))
+                        st.value =
+                            Some(TagValue::String(self.arena.text(ebml::strip_nuls(payload))))
                     }
                     _ => st.value = Some(TagValue::Binary(Bytes::copy_from_slice(payload))),
                 }
@@ -775,9 +780,11 @@ impl Engine {
                     ids::TRACK_NUMBER => track.number = uint()?,
                     ids::TRACK_UID => track.uid = Some(uint()?),
                     ids::TRACK_TYPE => track.track_type = Some(TrackType::from_value(uint()?)),
-                    ids::CODEC_ID => track.codec_id = ebml::read_string(payload),
-                    ids::NAME => track.name = Some(ebml::read_string(payload)),
-                    ids::LANGUAGE => track.language = Some(ebml::read_string(payload)),
+                    ids::CODEC_ID => track.codec_id = self.arena.text(ebml::strip_nuls(payload)),
+                    ids::NAME => track.name = Some(self.arena.text(ebml::strip_nuls(payload))),
+                    ids::LANGUAGE => {
+                        track.language = Some(self.arena.text(ebml::strip_nuls(payload)))
+                    }
                     ids::DEFAULT_DURATION => track.default_duration_ns = Some(uint()?),
                     ids::PIXEL_WIDTH => {
                         track.video.get_or_insert_with(Default::default).pixel_width = Some(uint()?)
@@ -825,7 +832,7 @@ impl Engine {
 
     fn emit_tag(
         &mut self,
-        (name, value): (String, TagValue),
+        (name, value): (Text, TagValue),
         at: u64,
     ) -> Result<(), (DecodeErrorKind, u64, bool)> {
         let limit = self.limits.max_tags_per_chunk;
@@ -837,7 +844,7 @@ impl Engine {
             return damage(DecodeErrorKind::TooManyTags { limit }, at);
         }
         if let TagValue::String(s) = &value {
-            chunk.info.aws.apply(&name, s);
+            chunk.info.aws.apply_text(&name, s);
             if chunk.started && name == names::CONTINUATION_TOKEN {
                 chunk.token = true;
             }
@@ -1223,7 +1230,7 @@ fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {
     }
 }
 
-fn take_tag(st: &mut SimpleTagBuild) -> (String, TagValue) {
+fn take_tag(st: &mut SimpleTagBuild) -> (Text, TagValue) {
     st.emitted = true;
     (
         st.name.take().unwrap_or_default(),

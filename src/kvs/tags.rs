@@ -1,6 +1,7 @@
 use std::fmt;
 
 use super::{FragmentNumber, Timestamp};
+use crate::text::Text;
 
 /// The tag names the service writes.
 pub mod names {
@@ -133,15 +134,15 @@ pub struct AwsTags {
     /// `AWS_KINESISVIDEO_MILLIS_BEHIND_NOW`.
     pub millis_behind_now: Option<u64>,
     /// `AWS_KINESISVIDEO_CONTINUATION_TOKEN`.
-    pub continuation_token: Option<String>,
+    pub continuation_token: Option<Text>,
     /// `AWS_KINESISVIDEO_ERROR_ID` (GetMedia).
     pub error_id: Option<ErrorId>,
     /// `AWS_KINESISVIDEO_ERROR_CODE` (GetMedia): the error's text.
-    pub error_code: Option<String>,
+    pub error_code: Option<Text>,
     /// `AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE` (GetMediaForFragmentList).
     pub exception_error_code: Option<u32>,
     /// `AWS_KINESISVIDEO_EXCEPTION_MESSAGE` (GetMediaForFragmentList).
-    pub exception_message: Option<String>,
+    pub exception_message: Option<Text>,
     /// AWS tags whose value did not parse.
     pub invalid: Vec<InvalidTag>,
 }
@@ -177,6 +178,24 @@ impl AwsTags {
     /// assert_eq!(aws.millis_behind_now, Some(1500));
     /// ```
     pub fn apply(&mut self, name: &str, value: &str) -> bool {
+        self.apply_with(name, value, || Text::from(value))
+    }
+
+    /// As [`apply`](Self::apply), with the value as a [`Text`]: a text
+    /// field keeps a clone of it (no copy).
+    ///
+    /// ```
+    /// use kvs_mkv::{AwsTags, Text};
+    /// let mut aws = AwsTags::default();
+    /// let token = Text::from("91343852333181432392682062607743920146159000001");
+    /// aws.apply_text("AWS_KINESISVIDEO_CONTINUATION_TOKEN", &token);
+    /// assert_eq!(aws.continuation_token, Some(token));
+    /// ```
+    pub fn apply_text(&mut self, name: &str, value: &Text) -> bool {
+        self.apply_with(name, value.as_str(), || value.clone())
+    }
+
+    fn apply_with(&mut self, name: &str, value: &str, text: impl FnOnce() -> Text) -> bool {
         fn set<T, E: fmt::Display>(
             slot: &mut Option<T>,
             parsed: Result<T, E>,
@@ -216,7 +235,7 @@ impl AwsTags {
             }
             names::CONTINUATION_TOKEN => set(
                 &mut self.continuation_token,
-                Ok::<_, String>(value.to_string()),
+                Ok::<_, String>(()).map(|()| text()),
                 name,
                 value,
                 inv,
@@ -230,7 +249,7 @@ impl AwsTags {
             ),
             names::ERROR_CODE => set(
                 &mut self.error_code,
-                Ok::<_, String>(value.to_string()),
+                Ok::<_, String>(()).map(|()| text()),
                 name,
                 value,
                 inv,
@@ -244,7 +263,7 @@ impl AwsTags {
             ),
             names::EXCEPTION_MESSAGE => set(
                 &mut self.exception_message,
-                Ok::<_, String>(value.to_string()),
+                Ok::<_, String>(()).map(|()| text()),
                 name,
                 value,
                 inv,

@@ -1,5 +1,7 @@
 use bytes::Bytes;
 
+use crate::text::Text;
+
 /// One TrackEntry of a chunk's Tracks element.
 ///
 /// ```
@@ -19,13 +21,13 @@ pub struct Track {
     /// TrackType.
     pub track_type: Option<TrackType>,
     /// CodecID, trailing NULs removed (e.g. `V_MPEG4/ISO/AVC`).
-    pub codec_id: String,
+    pub codec_id: Text,
     /// CodecPrivate: a view into the input, not a copy.
     pub codec_private: Option<Bytes>,
     /// Name.
-    pub name: Option<String>,
+    pub name: Option<Text>,
     /// Language.
-    pub language: Option<String>,
+    pub language: Option<Text>,
     /// DefaultDuration in nanoseconds.
     pub default_duration_ns: Option<u64>,
     /// Video settings, when the entry has a Video element.

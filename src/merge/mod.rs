@@ -329,7 +329,7 @@ pub struct Merger<W> {
     placer: Option<timeline::Placer>,
     last_cluster: u64,
     cues: Vec<Cue>,
-    tags: Vec<Vec<(String, TagValue)>>,
+    tags: Vec<Vec<(crate::Text, TagValue)>>,
 }
 
 impl<W: Write + Seek> Merger<W> {
@@ -674,8 +674,8 @@ fn compare(file: &[Track], chunk: &[Track]) -> Result<(), (u64, TrackChange)> {
             return Err((
                 f.number,
                 TrackChange::CodecId {
-                    before: f.codec_id.clone(),
-                    after: c.codec_id.clone(),
+                    before: f.codec_id.to_string(),
+                    after: c.codec_id.to_string(),
                 },
             ));
         }

@@ -76,7 +76,7 @@ pub use model::ChunkModel;
 
 use crate::kvs::names;
 use crate::matroska::ids;
-use crate::{TagPosition, TagValue, Track};
+use crate::{TagPosition, TagValue, Text, Track};
 use element::{Element, Segments, Size};
 
 /// How the chunks are laid out on the wire; see the [module docs](self).
@@ -417,7 +417,7 @@ impl ChunkWriter {
                 (names::SERVER_SIDE_TIMESTAMP, names::PRODUCER_SIDE_TIMESTAMP)
             }
         };
-        let present = |tags: Vec<(&'static str, Option<String>)>| -> Vec<(&str, TagValue)> {
+        let present = |tags: Vec<(&'static str, Option<Text>)>| -> Vec<(&str, TagValue)> {
             tags.into_iter()
                 .filter_map(|(name, value)| Some((name, TagValue::String(value?))))
                 .collect()
@@ -425,10 +425,13 @@ impl ChunkWriter {
         let leading = present(vec![
             (
                 names::FRAGMENT_NUMBER,
-                aws.fragment_number.map(|f| f.to_string()),
+                aws.fragment_number.map(|f| f.to_string().into()),
             ),
-            (server, aws.server_timestamp.map(|t| t.to_string())),
-            (producer_ts, aws.producer_timestamp.map(|t| t.to_string())),
+            (server, aws.server_timestamp.map(|t| t.to_string().into())),
+            (
+                producer_ts,
+                aws.producer_timestamp.map(|t| t.to_string().into()),
+            ),
         ]);
         segment.extend(tags_element(&leading, &style));
 
@@ -438,17 +441,20 @@ impl ChunkWriter {
 
         let mut aws_trailing = vec![
             (names::ERROR_CODE, aws.error_code.clone()),
-            (names::ERROR_ID, aws.error_id.map(|e| e.code().to_string())),
+            (
+                names::ERROR_ID,
+                aws.error_id.map(|e| e.code().to_string().into()),
+            ),
             (
                 names::EXCEPTION_ERROR_CODE,
-                aws.exception_error_code.map(|c| c.to_string()),
+                aws.exception_error_code.map(|c| c.to_string().into()),
             ),
             (names::EXCEPTION_MESSAGE, aws.exception_message.clone()),
         ];
         if style.trailer {
             aws_trailing.push((
                 names::MILLIS_BEHIND_NOW,
-                aws.millis_behind_now.map(|m| m.to_string()),
+                aws.millis_behind_now.map(|m| m.to_string().into()),
             ));
             // Last: a decoder may end the chunk as soon as it has read it.
             aws_trailing.push((names::CONTINUATION_TOKEN, aws.continuation_token.clone()));

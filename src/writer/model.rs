@@ -2,7 +2,7 @@
 //! turns into one.
 
 use crate::kvs::names;
-use crate::{AwsTags, Chunk, Frame, Tag, TagPosition, TagValue, Track};
+use crate::{AwsTags, Chunk, Frame, Tag, TagPosition, TagValue, Text, Track};
 
 /// A chunk to write: tracks, the AWS tags as typed values, the producer's
 /// own tags, and frames.
@@ -86,7 +86,7 @@ impl ChunkModel {
     /// model.push_tag("TITLE", TagValue::String("Fahrt über die Brücke".into()), TagPosition::BeforeCluster);
     /// assert_eq!(model.tags[0].name, "TITLE");
     /// ```
-    pub fn push_tag(&mut self, name: impl Into<String>, value: TagValue, position: TagPosition) {
+    pub fn push_tag(&mut self, name: impl Into<Text>, value: TagValue, position: TagPosition) {
         self.tags.push(Tag {
             name: name.into(),
             value,

@@ -138,7 +138,7 @@ pub fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
         .map(|t| {
             json!({
                 "number": t.number,
-                "codec_id": t.codec_id,
+                "codec_id": t.codec_id.as_str(),
                 "type": t.track_type.map(|k| k.as_str()),
                 "width": t.video.and_then(|v| v.pixel_width),
                 "height": t.video.and_then(|v| v.pixel_height),
@@ -156,7 +156,7 @@ pub fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
                 TagValue::Binary(b) => Value::from(hex(b)),
                 TagValue::None => Value::Null,
             };
-            json!([t.name, value])
+            json!([t.name.as_str(), value])
         })
         .collect();
     json!({
@@ -169,9 +169,9 @@ pub fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
         "server_timestamp_ms": info.server_timestamp().map(|t| t.as_millis() as u64),
         "producer_timestamp_ms": info.producer_timestamp().map(|t| t.as_millis() as u64),
         "millis_behind_now": aws.millis_behind_now,
-        "continuation_token": aws.continuation_token,
+        "continuation_token": aws.continuation_token.as_deref(),
         "error_id": aws.error_id.map(|e| e.code()).or(aws.exception_error_code),
-        "error_message": aws.error_code.as_ref().or(aws.exception_message.as_ref()),
+        "error_message": aws.error_code.as_deref().or(aws.exception_message.as_deref()),
         "tracks": tracks,
         "frames": info.stats.frames,
         "keyframes": info.stats.keyframes,
