@@ -11,23 +11,58 @@ use crate::text::Text;
 /// One frame: a SimpleBlock or Block, or one lace of a laced block.
 ///
 /// `data()` is a view into the bytes the decoder was given, never a copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A frame is 64 bytes, one cache line: a chunk of 1000 small frames hands
+/// out 64 KB of them, and their size shows in the per-frame cost.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     pub(crate) data: Bytes,
-    pub(crate) track: u64,
+    /// The track number (below 2^56, as a block header's VINT holds) in
+    /// the high 56 bits, the flags in the low 8.
+    pub(crate) track_flags: u64,
     pub(crate) timecode: i64,
     pub(crate) timecode_scale: u64,
-    pub(crate) duration: Option<u64>,
-    pub(crate) flags: u8,
+    /// BlockDuration when the flags have [`HAS_DURATION`], else 0.
+    pub(crate) duration: u64,
 }
 
 const KEYFRAME: u8 = 0x80;
 const INVISIBLE: u8 = 0x08;
 const DISCARDABLE: u8 = 0x01;
+/// Not a block flag: `Frame::duration` is present.
+pub(crate) const HAS_DURATION: u8 = 0x02;
+
+// Kept at one cache line (see above).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Frame>() == 64);
+
+/// The largest track number a block header can hold (an 8-byte VINT's
+/// all-ones value is reserved).
+pub(crate) const MAX_TRACK: u64 = (1 << 56) - 2;
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("data", &self.data)
+            .field("track", &self.track())
+            .field("timecode", &self.timecode)
+            .field("timecode_scale", &self.timecode_scale)
+            .field("duration", &self.duration())
+            .field("keyframe", &self.is_keyframe())
+            .field("invisible", &self.is_invisible())
+            .field("discardable", &self.is_discardable())
+            .finish()
+    }
+}
 
 impl Frame {
     /// A frame built by hand (for writers and tests). `timecode` is absolute
     /// (Cluster timecode plus block timecode), in `timecode_scale` units.
+    ///
+    /// # Panics
+    ///
+    /// If `track` is above 2^56 - 2, the largest track number a block
+    /// header can hold.
     ///
     /// ```
     /// let f = kvs_mkv::Frame::new(bytes::Bytes::from_static(b"abc"), 1, 1500, 1_000_000, true);
@@ -40,13 +75,16 @@ impl Frame {
         timecode_scale: u64,
         keyframe: bool,
     ) -> Frame {
+        assert!(
+            track <= MAX_TRACK,
+            "track number {track} does not fit a block header (at most 2^56 - 2)"
+        );
         Frame {
             data,
-            track,
+            track_flags: track << 8 | u64::from(if keyframe { KEYFRAME } else { 0 }),
             timecode,
             timecode_scale,
-            duration: None,
-            flags: if keyframe { KEYFRAME } else { 0 },
+            duration: 0,
         }
     }
 
@@ -58,7 +96,8 @@ impl Frame {
     /// assert_eq!(f.duration(), Some(33));
     /// ```
     pub fn with_duration(mut self, duration: Option<u64>) -> Frame {
-        self.duration = duration;
+        self.duration = duration.unwrap_or(0);
+        self.set_flag(HAS_DURATION, duration.is_some());
         self
     }
 
@@ -86,10 +125,14 @@ impl Frame {
 
     fn set_flag(&mut self, flag: u8, on: bool) {
         if on {
-            self.flags |= flag;
+            self.track_flags |= u64::from(flag);
         } else {
-            self.flags &= !flag;
+            self.track_flags &= !u64::from(flag);
         }
+    }
+
+    fn flags(&self) -> u8 {
+        self.track_flags as u8
     }
 
     /// The payload, block and lacing headers excluded.
@@ -98,7 +141,7 @@ impl Frame {
     }
     /// The track number.
     pub fn track(&self) -> u64 {
-        self.track
+        self.track_flags >> 8
     }
     /// Absolute timecode (Cluster timecode + block timecode), in
     /// TimecodeScale units.
@@ -119,20 +162,20 @@ impl Frame {
     }
     /// BlockDuration (TimecodeScale units), for frames from a BlockGroup.
     pub fn duration(&self) -> Option<u64> {
-        self.duration
+        (self.flags() & HAS_DURATION != 0).then_some(self.duration)
     }
     /// A keyframe: the SimpleBlock keyframe flag, or for a BlockGroup, no
     /// ReferenceBlock.
     pub fn is_keyframe(&self) -> bool {
-        self.flags & KEYFRAME != 0
+        self.flags() & KEYFRAME != 0
     }
     /// Decoded but not shown.
     pub fn is_invisible(&self) -> bool {
-        self.flags & INVISIBLE != 0
+        self.flags() & INVISIBLE != 0
     }
     /// May be dropped by a player that is behind.
     pub fn is_discardable(&self) -> bool {
-        self.flags & DISCARDABLE != 0
+        self.flags() & DISCARDABLE != 0
     }
 }
 
@@ -344,5 +387,38 @@ impl Chunk {
     /// Takes the chunk apart.
     pub fn into_parts(self) -> (ChunkInfo, Vec<Frame>, Bytes) {
         (self.info, self.frames, self.raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_fields_read_back() {
+        let f = Frame::new(Bytes::from_static(b"x"), MAX_TRACK, -5, 7, true)
+            .with_duration(Some(u64::MAX))
+            .with_invisible(true)
+            .with_discardable(true);
+        assert_eq!(f.track(), MAX_TRACK);
+        assert_eq!((f.timecode(), f.timecode_scale()), (-5, 7));
+        assert_eq!(f.duration(), Some(u64::MAX));
+        assert!(f.is_keyframe() && f.is_invisible() && f.is_discardable());
+        let g = f.clone().with_duration(None).with_invisible(false);
+        assert_eq!(
+            (g.duration(), g.is_invisible(), g.track()),
+            (None, false, MAX_TRACK)
+        );
+        // No duration compares equal however it was reached.
+        assert_eq!(g.with_discardable(false), {
+            Frame::new(Bytes::from_static(b"x"), MAX_TRACK, -5, 7, true)
+        });
+        assert!(format!("{f:?}").contains("track: 72057594037927934"));
+    }
+
+    #[test]
+    #[should_panic(expected = "does not fit a block header")]
+    fn a_track_past_the_vint_range_is_refused() {
+        let _ = Frame::new(Bytes::new(), MAX_TRACK + 1, 0, 1, false);
     }
 }

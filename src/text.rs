@@ -161,8 +161,14 @@ impl TextArena {
     /// `bytes` (an element's payload, trailing NULs already removed) as
     /// text, invalid UTF-8 replaced by U+FFFD.
     pub(crate) fn text(&mut self, bytes: &[u8]) -> Text {
-        let lossy = String::from_utf8_lossy(bytes);
-        let s = lossy.as_bytes();
+        let lossy;
+        let s = match std::str::from_utf8(bytes) {
+            Ok(_) => bytes,
+            Err(_) => {
+                lossy = String::from_utf8_lossy(bytes);
+                lossy.as_bytes()
+            }
+        };
         if s.is_empty() {
             return Text::default();
         }

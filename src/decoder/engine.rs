@@ -15,7 +15,7 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
-use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue};
+use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue, HAS_DURATION};
 use crate::ebml::{self, element_header, Header, HeaderError};
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::kvs::names;
@@ -854,6 +854,10 @@ impl Engine {
         } else {
             TagPosition::BeforeCluster
         };
+        if chunk.info.tags.capacity() == 0 {
+            // A GetMedia chunk has five to eight tags: one allocation.
+            chunk.info.tags.reserve(8.min(limit));
+        }
         chunk.info.tags.push(Tag {
             name,
             value,
@@ -932,15 +936,15 @@ impl Engine {
                     let at = (f.start - raw_base) as usize;
                     frames.push(Frame {
                         data: raw.slice(at..at + f.len),
-                        track: f.track_flags >> 8,
+                        track_flags: f.track_flags,
                         timecode: f.timecode,
                         timecode_scale: f.timecode_scale,
-                        duration: None,
-                        flags: f.flags(),
+                        duration: 0,
                     });
                 }
                 for &(i, d) in &self.durations {
-                    frames[i].duration = Some(d);
+                    frames[i].duration = d;
+                    frames[i].track_flags |= u64::from(HAS_DURATION);
                 }
                 self.frames.clear();
                 self.durations.clear();
@@ -1172,12 +1176,12 @@ impl Engine {
             for r in ranges {
                 let frame = Frame {
                     data: taken.slice(block.start + r.start..block.start + r.end),
-                    track: head.track,
+                    track_flags: head.track << 8 | u64::from(flags),
                     timecode,
                     timecode_scale: scale,
-                    duration,
-                    flags,
-                };
+                    duration: duration.unwrap_or(0),
+                }
+                .with_duration(duration);
                 chunk.info.stats.add(&frame);
                 self.out.push_back(Output::Frame(frame));
             }
