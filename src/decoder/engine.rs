@@ -145,6 +145,17 @@ fn keep_frame(stats: &mut crate::FrameStats, frames: &mut Vec<FrameRec>, rec: Fr
     frames.push(rec);
 }
 
+/// What the SimpleBlock fast path did.
+enum Fast {
+    /// Took one or more blocks.
+    Took,
+    /// The next block is not all in: nothing to do until the input reaches
+    /// this offset.
+    Wait(u64),
+    /// Left the element at `pos` to the general path.
+    No,
+}
+
 /// The SimpleBlock ID, one byte on the wire.
 const SIMPLE_BLOCK_BYTE: u8 = ids::SIMPLE_BLOCK as u8;
 
@@ -180,6 +191,10 @@ pub(crate) struct Engine {
     /// its bytes is not parsed again (offsets never change meaning, the
     /// input being append-only).
     header_at: Option<(u64, Header)>,
+    /// The element at `.0` waits for the bytes up to `.1`: until they are
+    /// in, there is nothing to do (with TCP-segment-sized pieces, a block
+    /// is waited for over several calls; each checked everything again).
+    wait: Option<(u64, u64)>,
 }
 
 type Step = Result<Progress, (DecodeErrorKind, u64, bool)>;
@@ -205,6 +220,7 @@ impl Engine {
             arena: TextArena::default(),
             continuation: None,
             header_at: None,
+            wait: None,
         }
     }
 
@@ -257,6 +273,11 @@ impl Engine {
         }
         self.discard(buf);
         let data_end = self.data_end(buf);
+        if let Some((at, until)) = self.wait {
+            if at == self.pos && data_end < until {
+                return Ok(Progress::Blocked);
+            }
+        }
         if self.pos > data_end && self.retaining() {
             return Ok(Progress::Blocked);
         }
@@ -277,8 +298,15 @@ impl Engine {
         if self.pos >= data_end {
             return Ok(Progress::Blocked);
         }
-        if self.mode == Mode::WholeChunk && self.simple_blocks(buf) {
-            return Ok(Progress::Continue);
+        if self.mode == Mode::WholeChunk {
+            match self.simple_blocks(buf) {
+                Fast::Took => return Ok(Progress::Continue),
+                Fast::Wait(until) => {
+                    self.wait = Some((self.pos, until));
+                    return Ok(Progress::Blocked);
+                }
+                Fast::No => {}
+            }
         }
         let at = (self.pos - self.base) as usize;
         let header = match self.header_at {
@@ -315,20 +343,20 @@ impl Engine {
     /// left to the general path, which also reports every error, so this
     /// changes no result, only the cost (the split and corpus tests compare
     /// both). Returns whether it consumed a block.
-    fn simple_blocks(&mut self, buf: &BytesMut) -> bool {
+    fn simple_blocks(&mut self, buf: &BytesMut) -> Fast {
         let Some(&Open {
             id: ids::CLUSTER,
             bound,
             ..
         }) = self.stack.last()
         else {
-            return false;
+            return Fast::No;
         };
         let Some(chunk) = self.chunk.as_mut() else {
-            return false;
+            return Fast::No;
         };
         let Some(cluster_tc) = chunk.cluster_timecode.and_then(|tc| i64::try_from(tc).ok()) else {
-            return false;
+            return Fast::No;
         };
         let scale = chunk.info.timecode_scale;
         // Work in buffer indices: a block must end within the data and the
@@ -337,7 +365,7 @@ impl Engine {
         let data_end = self.base + buf.len() as u64;
         let limit = bound.map_or(data_end, |b| b.min(data_end));
         let Some(data) = buf.get(..(limit.saturating_sub(self.base)) as usize) else {
-            return false;
+            return Fast::No;
         };
         let max_size = self.limits.max_element_size;
         // Room left under `max_chunk_size` for bytes up to a block's end plus
@@ -346,7 +374,8 @@ impl Engine {
             .limits
             .max_chunk_size
             .saturating_sub(self.base - chunk.info.offset + chunk.frame_cost);
-        let mut at = (self.pos - self.base) as usize;
+        let start = (self.pos - self.base) as usize;
+        let mut at = start;
         let mut recs = std::mem::take(&mut self.frames);
         let before = recs.len();
         let mut spent = 0u64;
@@ -372,6 +401,20 @@ impl Engine {
             let Some(end) = usize::try_from(size).ok().and_then(|n| body.checked_add(n)) else {
                 break;
             };
+            if end > data.len() && at == start {
+                // The next block is not all in. When it is a block this
+                // path will take (inside the Cluster, within the limits),
+                // the general path would only wait for it too.
+                let until = self.base + end as u64;
+                if size >= 4
+                    && bound.is_none_or(|b| until <= b)
+                    && end as u64 + FRAME_COST <= room
+                {
+                    self.frames = recs;
+                    return Fast::Wait(until);
+                }
+                break;
+            }
             // (A body under 4 bytes does not match: the general path says why.)
             let Some(&[track, tc_hi, tc_lo, flags, ..]) = data.get(body..end) else {
                 break;
@@ -400,7 +443,7 @@ impl Engine {
         let run = &recs[before..];
         let (Some(first), Some(last)) = (run.first(), run.last()) else {
             self.frames = recs;
-            return false;
+            return Fast::No;
         };
         let (first, last) = (first.timecode, last.timecode);
         let frames = run.len() as u64;
@@ -411,7 +454,7 @@ impl Engine {
             .stats
             .add_run(frames, keyframes, bytes, (first, last), scale);
         self.pos = self.base + at as u64;
-        true
+        Fast::Took
     }
 
     /// Outside a chunk: only an EBML header may come.
@@ -456,6 +499,7 @@ impl Engine {
         let body_start = (start - self.base) as usize + usize::from(h.len);
         let body_end = body_start + size as usize;
         if body_end > buf.len() {
+            self.wait = Some((start, self.base + body_end as u64));
             return Ok(Progress::Blocked);
         }
         check_ebml_header(&buf[body_start..body_end]).map_err(|k| (k, start, false))?;
@@ -730,6 +774,7 @@ impl Engine {
         let body_start = start + u64::from(h.len);
         let end = body_start + size;
         if end > self.data_end(buf) {
+            self.wait = Some((start, end));
             return Ok(Progress::Blocked);
         }
         let body = (body_start - self.base) as usize..(end - self.base) as usize;
