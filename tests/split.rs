@@ -86,7 +86,7 @@ fn events_agree_with_chunks() {
         }
         assert_eq!(ends.len(), chunks.len(), "{name}");
         for ((info, frames), chunk) in ends.iter().zip(&chunk_frames).zip(&chunks) {
-            assert_eq!(info, chunk.info(), "{name}");
+            assert_eq!(info.as_ref(), chunk.info(), "{name}");
             assert_eq!(frames.as_slice(), chunk.frames(), "{name}");
         }
     }

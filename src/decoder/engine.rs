@@ -181,6 +181,9 @@ pub(crate) struct Engine {
     /// index into `frames`, in order.
     durations: Vec<(usize, u64)>,
     out: VecDeque<Output>,
+    /// Streaming: the frame the fast path just read (it bypasses `out`,
+    /// which is empty whenever the fast path runs).
+    ready: Option<Frame>,
     finder: memmem::Finder<'static>,
     /// Where tag and track strings are packed (no allocation per string).
     arena: TextArena,
@@ -216,6 +219,7 @@ impl Engine {
             frames: Vec::new(),
             durations: Vec::new(),
             out: VecDeque::new(),
+            ready: None,
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
             arena: TextArena::default(),
             continuation: None,
@@ -228,8 +232,19 @@ impl Engine {
     /// when everything has been reported).
     pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
         loop {
+            if let Some(frame) = self.ready.take() {
+                return Some(Output::Frame(frame));
+            }
             if let Some(out) = self.out.pop_front() {
                 return Some(out);
+            }
+            // Streaming's common case first, before the general checks
+            // (it makes its own: it only takes a whole block inside an open
+            // Cluster, which no pending state can coexist with).
+            if self.mode == Mode::Streaming {
+                if let Fast::Took = self.stream_block(buf) {
+                    continue;
+                }
             }
             match self.advance(buf) {
                 Ok(Progress::Continue) => {}
@@ -298,8 +313,12 @@ impl Engine {
         if self.pos >= data_end {
             return Ok(Progress::Blocked);
         }
-        if self.mode == Mode::WholeChunk {
-            match self.simple_blocks(buf) {
+        let fast = match self.mode {
+            Mode::WholeChunk => self.simple_blocks(buf),
+            Mode::Streaming => self.stream_block(buf),
+        };
+        {
+            match fast {
                 Fast::Took => return Ok(Progress::Continue),
                 Fast::Wait(until) => {
                     self.wait = Some((self.pos, until));
@@ -406,9 +425,7 @@ impl Engine {
                 // path will take (inside the Cluster, within the limits),
                 // the general path would only wait for it too.
                 let until = self.base + end as u64;
-                if size >= 4
-                    && bound.is_none_or(|b| until <= b)
-                    && end as u64 + FRAME_COST <= room
+                if size >= 4 && bound.is_none_or(|b| until <= b) && end as u64 + FRAME_COST <= room
                 {
                     self.frames = recs;
                     return Fast::Wait(until);
@@ -454,6 +471,80 @@ impl Engine {
             .stats
             .add_run(frames, keyframes, bytes, (first, last), scale);
         self.pos = self.base + at as u64;
+        Fast::Took
+    }
+
+    /// The hot path of streaming: inside an open Cluster whose Timestamp is
+    /// known, a SimpleBlock without lacing and with a one-byte track number
+    /// is split off the buffer and handed out as a frame directly, one per
+    /// call (so frames are never queued: each is out before the next block
+    /// is read). Anything else is left to the general path, as for
+    /// [`simple_blocks`](Self::simple_blocks); the split tests compare the
+    /// two decoders, and events with chunks.
+    fn stream_block(&mut self, buf: &mut BytesMut) -> Fast {
+        let Some(&Open {
+            id: ids::CLUSTER,
+            bound,
+            ..
+        }) = self.stack.last()
+        else {
+            return Fast::No;
+        };
+        let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
+            return Fast::No;
+        };
+        let Some(cluster_tc) = chunk.cluster_timecode.and_then(|tc| i64::try_from(tc).ok()) else {
+            return Fast::No;
+        };
+        let at = (self.pos - self.base) as usize;
+        let Some(&[SIMPLE_BLOCK_BYTE, first_size, ref rest @ ..]) = buf.get(at..) else {
+            return Fast::No;
+        };
+        let (size, head) = if first_size & 0x80 != 0 {
+            (u64::from(first_size & 0x7F), 2)
+        } else if first_size & 0x40 != 0 && !rest.is_empty() {
+            ((u64::from(first_size & 0x3F) << 8) | u64::from(rest[0]), 3)
+        } else {
+            return Fast::No;
+        };
+        let unknown = if head == 2 { 0x7F } else { 0x3FFF };
+        if size == unknown || size > self.limits.max_element_size || size < 4 {
+            return Fast::No;
+        }
+        let end = self.pos + head as u64 + size;
+        if bound.is_some_and(|b| end > b) {
+            return Fast::No;
+        }
+        let data_end = self.base + buf.len() as u64;
+        if end > data_end {
+            // The general path would only wait for it too.
+            return Fast::Wait(end);
+        }
+        let body = at + head;
+        let (track, flags) = (buf[body], buf[body + 3]);
+        if track & 0x80 == 0 || flags & 0x06 != 0 {
+            return Fast::No;
+        }
+        let rel = i16::from_be_bytes([buf[body + 1], buf[body + 2]]);
+        let Some(timecode) = cluster_tc.checked_add(i64::from(rel)) else {
+            return Fast::No;
+        };
+        let end_rel = (end - self.base) as usize;
+        let mut data = buf.split_to(end_rel).freeze();
+        data.advance(body + 4);
+        self.base = end;
+        self.pos = end;
+        let frame = Frame {
+            data,
+            track_flags: u64::from(track & 0x7F) << 8
+                | u64::from(flags & (KEYFRAME | INVISIBLE | DISCARDABLE)),
+            timecode,
+            timecode_scale: chunk.info.timecode_scale,
+            duration: 0,
+        };
+        chunk.info.stats.add(&frame);
+        debug_assert!(self.out.is_empty() && self.ready.is_none());
+        self.ready = Some(frame);
         Fast::Took
     }
 

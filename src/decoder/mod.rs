@@ -109,11 +109,11 @@ pub enum Event {
     /// A chunk's first Cluster began (or the chunk ended without one): its
     /// offset, tracks, and the tags before the Cluster. `length`,
     /// `complete` and `stats` are not known yet.
-    Start(ChunkInfo),
+    Start(Box<ChunkInfo>),
     /// A frame, as soon as its block is in. Its data is a view of the input.
     Frame(Frame),
     /// The chunk ended: everything in [`ChunkInfo`], all tags included.
-    End(ChunkInfo),
+    End(Box<ChunkInfo>),
 }
 
 /// Frame-level decoding for consumers that cannot wait for a fragment to end
@@ -159,9 +159,9 @@ impl EventDecoder {
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
         match self.engine.poll(buf, eof) {
             None => Ok(None),
-            Some(Output::Start(info)) => Ok(Some(Event::Start(*info))),
+            Some(Output::Start(info)) => Ok(Some(Event::Start(info))),
             Some(Output::Frame(frame)) => Ok(Some(Event::Frame(frame))),
-            Some(Output::End(info, _)) => Ok(Some(Event::End(*info))),
+            Some(Output::End(info, _)) => Ok(Some(Event::End(info))),
             Some(Output::Error(e)) => Err(e.into()),
         }
     }
