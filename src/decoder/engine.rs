@@ -198,6 +198,9 @@ pub(crate) struct Engine {
     /// in, there is nothing to do (with TCP-segment-sized pieces, a block
     /// is waited for over several calls; each checked everything again).
     wait: Option<(u64, u64)>,
+    /// The fast paths (SimpleBlock runs, the streaming block, `wait`) are
+    /// on; off only to test them against the general path.
+    pub(crate) fast: bool,
 }
 
 type Step = Result<Progress, (DecodeErrorKind, u64, bool)>;
@@ -225,6 +228,7 @@ impl Engine {
             continuation: None,
             header_at: None,
             wait: None,
+            fast: true,
         }
     }
 
@@ -241,7 +245,7 @@ impl Engine {
             // Streaming's common case first, before the general checks
             // (it makes its own: it only takes a whole block inside an open
             // Cluster, which no pending state can coexist with).
-            if self.mode == Mode::Streaming {
+            if self.mode == Mode::Streaming && self.fast {
                 if let Fast::Took = self.stream_block(buf) {
                     continue;
                 }
@@ -288,7 +292,7 @@ impl Engine {
         }
         self.discard(buf);
         let data_end = self.data_end(buf);
-        if let Some((at, until)) = self.wait {
+        if let Some((at, until)) = self.wait.filter(|_| self.fast) {
             if at == self.pos && data_end < until {
                 return Ok(Progress::Blocked);
             }
@@ -314,6 +318,7 @@ impl Engine {
             return Ok(Progress::Blocked);
         }
         let fast = match self.mode {
+            _ if !self.fast => Fast::No,
             Mode::WholeChunk => self.simple_blocks(buf),
             Mode::Streaming => self.stream_block(buf),
         };
@@ -360,8 +365,8 @@ impl Engine {
     /// one-byte track number are recorded directly. Anything else (another
     /// element, lacing, a limit or bound reached, bytes still missing) is
     /// left to the general path, which also reports every error, so this
-    /// changes no result, only the cost (the split and corpus tests compare
-    /// both). Returns whether it consumed a block.
+    /// changes no result, only the cost (tests/fast_paths.rs compares the
+    /// two on generated and damaged streams under random limits).
     fn simple_blocks(&mut self, buf: &BytesMut) -> Fast {
         let Some(&Open {
             id: ids::CLUSTER,
@@ -479,8 +484,7 @@ impl Engine {
     /// is split off the buffer and handed out as a frame directly, one per
     /// call (so frames are never queued: each is out before the next block
     /// is read). Anything else is left to the general path, as for
-    /// [`simple_blocks`](Self::simple_blocks); the split tests compare the
-    /// two decoders, and events with chunks.
+    /// [`simple_blocks`](Self::simple_blocks) (and tested the same way).
     fn stream_block(&mut self, buf: &mut BytesMut) -> Fast {
         let Some(&Open {
             id: ids::CLUSTER,

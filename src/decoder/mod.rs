@@ -61,6 +61,16 @@ impl ChunkDecoder {
         }
     }
 
+    /// The decoder without its fast paths: every element goes through the
+    /// general path. Only for tests that compare the two (the fast paths
+    /// must change nothing but the cost); not part of the API.
+    #[doc(hidden)]
+    pub fn general_path_only(limits: Limits) -> ChunkDecoder {
+        let mut engine = Engine::new(Mode::WholeChunk, limits);
+        engine.fast = false;
+        ChunkDecoder { engine }
+    }
+
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Chunk>, Error> {
         loop {
             return match self.engine.poll(buf, eof) {
@@ -154,6 +164,14 @@ impl EventDecoder {
         EventDecoder {
             engine: Engine::new(Mode::Streaming, limits),
         }
+    }
+
+    /// As [`ChunkDecoder::general_path_only`]: for tests, not part of the API.
+    #[doc(hidden)]
+    pub fn general_path_only(limits: Limits) -> EventDecoder {
+        let mut engine = Engine::new(Mode::Streaming, limits);
+        engine.fast = false;
+        EventDecoder { engine }
     }
 
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
