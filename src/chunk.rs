@@ -36,9 +36,10 @@ pub(crate) const HAS_DURATION: u8 = 0x02;
 #[cfg(target_pointer_width = "64")]
 const _: () = assert!(std::mem::size_of::<Frame>() == 64);
 
-/// The largest track number a block header can hold (an 8-byte VINT's
-/// all-ones value is reserved).
-pub(crate) const MAX_TRACK: u64 = (1 << 56) - 2;
+/// The largest track number a block header can hold: an 8-byte VINT's
+/// value (the decoder reads the all-ones value too, so a decoded frame can
+/// always be rebuilt; the writer refuses it, as the reserved value).
+pub(crate) const MAX_TRACK: u64 = (1 << 56) - 1;
 
 impl std::fmt::Debug for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,7 +62,7 @@ impl Frame {
     ///
     /// # Panics
     ///
-    /// If `track` is above 2^56 - 2, the largest track number a block
+    /// If `track` is above 2^56 - 1, the largest track number a block
     /// header can hold.
     ///
     /// ```
@@ -77,7 +78,7 @@ impl Frame {
     ) -> Frame {
         assert!(
             track <= MAX_TRACK,
-            "track number {track} does not fit a block header (at most 2^56 - 2)"
+            "track number {track} does not fit a block header (at most 2^56 - 1)"
         );
         Frame {
             data,
@@ -413,7 +414,7 @@ mod tests {
         assert_eq!(g.with_discardable(false), {
             Frame::new(Bytes::from_static(b"x"), MAX_TRACK, -5, 7, true)
         });
-        assert!(format!("{f:?}").contains("track: 72057594037927934"));
+        assert!(format!("{f:?}").contains("track: 72057594037927935"));
     }
 
     #[test]

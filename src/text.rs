@@ -10,8 +10,15 @@ use bytes::{Bytes, BytesMut};
 
 /// An immutable UTF-8 string held in [`Bytes`]: a tag's name or value, a
 /// track's codec ID. Cloning it never copies, and the decoder makes it
-/// without an allocation of its own (it packs a chunk's strings into shared
-/// blocks), so a chunk's dozen strings do not cost a dozen allocations.
+/// without an allocation of its own (it packs the strings it reads into
+/// shared 1 KiB blocks), so a chunk's dozen strings do not cost a dozen
+/// allocations.
+///
+/// Like any `Bytes` view, a `Text` keeps its block alive: a string kept
+/// from a decoded chunk holds up to 1 KiB (strings over 256 bytes get an
+/// allocation of their own). To keep many strings for long - an index of
+/// continuation tokens, say - keep [`compact`](Self::compact) copies, or
+/// `String`s.
 ///
 /// It reads as a `&str` ([`Deref`], [`as_str`](Self::as_str)) and compares
 /// with `str` and `String`.
@@ -39,9 +46,20 @@ impl Text {
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 
-    /// The UTF-8 bytes.
-    pub fn as_bytes(&self) -> &Bytes {
+    /// The UTF-8 bytes, as the `Bytes` view they are (`as_bytes()`, from
+    /// `str`, gives the slice).
+    pub fn bytes(&self) -> &Bytes {
         &self.0
+    }
+
+    /// A copy in an allocation of its own, which keeps nothing else alive.
+    ///
+    /// ```
+    /// let t = kvs_mkv::Text::from("91343852333181432392682062607743920146159000001");
+    /// assert_eq!(t.compact(), t);
+    /// ```
+    pub fn compact(&self) -> Text {
+        Text(Bytes::copy_from_slice(&self.0))
     }
 
     /// `bytes` as text, invalid sequences replaced by U+FFFD (then copied).
@@ -153,9 +171,10 @@ pub(crate) struct TextArena {
     block: BytesMut,
 }
 
-/// Size of an arena block: a GetMedia chunk's strings take a few hundred
-/// bytes, so one block serves about a dozen chunks.
-const BLOCK: usize = 4096;
+/// Size of an arena block: a GetMedia chunk's strings take about 350 bytes,
+/// so one block serves about three chunks; small, because a `Text` kept
+/// keeps its whole block alive.
+const BLOCK: usize = 1024;
 
 impl TextArena {
     /// `bytes` (an element's payload, trailing NULs already removed) as
@@ -198,8 +217,8 @@ mod tests {
         assert_eq!(b, "91343852333181432392682062607743920146159");
         // Adjacent in one block.
         assert_eq!(
-            a.as_bytes().as_ptr() as usize + a.len(),
-            b.as_bytes().as_ptr() as usize
+            a.bytes().as_ptr() as usize + a.len(),
+            b.bytes().as_ptr() as usize
         );
         assert_eq!(arena.text(b""), "");
         assert_eq!(arena.text(b"a\xFFb"), "a\u{FFFD}b");

@@ -443,3 +443,55 @@ fn a_million_tiny_tags_are_an_error() {
     // 4096 tags are kept (the limit), each a Tag with a 1-byte name.
     assert!(peak <= 1024 * KIB, "peak {peak}");
 }
+
+// ---------------------------------------------------------------------------
+// What a kept string keeps alive.
+
+/// Decoded strings share blocks of 1 KiB, so keeping one string per chunk
+/// (here each chunk's 3-byte codec ID, next to a 1000-byte producer tag)
+/// keeps at most a block per string; a `compact()` copy keeps only itself.
+#[test]
+fn a_kept_string_keeps_at_most_a_small_block() {
+    let chunk = concat(&[
+        ebml_header(),
+        el(
+            SEGMENT,
+            &concat(&[
+                el(TRACKS, &video_track(1, "V_X", b"", 2, 2)),
+                tags_w(&[("PRODUCER_NOTE", &"n".repeat(1000))], 2),
+                el(
+                    CLUSTER,
+                    &concat(&[uint(TIMECODE, 0), simple_block(1, 0, true, b"f")]),
+                ),
+            ]),
+        ),
+    ]);
+    let n = 300;
+    let input: Vec<u8> = (0..n).flat_map(|_| chunk.clone()).collect();
+    for compact in [false, true] {
+        let mut kept: Vec<kvs_mkv::Text> = Vec::with_capacity(n);
+        let ((), stats) = measure(|| {
+            let mut decoder = ChunkDecoder::default();
+            let mut buf = BytesMut::from(&input[..]);
+            while let Some(c) = decoder.decode_eof(&mut buf).unwrap() {
+                let codec = &c.info().tracks[0].codec_id;
+                kept.push(if compact {
+                    codec.compact()
+                } else {
+                    codec.clone()
+                });
+            }
+        });
+        let per_string = stats.live / n as i64;
+        eprintln!("kept {n} codec IDs (compact: {compact}): {per_string} bytes live each");
+        assert_eq!(kept.len(), n);
+        if compact {
+            assert!(per_string <= 64, "{per_string} bytes per compact string");
+        } else {
+            assert!(
+                per_string <= 1024 + 64,
+                "{per_string} bytes per kept string"
+            );
+        }
+    }
+}

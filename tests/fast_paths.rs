@@ -228,7 +228,7 @@ fn limits(r: &mut Rng) -> Limits {
 
 #[derive(Debug, PartialEq)]
 enum Item {
-    Chunk(kvs_mkv::Chunk),
+    Chunk(Box<kvs_mkv::Chunk>),
     Error(DecodeError),
 }
 
@@ -282,7 +282,7 @@ fn chunks(input: &[u8], sizes: &[usize], l: Limits, fast: bool) -> Vec<Item> {
     };
     run(decoder, input, sizes)
         .into_iter()
-        .map(|r| r.map_or_else(Item::Error, Item::Chunk))
+        .map(|r| r.map_or_else(Item::Error, |c| Item::Chunk(Box::new(c))))
         .collect()
 }
 

@@ -500,3 +500,37 @@ mod client {
         assert_eq!(seen.lock().unwrap().as_deref(), Some("svc-token"));
     }
 }
+
+/// (Second review.) A block header whose track VINT is the 8-byte all-ones
+/// value decodes to track 2^56 - 1; rebuilding that frame (to re-time it)
+/// must not panic.
+#[test]
+fn a_decoded_frame_can_be_rebuilt_with_frame_new() {
+    let mut body = vec![0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+    body.extend([0x00, 0x00, 0x80, 0xAA]); // timecode 0, keyframe, 1 byte
+    let input = concat(&[
+        ebml_header(),
+        el(
+            SEGMENT,
+            &el(
+                CLUSTER,
+                &concat(&[uint(TIMECODE, 0), el(SIMPLE_BLOCK, &body)]),
+            ),
+        ),
+    ]);
+    let mut buf = BytesMut::from(&input[..]);
+    let chunk = ChunkDecoder::default()
+        .decode_eof(&mut buf)
+        .unwrap()
+        .unwrap();
+    let f = &chunk.frames()[0];
+    assert_eq!(f.track(), (1u64 << 56) - 1);
+    let g = kvs_mkv::Frame::new(
+        f.data().clone(),
+        f.track(),
+        f.timecode() + 1,
+        f.timecode_scale(),
+        f.is_keyframe(),
+    );
+    assert_eq!((g.track(), g.timecode()), (f.track(), 1));
+}
