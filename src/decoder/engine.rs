@@ -159,6 +159,23 @@ enum Fast {
 /// The SimpleBlock ID, one byte on the wire.
 const SIMPLE_BLOCK_BYTE: u8 = ids::SIMPLE_BLOCK as u8;
 
+/// A block size written in one or two bytes (a frame under 16 KiB), given
+/// its first byte and the next (when in): (size, header length with the
+/// one-byte SimpleBlock ID). `None` for the unknown size, another width, or
+/// a second byte not yet in.
+#[inline]
+fn short_block_size(first: u8, next: Option<u8>) -> Option<(u64, usize)> {
+    if first & 0x80 != 0 {
+        let size = u64::from(first & 0x7F);
+        (size != 0x7F).then_some((size, 2))
+    } else if first & 0x40 != 0 {
+        let size = (u64::from(first & 0x3F) << 8) | u64::from(next?);
+        (size != 0x3FFF).then_some((size, 3))
+    } else {
+        None
+    }
+}
+
 /// What the engine keeps per frame until a whole chunk is handed out.
 /// (A BlockDuration's 16 bytes in `Engine::durations` included: a bound.)
 const FRAME_COST: u64 = (std::mem::size_of::<FrameRec>()
@@ -368,18 +385,10 @@ impl Engine {
     /// changes no result, only the cost (tests/fast_paths.rs compares the
     /// two on generated and damaged streams under random limits).
     fn simple_blocks(&mut self, buf: &BytesMut) -> Fast {
-        let Some(&Open {
-            id: ids::CLUSTER,
-            bound,
-            ..
-        }) = self.stack.last()
-        else {
+        let Some((bound, cluster_tc)) = self.open_cluster() else {
             return Fast::No;
         };
         let Some(chunk) = self.chunk.as_mut() else {
-            return Fast::No;
-        };
-        let Some(cluster_tc) = chunk.cluster_timecode.and_then(|tc| i64::try_from(tc).ok()) else {
             return Fast::No;
         };
         let scale = chunk.info.timecode_scale;
@@ -407,15 +416,12 @@ impl Engine {
         while let [SIMPLE_BLOCK_BYTE, first_size, rest @ ..] = &data[at..] {
             // The size: one or two bytes inline (frames under 16 KiB), any
             // other width through the general reader; never unknown.
-            let (size, head) = if first_size & 0x80 != 0 {
-                (u64::from(first_size & 0x7F), 2)
-            } else if first_size & 0x40 != 0 && !rest.is_empty() {
-                ((u64::from(first_size & 0x3F) << 8) | u64::from(rest[0]), 3)
-            } else {
-                match ebml::vint(&data[at + 1..]) {
+            let (size, head) = match short_block_size(*first_size, rest.first().copied()) {
+                Some(short) => short,
+                None => match ebml::vint(&data[at + 1..]) {
                     Ok((_, (size, width))) => (size, 1 + width as usize),
                     Err(_) => break,
-                }
+                },
             };
             let width = head as u32 - 1;
             if size == (1u64 << (7 * width)) - 1 || size > max_size {
@@ -486,33 +492,20 @@ impl Engine {
     /// is read). Anything else is left to the general path, as for
     /// [`simple_blocks`](Self::simple_blocks) (and tested the same way).
     fn stream_block(&mut self, buf: &mut BytesMut) -> Fast {
-        let Some(&Open {
-            id: ids::CLUSTER,
-            bound,
-            ..
-        }) = self.stack.last()
-        else {
+        let Some((bound, cluster_tc)) = self.open_cluster() else {
             return Fast::No;
         };
         let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
-            return Fast::No;
-        };
-        let Some(cluster_tc) = chunk.cluster_timecode.and_then(|tc| i64::try_from(tc).ok()) else {
             return Fast::No;
         };
         let at = (self.pos - self.base) as usize;
         let Some(&[SIMPLE_BLOCK_BYTE, first_size, ref rest @ ..]) = buf.get(at..) else {
             return Fast::No;
         };
-        let (size, head) = if first_size & 0x80 != 0 {
-            (u64::from(first_size & 0x7F), 2)
-        } else if first_size & 0x40 != 0 && !rest.is_empty() {
-            ((u64::from(first_size & 0x3F) << 8) | u64::from(rest[0]), 3)
-        } else {
+        let Some((size, head)) = short_block_size(first_size, rest.first().copied()) else {
             return Fast::No;
         };
-        let unknown = if head == 2 { 0x7F } else { 0x3FFF };
-        if size == unknown || size > self.limits.max_element_size || size < 4 {
+        if size > self.limits.max_element_size || size < 4 {
             return Fast::No;
         }
         let end = self.pos + head as u64 + size;
@@ -550,6 +543,21 @@ impl Engine {
         debug_assert!(self.out.is_empty() && self.ready.is_none());
         self.ready = Some(frame);
         Fast::Took
+    }
+
+    /// What both fast paths require: an open Cluster whose Timestamp is
+    /// known and fits an `i64`. Its bound and that Timestamp.
+    fn open_cluster(&self) -> Option<(Option<u64>, i64)> {
+        let &Open {
+            id: ids::CLUSTER,
+            bound,
+            ..
+        } = self.stack.last()?
+        else {
+            return None;
+        };
+        let timecode = self.chunk.as_ref()?.cluster_timecode?;
+        Some((bound, i64::try_from(timecode).ok()?))
     }
 
     /// Outside a chunk: only an EBML header may come.
