@@ -147,8 +147,9 @@ fn keep_frame(stats: &mut crate::FrameStats, frames: &mut Vec<FrameRec>, rec: Fr
 
 /// What the SimpleBlock fast path did.
 enum Fast {
-    /// Took one or more blocks.
-    Took,
+    /// Took one or more blocks; the next is not all in when `wait` says
+    /// up to where it reaches.
+    Took { wait: Option<u64> },
     /// The next block is not all in: nothing to do until the input reaches
     /// this offset.
     Wait(u64),
@@ -263,7 +264,7 @@ impl Engine {
             // (it makes its own: it only takes a whole block inside an open
             // Cluster, which no pending state can coexist with).
             if self.mode == Mode::Streaming && self.fast {
-                if let Fast::Took = self.stream_block(buf) {
+                if let Fast::Took { .. } = self.stream_block(buf) {
                     continue;
                 }
             }
@@ -341,8 +342,10 @@ impl Engine {
         };
         {
             match fast {
-                Fast::Took => return Ok(Progress::Continue),
-                Fast::Wait(until) => {
+                Fast::Took { wait: None } => return Ok(Progress::Continue),
+                // Took blocks up to one not all in: nothing more to do
+                // until it is (saves a round per piece of input).
+                Fast::Took { wait: Some(until) } | Fast::Wait(until) => {
                     self.wait = Some((self.pos, until));
                     return Ok(Progress::Blocked);
                 }
@@ -413,6 +416,7 @@ impl Engine {
         let before = recs.len();
         let mut spent = 0u64;
         let (mut keyframes, mut bytes) = (0u64, 0u64);
+        let mut waiting = None;
         while let [SIMPLE_BLOCK_BYTE, first_size, rest @ ..] = &data[at..] {
             // The size: one or two bytes inline (frames under 16 KiB), any
             // other width through the general reader; never unknown.
@@ -431,15 +435,16 @@ impl Engine {
             let Some(end) = usize::try_from(size).ok().and_then(|n| body.checked_add(n)) else {
                 break;
             };
-            if end > data.len() && at == start {
+            if end > data.len() {
                 // The next block is not all in. When it is a block this
                 // path will take (inside the Cluster, within the limits),
                 // the general path would only wait for it too.
                 let until = self.base + end as u64;
-                if size >= 4 && bound.is_none_or(|b| until <= b) && end as u64 + FRAME_COST <= room
+                if size >= 4
+                    && bound.is_none_or(|b| until <= b)
+                    && end as u64 + spent + FRAME_COST <= room
                 {
-                    self.frames = recs;
-                    return Fast::Wait(until);
+                    waiting = Some(until);
                 }
                 break;
             }
@@ -471,7 +476,7 @@ impl Engine {
         let run = &recs[before..];
         let (Some(first), Some(last)) = (run.first(), run.last()) else {
             self.frames = recs;
-            return Fast::No;
+            return waiting.map_or(Fast::No, Fast::Wait);
         };
         let (first, last) = (first.timecode, last.timecode);
         let frames = run.len() as u64;
@@ -482,7 +487,7 @@ impl Engine {
             .stats
             .add_run(frames, keyframes, bytes, (first, last), scale);
         self.pos = self.base + at as u64;
-        Fast::Took
+        Fast::Took { wait: waiting }
     }
 
     /// The hot path of streaming: inside an open Cluster whose Timestamp is
@@ -542,7 +547,7 @@ impl Engine {
         chunk.info.stats.add(&frame);
         debug_assert!(self.out.is_empty() && self.ready.is_none());
         self.ready = Some(frame);
-        Fast::Took
+        Fast::Took { wait: None }
     }
 
     /// What both fast paths require: an open Cluster whose Timestamp is
