@@ -268,6 +268,14 @@ mod client {
         )
     }
 
+    /// Where the first chunk's second frame ends in `media`: a cut there
+    /// leaves that chunk with two whole frames and the rest missing.
+    fn end_of_second_frame(media: &[u8]) -> usize {
+        let chunk = kvs_mkv::io::read_chunks(media).next().unwrap().unwrap();
+        let f = &chunk.frames()[1];
+        f.data().as_ptr() as usize - chunk.raw().as_ptr() as usize + f.data().len()
+    }
+
     /// GetMedia-shaped chunks with `frames` tiny frames each.
     fn body(fragments: &[u64], frames: usize) -> Vec<u8> {
         body_in(Layout::Service, fragments, frames)
@@ -329,12 +337,7 @@ mod client {
     async fn r5a_events_duplicate_frames_after_two_cuts() {
         let media = body(&[1], 4);
         // Cut right after the second frame's block.
-        let chunk = kvs_mkv::io::read_chunks(&media[..])
-            .next()
-            .unwrap()
-            .unwrap();
-        let f = &chunk.frames()[1];
-        let cut = f.data().as_ptr() as usize - chunk.raw().as_ptr() as usize + f.data().len();
+        let cut = end_of_second_frame(&media);
         let calls = Arc::new(AtomicUsize::new(0));
         let c2 = calls.clone();
         let url = serve(move |url| {
@@ -405,12 +408,7 @@ mod client {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn r8_get_media_delivers_cut_fragment_as_complete() {
         let media = body_in(Layout::ProducerSdk, &[1], 4);
-        let chunk = kvs_mkv::io::read_chunks(&media[..])
-            .next()
-            .unwrap()
-            .unwrap();
-        let f = &chunk.frames()[1];
-        let cut = f.data().as_ptr() as usize - chunk.raw().as_ptr() as usize + f.data().len();
+        let cut = end_of_second_frame(&media);
         let calls = Arc::new(AtomicUsize::new(0));
         let c2 = calls.clone();
         let url = serve(move |url| {

@@ -340,17 +340,15 @@ impl Engine {
             Mode::WholeChunk => self.simple_blocks(buf),
             Mode::Streaming => self.stream_block(buf),
         };
-        {
-            match fast {
-                Fast::Took { wait: None } => return Ok(Progress::Continue),
-                // Took blocks up to one not all in: nothing more to do
-                // until it is (saves a round per piece of input).
-                Fast::Took { wait: Some(until) } | Fast::Wait(until) => {
-                    self.wait = Some((self.pos, until));
-                    return Ok(Progress::Blocked);
-                }
-                Fast::No => {}
+        match fast {
+            Fast::Took { wait: None } => return Ok(Progress::Continue),
+            // Took blocks up to one not all in: nothing more to do until it
+            // is (saves a round per piece of input).
+            Fast::Took { wait: Some(until) } | Fast::Wait(until) => {
+                self.wait = Some((self.pos, until));
+                return Ok(Progress::Blocked);
             }
+            Fast::No => {}
         }
         let at = (self.pos - self.base) as usize;
         let header = match self.header_at {
@@ -410,8 +408,7 @@ impl Engine {
             .limits
             .max_chunk_size
             .saturating_sub(self.base - chunk.info.offset + chunk.frame_cost);
-        let start = (self.pos - self.base) as usize;
-        let mut at = start;
+        let mut at = (self.pos - self.base) as usize;
         let mut recs = std::mem::take(&mut self.frames);
         let before = recs.len();
         let mut spent = 0u64;
