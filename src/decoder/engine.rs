@@ -157,6 +157,179 @@ enum Fast {
     No,
 }
 
+/// The chunk's frames, as views of its bytes `raw` (stream offset
+/// `raw_base`). Out of line, so the loop keeps its values in registers.
+#[inline(never)]
+fn build_frames(raw: &Bytes, raw_base: u64, recs: &[FrameRec]) -> Vec<Frame> {
+    let mut frames = Vec::with_capacity(recs.len());
+    for f in recs {
+        let at = (f.start - raw_base) as usize;
+        frames.push(Frame {
+            data: raw.slice(at..at + f.len),
+            track_flags: f.track_flags,
+            timecode: f.timecode,
+            timecode_scale: f.timecode_scale,
+            duration: 0,
+        });
+    }
+    frames
+}
+
+/// What a run of SimpleBlocks is read against (see
+/// [`Engine::simple_blocks`]): kept apart from the engine so the loop works
+/// in registers.
+struct Run {
+    /// Stream offset of `data[0]`.
+    base: u64,
+    cluster_tc: i64,
+    scale: u64,
+    max_size: u64,
+    /// Bytes the chunk may still take, counted from `data[0]`, with
+    /// [`FRAME_COST`] per frame kept.
+    room: u64,
+}
+
+impl Run {
+    /// Records consecutive SimpleBlocks from `at` (no lacing, a one-byte
+    /// track number, wholly within `data`, within the limits) and returns
+    /// where the run stopped, with the end of the block there when that
+    /// block would be taken but is not all in yet.
+    fn scan(&self, data: &[u8], at: usize, recs: &mut Vec<FrameRec>) -> Scanned {
+        // Relative timecodes are i16: with the Cluster's this far from the
+        // ends of i64, no sum overflows (nearer, the general path decides).
+        if !(i64::MIN + 0x8000..=i64::MAX - 0x7FFF).contains(&self.cluster_tc) || self.max_size < 4
+        {
+            return Scanned {
+                at,
+                ..Scanned::default()
+            };
+        }
+        // A block takes 6 bytes at least: when even that many blocks up to
+        // the end of `data` fit the room, the room needs no check per block.
+        let most = data.len().saturating_sub(at) as u64 / 6 + 1;
+        if (data.len() as u64).saturating_add(most.saturating_mul(FRAME_COST)) <= self.room {
+            self.scan_with::<false>(data, at, recs)
+        } else {
+            self.scan_with::<true>(data, at, recs)
+        }
+    }
+
+    #[inline(never)]
+    fn scan_with<const ROOM: bool>(
+        &self,
+        data: &[u8],
+        mut at: usize,
+        recs: &mut Vec<FrameRec>,
+    ) -> Scanned {
+        let (base, tc, scale) = (self.base, self.cluster_tc, self.scale);
+        let (mut keyframes, mut bytes) = (0, 0);
+        let max_body = self.max_size - 4;
+        // The room for `end` (a block's end) plus the records kept.
+        let mut room = self.room;
+        let before = recs.len();
+        let flags_kept = u64::from(KEYFRAME | INVISIBLE | DISCARDABLE);
+        while let Some(&[SIMPLE_BLOCK_BYTE, s0, s1]) = data.get(at..at + 3) {
+            // The size: one or two bytes inline (frames under 16 KiB), any
+            // other width through the general reader; never unknown.
+            let (size, body) = if s0 & 0x80 != 0 {
+                if s0 == 0xFF {
+                    break;
+                }
+                (u64::from(s0 & 0x7F), at + 2)
+            } else if s0 & 0x40 != 0 {
+                let size = (u64::from(s0 & 0x3F) << 8) | u64::from(s1);
+                if size == 0x3FFF {
+                    break;
+                }
+                (size, at + 3)
+            } else {
+                match wide_size(&data[at + 1..]) {
+                    Some((size, head)) => (size, at + head),
+                    None => break,
+                }
+            };
+            // At least the 4 bytes of track, timecode and flags (a shorter
+            // body does not match: the general path says why), and at most
+            // the element size limit.
+            if size.wrapping_sub(4) > max_body {
+                break;
+            }
+            // (No overflow: a VINT size is under 2^56.)
+            let end = body as u64 + size;
+            if ROOM && end.saturating_add(FRAME_COST) > room {
+                break;
+            }
+            if end > data.len() as u64 {
+                // Not all in: wait for it only when it would be taken.
+                let spent = (recs.len() - before) as u64 * FRAME_COST;
+                let room = self.room.saturating_sub(spent);
+                return Scanned {
+                    at,
+                    wait: waits(data, body, end, room).then_some(end as usize),
+                    keyframes,
+                    bytes,
+                };
+            }
+            let end = end as usize;
+            let Some(&[track, tc_hi, tc_lo, flags, ..]) = data.get(body..end) else {
+                break;
+            };
+            if track & 0x80 == 0 || flags & 0x06 != 0 {
+                break;
+            }
+            recs.push(FrameRec {
+                start: base + (body + 4) as u64,
+                len: (size - 4) as usize,
+                track_flags: u64::from(track & 0x7F) << 8 | (u64::from(flags) & flags_kept),
+                timecode: tc + i64::from(i16::from_be_bytes([tc_hi, tc_lo])),
+                timecode_scale: scale,
+            });
+            keyframes += u64::from(flags >> 7);
+            bytes += size - 4;
+            if ROOM {
+                room -= FRAME_COST;
+            }
+            at = end;
+        }
+        Scanned {
+            at,
+            wait: None,
+            keyframes,
+            bytes,
+        }
+    }
+}
+
+/// Where a run of SimpleBlocks stopped, and what it took.
+#[derive(Default)]
+struct Scanned {
+    /// Buffer index of the element after the run.
+    at: usize,
+    /// The end of the block at `at` when that block would be taken but is
+    /// not all in yet.
+    wait: Option<usize>,
+    /// Keyframes among the frames taken.
+    keyframes: u64,
+    /// Payload bytes of the frames taken.
+    bytes: u64,
+}
+
+/// Whether a block (body at `body`, ending at `end`, past the data) would be
+/// taken once all in, so that waiting for it is all the general path would
+/// do too.
+#[cold]
+fn waits(data: &[u8], body: usize, end: u64, room: u64) -> bool {
+    matches!(data.get(body..body + 4), Some(&[track, _, _, flags])
+        if track & 0x80 != 0 && flags & 0x06 == 0 && end.saturating_add(FRAME_COST) <= room)
+}
+
+/// A SimpleBlock size of three bytes or more: (size, bytes of ID and size).
+#[cold]
+fn wide_size(input: &[u8]) -> Option<(u64, usize)> {
+    let (_, (size, width)) = ebml::vint(input).ok()?;
+    Some((size, 1 + width as usize))
+}
+
 /// The SimpleBlock ID, one byte on the wire.
 const SIMPLE_BLOCK_BYTE: u8 = ids::SIMPLE_BLOCK as u8;
 
@@ -401,89 +574,41 @@ impl Engine {
         let Some(data) = buf.get(..(limit.saturating_sub(self.base)) as usize) else {
             return Fast::No;
         };
-        let max_size = self.limits.max_element_size;
         // Room left under `max_chunk_size` for bytes up to a block's end plus
         // the records kept per frame.
         let room = self
             .limits
             .max_chunk_size
             .saturating_sub(self.base - chunk.info.offset + chunk.frame_cost);
-        let mut at = (self.pos - self.base) as usize;
-        let mut recs = std::mem::take(&mut self.frames);
-        let before = recs.len();
-        let mut spent = 0u64;
-        let (mut keyframes, mut bytes) = (0u64, 0u64);
-        let mut waiting = None;
-        while let [SIMPLE_BLOCK_BYTE, first_size, rest @ ..] = &data[at..] {
-            // The size: one or two bytes inline (frames under 16 KiB), any
-            // other width through the general reader; never unknown.
-            let (size, head) = match short_block_size(*first_size, rest.first().copied()) {
-                Some(short) => short,
-                None => match ebml::vint(&data[at + 1..]) {
-                    Ok((_, (size, width))) => (size, 1 + width as usize),
-                    Err(_) => break,
-                },
-            };
-            let width = head as u32 - 1;
-            if size == (1u64 << (7 * width)) - 1 || size > max_size {
-                break;
-            }
-            let body = at + head;
-            let Some(end) = usize::try_from(size).ok().and_then(|n| body.checked_add(n)) else {
-                break;
-            };
-            if end > data.len() {
-                // The next block is not all in. When it is a block this
-                // path will take (inside the Cluster, within the limits),
-                // the general path would only wait for it too.
-                let until = self.base + end as u64;
-                if size >= 4
-                    && bound.is_none_or(|b| until <= b)
-                    && end as u64 + spent + FRAME_COST <= room
-                {
-                    waiting = Some(until);
-                }
-                break;
-            }
-            // (A body under 4 bytes does not match: the general path says why.)
-            let Some(&[track, tc_hi, tc_lo, flags, ..]) = data.get(body..end) else {
-                break;
-            };
-            if end as u64 + spent + FRAME_COST > room || track & 0x80 == 0 || flags & 0x06 != 0 {
-                break;
-            }
-            let Some(timecode) =
-                cluster_tc.checked_add(i64::from(i16::from_be_bytes([tc_hi, tc_lo])))
-            else {
-                break;
-            };
-            spent += FRAME_COST;
-            keyframes += u64::from(flags >> 7);
-            bytes += size - 4;
-            recs.push(FrameRec {
-                start: self.base + (body + 4) as u64,
-                len: (size - 4) as usize,
-                track_flags: u64::from(track & 0x7F) << 8
-                    | u64::from(flags & (KEYFRAME | INVISIBLE | DISCARDABLE)),
-                timecode,
-                timecode_scale: scale,
-            });
-            at = end;
-        }
-        let run = &recs[before..];
-        let (Some(first), Some(last)) = (run.first(), run.last()) else {
-            self.frames = recs;
+        let before = self.frames.len();
+        let run = Run {
+            base: self.base,
+            cluster_tc,
+            scale,
+            max_size: self.limits.max_element_size,
+            room,
+        };
+        let scanned = run.scan(data, (self.pos - self.base) as usize, &mut self.frames);
+        // A block not all in that this path would take: the general path
+        // would only wait for it too. (Within the Cluster, hence `bound`.)
+        let waiting = scanned
+            .wait
+            .map(|end| self.base + end as u64)
+            .filter(|&until| bound.is_none_or(|b| until <= b));
+        let recs = &self.frames[before..];
+        let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
             return waiting.map_or(Fast::No, Fast::Wait);
         };
-        let (first, last) = (first.timecode, last.timecode);
-        let frames = run.len() as u64;
-        self.frames = recs;
-        chunk.frame_cost += spent;
-        chunk
-            .info
-            .stats
-            .add_run(frames, keyframes, bytes, (first, last), scale);
-        self.pos = self.base + at as u64;
+        let frames = recs.len() as u64;
+        chunk.frame_cost += frames * FRAME_COST;
+        chunk.info.stats.add_run(
+            frames,
+            scanned.keyframes,
+            scanned.bytes,
+            (first.timecode, last.timecode),
+            scale,
+        );
+        self.pos = self.base + scanned.at as u64;
         Fast::Took { wait: waiting }
     }
 
@@ -1081,17 +1206,7 @@ impl Engine {
                 let raw_base = self.base;
                 self.base += take as u64;
                 resolve_privates(&mut chunk, &raw, raw_base);
-                let mut frames = Vec::with_capacity(self.frames.len());
-                for f in &self.frames {
-                    let at = (f.start - raw_base) as usize;
-                    frames.push(Frame {
-                        data: raw.slice(at..at + f.len),
-                        track_flags: f.track_flags,
-                        timecode: f.timecode,
-                        timecode_scale: f.timecode_scale,
-                        duration: 0,
-                    });
-                }
+                let mut frames = build_frames(&raw, raw_base, &self.frames);
                 for &(i, d) in &self.durations {
                     frames[i].duration = d;
                     frames[i].track_flags |= u64::from(HAS_DURATION);
