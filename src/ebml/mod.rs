@@ -120,10 +120,48 @@ pub fn vint(input: &[u8]) -> PResult<'_, (u64, u32)> {
 
 /// Reads a complete element header: ID then size.
 pub fn element_header(input: &[u8]) -> PResult<'_, Header> {
+    // With 12 bytes in (the longest header), a valid header is read in two
+    // big-endian words; anything else takes the byte-wise readers below,
+    // which say what is wrong or missing.
+    if let Some(head) = input.first_chunk::<12>() {
+        if let Some(h) = header_in_words(head) {
+            return Ok((&input[usize::from(h.len)..], h));
+        }
+    }
     let (rest, id) = element_id(input)?;
     let (rest, size) = element_size(rest)?;
     let len = (input.len() - rest.len()) as u8;
     Ok((rest, Header { id, size, len }))
+}
+
+/// A valid element header at the start of `head`, or `None` (an invalid ID
+/// or size: left to the byte-wise readers to report).
+#[inline]
+fn header_in_words(head: &[u8; 12]) -> Option<Header> {
+    let id_len = head[0].leading_zeros() + 1;
+    if id_len > 4 {
+        return None;
+    }
+    let [a, b, c, d, ..] = *head;
+    let id = u32::from_be_bytes([a, b, c, d]) >> (8 * (4 - id_len));
+    // The all-ones value of each width is reserved (0xFF, 0x7FFF, ...).
+    let id_mask = (1u32 << (7 * id_len)) - 1;
+    if id & id_mask == id_mask {
+        return None;
+    }
+    let size_at = id_len as usize;
+    let word: [u8; 8] = head[size_at..size_at + 8].try_into().ok()?;
+    let size_len = word[0].leading_zeros() + 1;
+    if size_len > 8 {
+        return None;
+    }
+    let mask = (1u64 << (7 * size_len)) - 1;
+    let value = (u64::from_be_bytes(word) >> (8 * (8 - size_len))) & mask;
+    Some(Header {
+        id,
+        size: (value != mask).then_some(value),
+        len: (id_len + size_len) as u8,
+    })
 }
 
 /// Why an element payload could not be read as its type.
@@ -176,6 +214,44 @@ pub fn strip_nuls(payload: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-wise reader against the byte-wise ID and size readers, on
+    /// every first byte of ID and size and random bytes around them.
+    #[test]
+    fn word_reader_agrees_with_the_byte_readers() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for id_first in 0..=255u8 {
+            for size_first in 0..=255u8 {
+                let mut input = [0u8; 14];
+                input[..8].copy_from_slice(&next().to_be_bytes());
+                input[8..].copy_from_slice(&next().to_be_bytes()[..6]);
+                input[0] = id_first;
+                let id_len = (id_first.leading_zeros() as usize + 1).min(4);
+                input[id_len] = size_first;
+                if next() % 4 == 0 {
+                    // All-ones values, reserved or unknown.
+                    input[1..id_len].fill(0xFF);
+                    input[id_len + 1..].fill(0xFF);
+                }
+                let bytewise = element_id(&input).and_then(|(rest, id)| {
+                    let (rest, size) = element_size(rest)?;
+                    let len = (input.len() - rest.len()) as u8;
+                    Ok((rest, Header { id, size, len }))
+                });
+                assert_eq!(element_header(&input), bytewise, "{input:02X?}");
+                // Exactly 12 bytes: still the word reader.
+                let twelve = &input[..12];
+                let bytewise12 = bytewise.map(|(r, h)| (&twelve[12 - (r.len() - 2)..], h));
+                assert_eq!(element_header(twelve), bytewise12, "{twelve:02X?}");
+            }
+        }
+    }
 
     #[test]
     fn unknown_size_in_every_width() {
