@@ -207,26 +207,30 @@ impl Run {
         // A block takes 6 bytes at least: when even that many blocks up to
         // the end of `data` fit the room, the room needs no check per block.
         let most = data.len().saturating_sub(at) as u64 / 6 + 1;
-        if (data.len() as u64).saturating_add(most.saturating_mul(FRAME_COST)) <= self.room {
-            self.scan_with::<false>(data, at, recs)
+        let spare = self.room.saturating_sub(most.saturating_mul(FRAME_COST));
+        if data.len() as u64 <= spare {
+            // (A block past the data then has room when it ends within
+            // `spare`: that is all the wait for it checks.)
+            self.scan_with::<false>(data, at, spare, recs)
         } else {
-            self.scan_with::<true>(data, at, recs)
+            self.scan_with::<true>(data, at, self.room, recs)
         }
     }
 
+    /// The run itself. `room` bounds a block's end plus the records kept:
+    /// checked per block when `ROOM`; otherwise it cannot bind within the
+    /// data, and only the wait for a block past the data looks at it.
     #[inline(never)]
     fn scan_with<const ROOM: bool>(
         &self,
         data: &[u8],
         mut at: usize,
+        mut room: u64,
         recs: &mut Vec<FrameRec>,
     ) -> Scanned {
         let (base, tc, scale) = (self.base, self.cluster_tc, self.scale);
         let (mut keyframes, mut bytes) = (0, 0);
         let max_body = self.max_size - 4;
-        // The room for `end` (a block's end) plus the records kept.
-        let mut room = self.room;
-        let before = recs.len();
         let flags_kept = u64::from(KEYFRAME | INVISIBLE | DISCARDABLE);
         while let Some(&[SIMPLE_BLOCK_BYTE, s0, s1]) = data.get(at..at + 3) {
             // The size: one or two bytes inline (frames under 16 KiB), any
@@ -261,8 +265,6 @@ impl Run {
             }
             if end > data.len() as u64 {
                 // Not all in: wait for it only when it would be taken.
-                let spent = (recs.len() - before) as u64 * FRAME_COST;
-                let room = self.room.saturating_sub(spent);
                 return Scanned {
                     at,
                     wait: waits(data, body, end, room).then_some(end as usize),
