@@ -16,7 +16,7 @@ pub struct Limits {
     /// CodecPrivate). Default 64 MiB: a KVS fragment is at most 50 MB.
     pub max_element_size: u64,
     /// Largest chunk a [`ChunkDecoder`](crate::ChunkDecoder) buffers, counting
-    /// with its bytes the bookkeeping it keeps per frame (120 bytes, so
+    /// with its bytes the bookkeeping it keeps per frame (128 bytes, so
     /// laced blocks of empty frames cannot multiply memory); the most an
     /// [`EventDecoder`](crate::EventDecoder) buffers before the first
     /// Cluster; and the largest element either decoder skips unread.

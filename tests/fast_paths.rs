@@ -409,3 +409,63 @@ fn limits_bite_at_the_same_place() {
         failures[..failures.len().min(10)].join("\n")
     );
 }
+
+/// An Info after a Cluster changes the TimecodeScale of the frames after
+/// it, not before: checked against the values written, for both decoders,
+/// with and without the fast paths, whole and in pieces. (The frame records
+/// of a whole chunk keep the scale apart from each frame, by first index.)
+#[test]
+fn a_timecode_scale_changed_inside_a_chunk_applies_from_there_on() {
+    let cluster = |tc: u64, blocks: &[i16]| {
+        let mut c = open_unknown(CLUSTER, 8);
+        c.extend(uint(TIMECODE, tc));
+        for &t in blocks {
+            c.extend(simple_block(1, t, t == 0, &[0xAB; 9]));
+        }
+        c
+    };
+    let seg = concat(&[
+        info(1_000_000),
+        el(TRACKS, &video_track(1, "V_X", b"", 2, 2)),
+        cluster(10, &[0, 1, 2]),
+        info(1_000),
+        cluster(20, &[0, 5]),
+        info(1_000),
+        cluster(30, &[1]),
+        info(7),
+        cluster(40, &[2, 3]),
+    ]);
+    let input = [ebml_header(), open_unknown(SEGMENT, 8), seg].concat();
+    let want: Vec<(i64, u64)> = vec![
+        (10, 1_000_000),
+        (11, 1_000_000),
+        (12, 1_000_000),
+        (20, 1_000),
+        (25, 1_000),
+        (31, 1_000),
+        (42, 7),
+        (43, 7),
+    ];
+    for sizes in [&[usize::MAX][..], &[1][..], &[7, 3][..], &[40][..]] {
+        for fast in [true, false] {
+            let items = chunks(&input, sizes, Limits::default(), fast);
+            let got: Vec<(i64, u64)> = items
+                .iter()
+                .flat_map(|i| match i {
+                    Item::Chunk(c) => c.frames().to_vec(),
+                    Item::Error(e) => panic!("{e}"),
+                })
+                .map(|f| (f.timecode(), f.timecode_scale()))
+                .collect();
+            assert_eq!(got, want, "ChunkDecoder, pieces {sizes:?}, fast {fast}");
+            let got: Vec<(i64, u64)> = events(&input, sizes, Limits::default(), fast)
+                .into_iter()
+                .filter_map(|e| match e.expect("no error") {
+                    Event::Frame(f) => Some((f.timecode(), f.timecode_scale())),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(got, want, "EventDecoder, pieces {sizes:?}, fast {fast}");
+        }
+    }
+}

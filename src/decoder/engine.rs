@@ -84,9 +84,10 @@ enum State {
 }
 
 /// A frame whose bytes are still in the buffer (whole-chunk mode), kept
-/// to 40 bytes: the records of a chunk are written once and read once, and
+/// to 32 bytes: the records of a chunk are written once and read once, and
 /// at 1000 frames a chunk their size is what the cache sees. A BlockDuration
-/// (BlockGroups only) waits in `Engine::durations`.
+/// (BlockGroups only) waits in `Engine::durations`, the TimecodeScale in
+/// `Engine::scales`.
 #[derive(Debug, Clone, Copy)]
 struct FrameRec {
     start: u64,
@@ -95,7 +96,6 @@ struct FrameRec {
     /// by 8, and the frame's flags in the low byte.
     track_flags: u64,
     timecode: i64,
-    timecode_scale: u64,
 }
 
 impl FrameRec {
@@ -135,14 +135,25 @@ struct Build {
 /// Whole-chunk mode: counts a frame and keeps its record until the chunk is
 /// split off (the general block path and the SimpleBlock fast path both).
 #[inline]
-fn keep_frame(stats: &mut crate::FrameStats, frames: &mut Vec<FrameRec>, rec: FrameRec) {
-    stats.add_raw(
-        rec.len,
-        rec.flags() & KEYFRAME != 0,
-        rec.timecode,
-        rec.timecode_scale,
-    );
+fn keep_frame(
+    stats: &mut crate::FrameStats,
+    (frames, scales): (&mut Vec<FrameRec>, &mut Vec<(usize, u64)>),
+    rec: FrameRec,
+    scale: u64,
+) {
+    stats.add_raw(rec.len, rec.flags() & KEYFRAME != 0, rec.timecode, scale);
+    note_scale(scales, frames.len(), scale);
     frames.push(rec);
+}
+
+/// Records that the frame records from `index` on have the TimecodeScale
+/// `scale`, unless the last of them already has it. (A chunk has one
+/// scale, except when an Info comes after a Cluster.)
+#[inline]
+fn note_scale(scales: &mut Vec<(usize, u64)>, index: usize, scale: u64) {
+    if scales.last().is_none_or(|&(_, s)| s != scale) {
+        scales.push((index, scale));
+    }
 }
 
 /// What the SimpleBlock fast path did.
@@ -158,20 +169,30 @@ enum Fast {
 }
 
 /// The chunk's frames, as views of its bytes `raw` (stream offset
-/// `raw_base`). Out of line, so the loop keeps its values in registers.
+/// `raw_base`), with the TimecodeScales noted in `scales` (see
+/// [`note_scale`]). Out of line, so the loop keeps its values in registers.
 #[inline(never)]
-fn build_frames(raw: &Bytes, raw_base: u64, recs: &[FrameRec]) -> Vec<Frame> {
+fn build_frames(
+    raw: &Bytes,
+    raw_base: u64,
+    recs: &[FrameRec],
+    scales: &[(usize, u64)],
+) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(recs.len());
-    for f in recs {
-        let at = (f.start - raw_base) as usize;
-        frames.push(Frame {
-            data: raw.slice(at..at + f.len),
-            track_flags: f.track_flags,
-            timecode: f.timecode,
-            timecode_scale: f.timecode_scale,
-            duration: 0,
-        });
+    for (k, &(from, scale)) in scales.iter().enumerate() {
+        let to = scales.get(k + 1).map_or(recs.len(), |&(i, _)| i);
+        for f in recs.get(from..to).unwrap_or_default() {
+            let at = (f.start - raw_base) as usize;
+            frames.push(Frame {
+                data: raw.slice(at..at + f.len),
+                track_flags: f.track_flags,
+                timecode: f.timecode,
+                timecode_scale: scale,
+                duration: 0,
+            });
+        }
     }
+    debug_assert_eq!(frames.len(), recs.len(), "a record without its scale");
     frames
 }
 
@@ -182,7 +203,6 @@ struct Run {
     /// Stream offset of `data[0]`.
     base: u64,
     cluster_tc: i64,
-    scale: u64,
     max_size: u64,
     /// Bytes the chunk may still take, counted from `data[0]`, with
     /// [`FRAME_COST`] per frame kept.
@@ -228,7 +248,7 @@ impl Run {
         mut room: u64,
         recs: &mut Vec<FrameRec>,
     ) -> Scanned {
-        let (base, tc, scale) = (self.base, self.cluster_tc, self.scale);
+        let (base, tc) = (self.base, self.cluster_tc);
         let (mut keyframes, mut bytes) = (0, 0);
         let max_body = self.max_size - 4;
         let flags_kept = u64::from(KEYFRAME | INVISIBLE | DISCARDABLE);
@@ -284,7 +304,6 @@ impl Run {
                 len: (size - 4) as usize,
                 track_flags: u64::from(track & 0x7F) << 8 | (u64::from(flags) & flags_kept),
                 timecode: tc + i64::from(i16::from_be_bytes([tc_hi, tc_lo])),
-                timecode_scale: scale,
             });
             keyframes += u64::from(flags >> 7);
             bytes += size - 4;
@@ -353,10 +372,11 @@ fn short_block_size(first: u8, next: Option<u8>) -> Option<(u64, usize)> {
 }
 
 /// What the engine keeps per frame until a whole chunk is handed out.
-/// (A BlockDuration's 16 bytes in `Engine::durations` included: a bound.)
+/// (A BlockDuration's 16 bytes in `Engine::durations` and a TimecodeScale's
+/// in `Engine::scales` included: a bound, as each has one at most.)
 const FRAME_COST: u64 = (std::mem::size_of::<FrameRec>()
     + std::mem::size_of::<Frame>()
-    + std::mem::size_of::<(usize, u64)>()) as u64;
+    + 2 * std::mem::size_of::<(usize, u64)>()) as u64;
 
 pub(crate) struct Engine {
     mode: Mode,
@@ -373,6 +393,9 @@ pub(crate) struct Engine {
     /// Whole-chunk mode: BlockDurations of the current chunk's frames, by
     /// index into `frames`, in order.
     durations: Vec<(usize, u64)>,
+    /// Whole-chunk mode: the TimecodeScale of `frames`, by first index
+    /// (see [`note_scale`]).
+    scales: Vec<(usize, u64)>,
     out: VecDeque<Output>,
     /// Streaming: the frame the fast path just read (it bypasses `out`,
     /// which is empty whenever the fast path runs).
@@ -414,6 +437,7 @@ impl Engine {
             chunk: None,
             frames: Vec::new(),
             durations: Vec::new(),
+            scales: Vec::new(),
             out: VecDeque::new(),
             ready: None,
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
@@ -586,7 +610,6 @@ impl Engine {
         let run = Run {
             base: self.base,
             cluster_tc,
-            scale,
             max_size: self.limits.max_element_size,
             room,
         };
@@ -602,6 +625,7 @@ impl Engine {
             return waiting.map_or(Fast::No, Fast::Wait);
         };
         let frames = recs.len() as u64;
+        note_scale(&mut self.scales, before, scale);
         chunk.frame_cost += frames * FRAME_COST;
         chunk.info.stats.add_run(
             frames,
@@ -754,6 +778,7 @@ impl Engine {
         self.stack.clear();
         self.frames.clear();
         self.durations.clear();
+        self.scales.clear();
     }
 
     /// Inside a chunk: one element header at `pos`.
@@ -1208,13 +1233,14 @@ impl Engine {
                 let raw_base = self.base;
                 self.base += take as u64;
                 resolve_privates(&mut chunk, &raw, raw_base);
-                let mut frames = build_frames(&raw, raw_base, &self.frames);
+                let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales);
                 for &(i, d) in &self.durations {
                     frames[i].duration = d;
                     frames[i].track_flags |= u64::from(HAS_DURATION);
                 }
                 self.frames.clear();
                 self.durations.clear();
+                self.scales.clear();
                 Some((raw, frames))
             }
         };
@@ -1426,14 +1452,14 @@ impl Engine {
                 }
                 keep_frame(
                     &mut chunk.info.stats,
-                    &mut self.frames,
+                    (&mut self.frames, &mut self.scales),
                     FrameRec {
                         start: self.base + (block.start + r.start) as u64,
                         len: r.len(),
                         track_flags: head.track << 8 | u64::from(flags),
                         timecode,
-                        timecode_scale: scale,
                     },
+                    scale,
                 );
             }
         } else {
