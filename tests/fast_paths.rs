@@ -130,6 +130,11 @@ fn cluster_body(r: &mut Rng) -> Vec<u8> {
                 }
             }
             10 => c.extend(uint(TIMECODE, r.below(1000))),
+            11 if r.chance(30) => {
+                // a SimpleBlock of unknown size, in any width
+                let p = block_payload(r);
+                c.extend([id(SIMPLE_BLOCK), unknown_w(1 + r.below(8) as usize), p].concat())
+            }
             _ => {
                 // a raw SimpleBlock ID with a random byte after
                 c.extend([0xA3, r.below(256) as u8]);

@@ -345,10 +345,11 @@ fn waits(data: &[u8], body: usize, end: u64, room: u64) -> bool {
 }
 
 /// A SimpleBlock size of three bytes or more: (size, bytes of ID and size).
+/// `None` when not all in, invalid, or unknown (all ones: never a block's).
 #[cold]
 fn wide_size(input: &[u8]) -> Option<(u64, usize)> {
     let (_, (size, width)) = ebml::vint(input).ok()?;
-    Some((size, 1 + width as usize))
+    (size != (1u64 << (7 * width)) - 1).then_some((size, 1 + width as usize))
 }
 
 /// The SimpleBlock ID, one byte on the wire.
