@@ -252,23 +252,28 @@ impl Run {
         let (mut keyframes, mut bytes) = (0, 0);
         let max_body = self.max_size - 4;
         let flags_kept = u64::from(KEYFRAME | INVISIBLE | DISCARDABLE);
-        while let Some(&[SIMPLE_BLOCK_BYTE, s0, s1]) = data.get(at..at + 3) {
+        // Seven bytes hold the ID, a one- or two-byte size and the four
+        // bytes of track, timecode and flags: one bounds check a block.
+        while let Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, b6]) = data.get(at..at + 7) {
             // The size: one or two bytes inline (frames under 16 KiB), any
             // other width through the general reader; never unknown.
-            let (size, body) = if s0 & 0x80 != 0 {
+            let (size, body, track, rel, flags) = if s0 & 0x80 != 0 {
                 if s0 == 0xFF {
                     break;
                 }
-                (u64::from(s0 & 0x7F), at + 2)
+                let rel = i16::from_be_bytes([b3, b4]);
+                (u64::from(s0 & 0x7F), at + 2, b2, rel, b5)
             } else if s0 & 0x40 != 0 {
-                let size = (u64::from(s0 & 0x3F) << 8) | u64::from(s1);
+                let size = (u64::from(s0 & 0x3F) << 8) | u64::from(b2);
                 if size == 0x3FFF {
                     break;
                 }
-                (size, at + 3)
+                (size, at + 3, b3, i16::from_be_bytes([b4, b5]), b6)
             } else {
-                match wide_size(&data[at + 1..]) {
-                    Some((size, head)) => (size, at + head),
+                match wide_block(data, at) {
+                    Some((size, body, [track, hi, lo, flags])) => {
+                        (size, body, track, i16::from_be_bytes([hi, lo]), flags)
+                    }
                     None => break,
                 }
             };
@@ -283,34 +288,32 @@ impl Run {
             if ROOM && end.saturating_add(FRAME_COST) > room {
                 break;
             }
+            let taken = track & 0x80 != 0 && flags & 0x06 == 0;
             if end > data.len() as u64 {
                 // Not all in: wait for it only when it would be taken.
+                let waits = taken && end.saturating_add(FRAME_COST) <= room;
                 return Scanned {
                     at,
-                    wait: waits(data, body, end, room).then_some(end as usize),
+                    wait: waits.then_some(end as usize),
                     keyframes,
                     bytes,
                 };
             }
-            let end = end as usize;
-            let Some(&[track, tc_hi, tc_lo, flags, ..]) = data.get(body..end) else {
-                break;
-            };
-            if track & 0x80 == 0 || flags & 0x06 != 0 {
+            if !taken {
                 break;
             }
             recs.push(FrameRec {
                 start: base + (body + 4) as u64,
                 len: (size - 4) as usize,
                 track_flags: u64::from(track & 0x7F) << 8 | (u64::from(flags) & flags_kept),
-                timecode: tc + i64::from(i16::from_be_bytes([tc_hi, tc_lo])),
+                timecode: tc + i64::from(rel),
             });
             keyframes += u64::from(flags >> 7);
             bytes += size - 4;
             if ROOM {
                 room -= FRAME_COST;
             }
-            at = end;
+            at = end as usize;
         }
         Scanned {
             at,
@@ -335,21 +338,18 @@ struct Scanned {
     bytes: u64,
 }
 
-/// Whether a block (body at `body`, ending at `end`, past the data) would be
-/// taken once all in, so that waiting for it is all the general path would
-/// do too.
+/// A SimpleBlock at `at` whose size takes three bytes or more: its size,
+/// where its body starts, and the body's first four bytes (track,
+/// timecode, flags), when all that is in and the size is not unknown.
 #[cold]
-fn waits(data: &[u8], body: usize, end: u64, room: u64) -> bool {
-    matches!(data.get(body..body + 4), Some(&[track, _, _, flags])
-        if track & 0x80 != 0 && flags & 0x06 == 0 && end.saturating_add(FRAME_COST) <= room)
-}
-
-/// A SimpleBlock size of three bytes or more: (size, bytes of ID and size).
-/// `None` when not all in, invalid, or unknown (all ones: never a block's).
-#[cold]
-fn wide_size(input: &[u8]) -> Option<(u64, usize)> {
-    let (_, (size, width)) = ebml::vint(input).ok()?;
-    (size != (1u64 << (7 * width)) - 1).then_some((size, 1 + width as usize))
+fn wide_block(data: &[u8], at: usize) -> Option<(u64, usize, [u8; 4])> {
+    let (_, (size, width)) = ebml::vint(data.get(at + 1..)?).ok()?;
+    if size == (1u64 << (7 * width)) - 1 {
+        return None;
+    }
+    let body = at + 1 + width as usize;
+    let head = *data.get(body..)?.first_chunk::<4>()?;
+    Some((size, body, head))
 }
 
 /// The SimpleBlock ID, one byte on the wire.
