@@ -132,8 +132,9 @@ struct Build {
     frame_cost: u64,
 }
 
-/// Whole-chunk mode: counts a frame and keeps its record until the chunk is
-/// split off (the general block path and the SimpleBlock fast path both).
+/// Whole-chunk mode, general block path: counts a frame and keeps its
+/// record (and its scale) until the chunk is split off. (The SimpleBlock
+/// run keeps its records itself, and counts them once per run.)
 #[inline]
 fn keep_frame(
     stats: &mut crate::FrameStats,
@@ -170,18 +171,26 @@ enum Fast {
 
 /// The chunk's frames, as views of its bytes `raw` (stream offset
 /// `raw_base`), with the TimecodeScales noted in `scales` (see
-/// [`note_scale`]). Out of line, so the loop keeps its values in registers.
+/// [`note_scale`]; `chunk_scale` if none is). Out of line, so the loop
+/// keeps its values in registers.
 #[inline(never)]
 fn build_frames(
     raw: &Bytes,
     raw_base: u64,
     recs: &[FrameRec],
     scales: &[(usize, u64)],
+    chunk_scale: u64,
 ) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(recs.len());
-    for (k, &(from, scale)) in scales.iter().enumerate() {
-        let to = scales.get(k + 1).map_or(recs.len(), |&(i, _)| i);
-        for f in recs.get(from..to).unwrap_or_default() {
+    // Each scale's records run up to where the next scale's begin; the
+    // first from 0, the last to the end: every record makes a frame.
+    let mut from = 0;
+    for k in 0..scales.len().max(1) {
+        let scale = scales.get(k).map_or(chunk_scale, |&(_, s)| s);
+        let to = scales
+            .get(k + 1)
+            .map_or(recs.len(), |&(i, _)| i.clamp(from, recs.len()));
+        for f in &recs[from..to] {
             let at = (f.start - raw_base) as usize;
             frames.push(Frame {
                 data: raw.slice(at..at + f.len),
@@ -191,8 +200,8 @@ fn build_frames(
                 duration: 0,
             });
         }
+        from = to;
     }
-    debug_assert_eq!(frames.len(), recs.len(), "a record without its scale");
     frames
 }
 
@@ -294,7 +303,7 @@ impl Run {
                 let waits = taken && end.saturating_add(FRAME_COST) <= room;
                 return Scanned {
                     at,
-                    wait: waits.then_some(end as usize),
+                    wait: waits.then_some(end),
                     keyframes,
                     bytes,
                 };
@@ -329,9 +338,10 @@ impl Run {
 struct Scanned {
     /// Buffer index of the element after the run.
     at: usize,
-    /// The end of the block at `at` when that block would be taken but is
+    /// The end of the block at `at` (a buffer index, kept in `u64`: it may
+    /// lie beyond what `usize` holds) when that block would be taken but is
     /// not all in yet.
-    wait: Option<usize>,
+    wait: Option<u64>,
     /// Keyframes among the frames taken.
     keyframes: u64,
     /// Payload bytes of the frames taken.
@@ -619,7 +629,7 @@ impl Engine {
         // would only wait for it too. (Within the Cluster, hence `bound`.)
         let waiting = scanned
             .wait
-            .map(|end| self.base + end as u64)
+            .map(|end| self.base + end)
             .filter(|&until| bound.is_none_or(|b| until <= b));
         let recs = &self.frames[before..];
         let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
@@ -1234,7 +1244,8 @@ impl Engine {
                 let raw_base = self.base;
                 self.base += take as u64;
                 resolve_privates(&mut chunk, &raw, raw_base);
-                let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales);
+                let scale = chunk.info.timecode_scale;
+                let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales, scale);
                 for &(i, d) in &self.durations {
                     frames[i].duration = d;
                     frames[i].track_flags |= u64::from(HAS_DURATION);
