@@ -260,47 +260,20 @@ impl Run {
         let (base, tc) = (self.base, self.cluster_tc);
         let (mut keyframes, mut bytes) = (0, 0);
         let max_body = self.max_size - 4;
-        let flags_kept = u64::from(KEYFRAME | INVISIBLE | DISCARDABLE);
-        // Seven bytes hold the ID, a one- or two-byte size and the four
-        // bytes of track, timecode and flags: one bounds check a block.
-        while let Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, b6]) = data.get(at..at + 7) {
-            // The size: one or two bytes inline (frames under 16 KiB), any
-            // other width through the general reader; never unknown.
-            let (size, body, track, rel, flags) = if s0 & 0x80 != 0 {
-                if s0 == 0xFF {
-                    break;
-                }
-                let rel = i16::from_be_bytes([b3, b4]);
-                (u64::from(s0 & 0x7F), at + 2, b2, rel, b5)
-            } else if s0 & 0x40 != 0 {
-                let size = (u64::from(s0 & 0x3F) << 8) | u64::from(b2);
-                if size == 0x3FFF {
-                    break;
-                }
-                (size, at + 3, b3, i16::from_be_bytes([b4, b5]), b6)
-            } else {
-                match wide_block(data, at) {
-                    Some((size, body, [track, hi, lo, flags])) => {
-                        (size, body, track, i16::from_be_bytes([hi, lo]), flags)
-                    }
-                    None => break,
-                }
-            };
-            // At least the 4 bytes of track, timecode and flags (a shorter
-            // body does not match: the general path says why), and at most
-            // the element size limit.
-            if size.wrapping_sub(4) > max_body {
+        while let Some(h) = block_head(data, at) {
+            // At least the 4 head bytes (a shorter body does not match: the
+            // general path says why), and at most the element size limit.
+            if h.size.wrapping_sub(4) > max_body {
                 break;
             }
             // (No overflow: a VINT size is under 2^56.)
-            let end = body as u64 + size;
+            let end = (at + h.body) as u64 + h.size;
             if ROOM && end.saturating_add(FRAME_COST) > room {
                 break;
             }
-            let taken = track & 0x80 != 0 && flags & 0x06 == 0;
             if end > data.len() as u64 {
                 // Not all in: wait for it only when it would be taken.
-                let waits = taken && end.saturating_add(FRAME_COST) <= room;
+                let waits = h.plain() && end.saturating_add(FRAME_COST) <= room;
                 return Scanned {
                     at,
                     wait: waits.then_some(end),
@@ -308,17 +281,17 @@ impl Run {
                     bytes,
                 };
             }
-            if !taken {
+            if !h.plain() {
                 break;
             }
             recs.push(FrameRec {
-                start: base + (body + 4) as u64,
-                len: (size - 4) as usize,
-                track_flags: u64::from(track & 0x7F) << 8 | (u64::from(flags) & flags_kept),
-                timecode: tc + i64::from(rel),
+                start: base + (at + h.body + 4) as u64,
+                len: (h.size - 4) as usize,
+                track_flags: h.track_flags(),
+                timecode: tc + i64::from(h.rel),
             });
-            keyframes += u64::from(flags >> 7);
-            bytes += size - 4;
+            keyframes += u64::from(h.flags >> 7);
+            bytes += h.size - 4;
             if ROOM {
                 room -= FRAME_COST;
             }
@@ -348,37 +321,78 @@ struct Scanned {
     bytes: u64,
 }
 
-/// A SimpleBlock at `at` whose size takes three bytes or more: its size,
-/// where its body starts, and the body's first four bytes (track,
-/// timecode, flags), when all that is in and the size is not unknown.
+/// [`block_head`] for the rest: a SimpleBlock at `at` whose size takes
+/// three bytes or more (or whose window is not all in): its size, where its
+/// body starts (relative to the ID), and the body's first four bytes, when
+/// all that is in and the size is not unknown.
 #[cold]
 fn wide_block(data: &[u8], at: usize) -> Option<(u64, usize, [u8; 4])> {
-    let (_, (size, width)) = ebml::vint(data.get(at + 1..)?).ok()?;
+    let [SIMPLE_BLOCK_BYTE, rest @ ..] = data.get(at..)? else {
+        return None;
+    };
+    let (_, (size, width)) = ebml::vint(rest).ok()?;
     if size == (1u64 << (7 * width)) - 1 {
         return None;
     }
-    let body = at + 1 + width as usize;
-    let head = *data.get(body..)?.first_chunk::<4>()?;
+    let body = 1 + width as usize;
+    let head = *rest.get(width as usize..)?.first_chunk::<4>()?;
     Some((size, body, head))
 }
 
 /// The SimpleBlock ID, one byte on the wire.
 const SIMPLE_BLOCK_BYTE: u8 = ids::SIMPLE_BLOCK as u8;
 
-/// A block size written in one or two bytes (a frame under 16 KiB), given
-/// its first byte and the next (when in): (size, header length with the
-/// one-byte SimpleBlock ID). `None` for the unknown size, another width, or
-/// a second byte not yet in.
-#[inline]
-fn short_block_size(first: u8, next: Option<u8>) -> Option<(u64, usize)> {
-    if first & 0x80 != 0 {
-        let size = u64::from(first & 0x7F);
-        (size != 0x7F).then_some((size, 2))
-    } else if first & 0x40 != 0 {
-        let size = (u64::from(first & 0x3F) << 8) | u64::from(next?);
-        (size != 0x3FFF).then_some((size, 3))
-    } else {
-        None
+/// The head of a SimpleBlock as both fast paths read it: its size, where
+/// its body starts (relative to the ID), and the body's first four bytes
+/// decoded: track byte, relative timecode, flags.
+#[derive(Clone, Copy)]
+struct BlockHead {
+    size: u64,
+    body: usize,
+    track: u8,
+    rel: i16,
+    flags: u8,
+}
+
+impl BlockHead {
+    /// A one-byte track number and no lacing: what the fast paths take
+    /// (when the size is at least the four head bytes and within limits).
+    fn plain(&self) -> bool {
+        self.track & 0x80 != 0 && self.flags & 0x06 == 0
+    }
+
+    /// The frame's track number and flags, as `Frame::track_flags` holds
+    /// them.
+    fn track_flags(&self) -> u64 {
+        u64::from(self.track & 0x7F) << 8
+            | u64::from(self.flags & (KEYFRAME | INVISIBLE | DISCARDABLE))
+    }
+}
+
+/// Reads the head of the SimpleBlock at `data[at]`, if one is there: from
+/// a seven-byte window (ID, a one- or two-byte size, four head bytes: one
+/// bounds check) when the size takes one or two bytes, else through the
+/// general VINT reader (cold). `None` when it is not a SimpleBlock, when
+/// its size is unknown or invalid, or when its head is not all in.
+#[inline(always)]
+fn block_head(data: &[u8], at: usize) -> Option<BlockHead> {
+    let head = |size, body, [track, hi, lo, flags]: [u8; 4]| BlockHead {
+        size,
+        body,
+        track,
+        rel: i16::from_be_bytes([hi, lo]),
+        flags,
+    };
+    match data.get(at..).and_then(<[u8]>::first_chunk::<7>) {
+        Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, _]) if s0 & 0x80 != 0 => {
+            // (0xFF: the unknown size.)
+            (s0 != 0xFF).then(|| head(u64::from(s0 & 0x7F), 2, [b2, b3, b4, b5]))
+        }
+        Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, b6]) if s0 & 0x40 != 0 => {
+            let size = (u64::from(s0 & 0x3F) << 8) | u64::from(b2);
+            (size != 0x3FFF).then(|| head(size, 3, [b3, b4, b5, b6]))
+        }
+        _ => wide_block(data, at).map(|(size, body, bytes)| head(size, body, bytes)),
     }
 }
 
@@ -663,16 +677,13 @@ impl Engine {
             return Fast::No;
         };
         let at = (self.pos - self.base) as usize;
-        let Some(&[SIMPLE_BLOCK_BYTE, first_size, ref rest @ ..]) = buf.get(at..) else {
+        let Some(h) = block_head(buf, at) else {
             return Fast::No;
         };
-        let Some((size, head)) = short_block_size(first_size, rest.first().copied()) else {
-            return Fast::No;
-        };
-        if size > self.limits.max_element_size || size < 4 {
+        if h.size > self.limits.max_element_size || h.size < 4 {
             return Fast::No;
         }
-        let end = self.pos + head as u64 + size;
+        let end = self.pos + h.body as u64 + h.size;
         if bound.is_some_and(|b| end > b) {
             return Fast::No;
         }
@@ -681,24 +692,20 @@ impl Engine {
             // The general path would only wait for it too.
             return Fast::Wait(end);
         }
-        let body = at + head;
-        let (track, flags) = (buf[body], buf[body + 3]);
-        if track & 0x80 == 0 || flags & 0x06 != 0 {
+        if !h.plain() {
             return Fast::No;
         }
-        let rel = i16::from_be_bytes([buf[body + 1], buf[body + 2]]);
-        let Some(timecode) = cluster_tc.checked_add(i64::from(rel)) else {
+        let Some(timecode) = cluster_tc.checked_add(i64::from(h.rel)) else {
             return Fast::No;
         };
         let end_rel = (end - self.base) as usize;
         let mut data = buf.split_to(end_rel).freeze();
-        data.advance(body + 4);
+        data.advance(at + h.body + 4);
         self.base = end;
         self.pos = end;
         let frame = Frame {
             data,
-            track_flags: u64::from(track & 0x7F) << 8
-                | u64::from(flags & (KEYFRAME | INVISIBLE | DISCARDABLE)),
+            track_flags: h.track_flags(),
             timecode,
             timecode_scale: chunk.info.timecode_scale,
             duration: 0,
