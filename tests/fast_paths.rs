@@ -48,6 +48,16 @@ fn sized(r: &mut Rng, i: u32, payload: &[u8]) -> Vec<u8> {
     [id(i), size_w(n, w), payload.to_vec()].concat()
 }
 
+/// A block's relative timecode: i16::MAX or MIN once in `one_in` each,
+/// else from -50 to 149.
+fn block_timecode(r: &mut Rng, one_in: u64) -> i16 {
+    match r.below(one_in) {
+        0 => i16::MAX,
+        1 => i16::MIN,
+        _ => (r.below(200) as i16) - 50,
+    }
+}
+
 fn block_payload(r: &mut Rng) -> Vec<u8> {
     let mut b = Vec::new();
     if r.chance(10) {
@@ -59,11 +69,7 @@ fn block_payload(r: &mut Rng) -> Vec<u8> {
     } else {
         b.push(0x80 | (1 + r.below(126)) as u8);
     }
-    let tc: i16 = match r.below(6) {
-        0 => i16::MAX,
-        1 => i16::MIN,
-        _ => (r.below(200) as i16) - 50,
-    };
+    let tc = block_timecode(r, 6);
     b.extend(tc.to_be_bytes());
     let flags = match r.below(8) {
         0 => r.below(256) as u8,
@@ -166,15 +172,14 @@ fn chunk(r: &mut Rng) -> Vec<u8> {
             seg.extend(info([0, 1, 7, 1_000, u64::MAX / 3][r.below(5) as usize]));
         }
         let body = cluster_body(r);
-        match r.below(5) {
-            0 | 1 => seg.extend([open_unknown(CLUSTER, 1 + r.below(8) as usize), body].concat()),
-            2 => {
-                // wrong size
-                let n = (body.len() as i64 + r.below(9) as i64 - 4).max(0) as u64;
-                seg.extend([id(CLUSTER), size(n), body].concat());
-            }
-            _ => seg.extend(el(CLUSTER, &body)),
-        }
+        let form = [
+            Form::Unknown,
+            Form::Unknown,
+            Form::Wrong,
+            Form::Exact,
+            Form::Exact,
+        ];
+        seg.extend(master(r, CLUSTER, body, &form));
     }
     for _ in 0..r.below(3) {
         if r.chance(50) {
@@ -192,15 +197,31 @@ fn chunk(r: &mut Rng) -> Vec<u8> {
             }
         }
     }
-    let seg = match r.below(4) {
-        0 | 3 => [open_unknown(SEGMENT, 8), seg].concat(),
-        1 => {
-            let n = (seg.len() as i64 + r.below(9) as i64 - 4).max(0) as u64;
-            [id(SEGMENT), size(n), seg].concat()
+    let form = [Form::Unknown, Form::Wrong, Form::Exact, Form::Unknown];
+    [ebml_header(), master(r, SEGMENT, seg, &form)].concat()
+}
+
+/// How [`master`] writes an element's size.
+#[derive(Clone, Copy)]
+enum Form {
+    /// Unknown, in a random width.
+    Unknown,
+    /// Off by -4 to +4 (never below 0).
+    Wrong,
+    /// Exact, in a random width (mostly the shortest).
+    Exact,
+}
+
+/// Master element `i` around `body`, its size written in one of `forms`.
+fn master(r: &mut Rng, i: u32, body: Vec<u8>, forms: &[Form]) -> Vec<u8> {
+    match forms[r.below(forms.len() as u64) as usize] {
+        Form::Unknown => [open_unknown(i, 1 + r.below(8) as usize), body].concat(),
+        Form::Wrong => {
+            let n = (body.len() as i64 + r.below(9) as i64 - 4).max(0) as u64;
+            [id(i), size(n), body].concat()
         }
-        _ => el(SEGMENT, &seg),
-    };
-    [ebml_header(), seg].concat()
+        Form::Exact => sized(r, i, &body),
+    }
 }
 
 fn stream(r: &mut Rng) -> Vec<u8> {
@@ -348,25 +369,46 @@ fn compare(input: &[u8], l: Limits, sizes: &[usize]) -> (Vec<Item>, Vec<&'static
     (reference, why)
 }
 
-#[test]
-fn fast_paths_agree_with_the_general_path() {
-    let n: u64 = std::env::var("FUZZ_N")
+/// Fails listing the first ten of `failures`, if any.
+fn assert_none_differ(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures[..failures.len().min(10)].join("\n")
+    );
+}
+
+/// An unknown-size Cluster with Timestamp `tc` and a 9-byte keyframe on
+/// track 1 at each of `blocks` (relative timecodes; keyframe when 0).
+fn cluster(tc: u64, blocks: &[i16]) -> Vec<u8> {
+    let mut c = open_unknown(CLUSTER, 8);
+    c.extend(uint(TIMECODE, tc));
+    for &t in blocks {
+        c.extend(simple_block(1, t, t == 0, &[0xAB; 9]));
+    }
+    c
+}
+
+/// How many streams the differential tests decode (`FUZZ_N`, else `default`).
+fn streams_to_run(default: u64) -> u64 {
+    std::env::var("FUZZ_N")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2000);
-    let (mut failures, mut total_frames, mut errors) = (Vec::new(), 0, 0);
+        .unwrap_or(default)
+}
+
+/// [`compare`]s `n` inputs, each made by `make` (stream, limits, piece
+/// sizes) from its own seeded generator: the frames and errors the general
+/// path found, and the seeds whose results differ.
+fn differential(
+    n: u64,
+    make: impl Fn(&mut Rng) -> (Vec<u8>, Limits, Vec<usize>),
+) -> (usize, usize, Vec<String>) {
+    let (mut total_frames, mut errors, mut failures) = (0, 0, Vec::new());
     for seed in 1..=n {
         let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        let input = stream(&mut r);
-        let l = limits(&mut r);
-        let sizes: Vec<usize> = (0..1 + r.below(5))
-            .map(|_| match r.below(4) {
-                0 => 1,
-                1 => 1 + r.below(10) as usize,
-                2 => 5 + r.below(4) as usize,
-                _ => 1 + r.below(500) as usize,
-            })
-            .collect();
+        let (input, l, sizes) = make(&mut r);
         let (reference, why) = compare(&input, l, &sizes);
         total_frames += frames(&reference);
         errors += reference
@@ -377,15 +419,33 @@ fn fast_paths_agree_with_the_general_path() {
             failures.push(format!("seed {seed}: {why:?}, {l:?}, pieces {sizes:?}"));
         }
     }
+    (total_frames, errors, failures)
+}
+
+/// Up to `count` piece sizes (fed in turn), each from 1 to one of `most`.
+fn piece_sizes(r: &mut Rng, count: u64, most: [u64; 4]) -> Vec<usize> {
+    (0..1 + r.below(count))
+        .map(|_| {
+            let upto = most[r.below(4) as usize];
+            1 + r.below(upto) as usize
+        })
+        .collect()
+}
+
+#[test]
+fn fast_paths_agree_with_the_general_path() {
+    let n = streams_to_run(2000);
+    let (total_frames, errors, failures) = differential(n, |r| {
+        let input = stream(r);
+        let l = limits(r);
+        // (Up to 8 bytes: pieces that split a block's head.)
+        let sizes = piece_sizes(r, 5, [1, 10, 8, 500]);
+        (input, l, sizes)
+    });
     eprintln!("{n} streams: {total_frames} frames, {errors} errors in the reference");
     // The generator must exercise both frames and damage.
     assert!(total_frames > n as usize && errors > n as usize / 10);
-    assert!(
-        failures.is_empty(),
-        "{} differ:\n{}",
-        failures.len(),
-        failures[..failures.len().min(10)].join("\n")
-    );
+    assert_none_differ(&failures);
 }
 
 /// Every `max_chunk_size` around the sizes of a few streams, with element
@@ -428,12 +488,7 @@ fn limits_bite_at_the_same_place() {
             max_chunk += 1 + max_chunk / 16;
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} differ:\n{}",
-        failures.len(),
-        failures[..failures.len().min(10)].join("\n")
-    );
+    assert_none_differ(&failures);
 }
 
 /// An Info after a Cluster changes the TimecodeScale of the frames after
@@ -442,14 +497,6 @@ fn limits_bite_at_the_same_place() {
 /// of a whole chunk keep the scale apart from each frame, by first index.)
 #[test]
 fn a_timecode_scale_changed_inside_a_chunk_applies_from_there_on() {
-    let cluster = |tc: u64, blocks: &[i16]| {
-        let mut c = open_unknown(CLUSTER, 8);
-        c.extend(uint(TIMECODE, tc));
-        for &t in blocks {
-            c.extend(simple_block(1, t, t == 0, &[0xAB; 9]));
-        }
-        c
-    };
     let seg = concat(&[
         info(1_000_000),
         el(TRACKS, &video_track(1, "V_X", b"", 2, 2)),
@@ -508,11 +555,7 @@ fn run_block(r: &mut Rng) -> Vec<u8> {
         2 => b.push(0xFF),
         _ => b.push(0x81 + r.below(3) as u8),
     }
-    let tc: i16 = match r.below(10) {
-        0 => i16::MAX,
-        1 => i16::MIN,
-        _ => (r.below(200) as i16) - 50,
-    };
+    let tc = block_timecode(r, 10);
     b.extend(tc.to_be_bytes());
     let flags = match r.below(30) {
         0 => 0x02,
@@ -564,24 +607,11 @@ fn run_chunk(r: &mut Rng) -> Vec<u8> {
         for _ in 0..r.below(60) {
             c.extend(run_block(r));
         }
-        match r.below(6) {
-            0 | 1 => seg.extend([open_unknown(CLUSTER, 1 + r.below(8) as usize), c].concat()),
-            2 => {
-                let n = (c.len() as i64 + r.below(9) as i64 - 4).max(0) as u64;
-                seg.extend([id(CLUSTER), size(n), c].concat());
-            }
-            _ => seg.extend(sized(r, CLUSTER, &c)),
-        }
+        let form = [Form::Unknown, Form::Unknown, Form::Wrong, Form::Exact];
+        seg.extend(master(r, CLUSTER, c, &form));
     }
-    let seg = match r.below(3) {
-        0 => [open_unknown(SEGMENT, 8), seg].concat(),
-        1 => {
-            let n = (seg.len() as i64 + r.below(9) as i64 - 4).max(0) as u64;
-            [id(SEGMENT), size(n), seg].concat()
-        }
-        _ => el(SEGMENT, &seg),
-    };
-    [ebml_header(), seg].concat()
+    let form = [Form::Unknown, Form::Wrong, Form::Exact];
+    [ebml_header(), master(r, SEGMENT, seg, &form)].concat()
 }
 
 fn run_stream(r: &mut Rng) -> Vec<u8> {
@@ -602,15 +632,9 @@ fn run_stream(r: &mut Rng) -> Vec<u8> {
 
 #[test]
 fn long_clean_runs_agree() {
-    let n: u64 = std::env::var("FUZZ_N")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
-    let mut failures = Vec::new();
-    let (mut frames_seen, mut errors) = (0usize, 0usize);
-    for seed in 1..=n {
-        let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        let input = run_stream(&mut r);
+    let n = streams_to_run(3000);
+    let (frames_seen, errors, failures) = differential(n, |r| {
+        let input = run_stream(r);
         let mut l = Limits::default();
         match r.below(4) {
             0 => l.max_chunk_size = r.below(input.len() as u64 + 200 * 130),
@@ -623,31 +647,11 @@ fn long_clean_runs_agree() {
         if r.chance(15) {
             l.max_element_size = [3, 4, 5, 6, 20, 140, 16_390][r.below(7) as usize];
         }
-        let sizes: Vec<usize> = (0..1 + r.below(4))
-            .map(|_| match r.below(4) {
-                0 => 1 + r.below(8) as usize,
-                1 => 1 + r.below(40) as usize,
-                2 => 1 + r.below(2000) as usize,
-                _ => 1 + r.below(20000) as usize,
-            })
-            .collect();
-        let (reference, why) = compare(&input, l, &sizes);
-        frames_seen += frames(&reference);
-        errors += reference
-            .iter()
-            .filter(|i| matches!(i, Item::Error(_)))
-            .count();
-        if !why.is_empty() {
-            failures.push(format!("seed {seed}: {why:?} {l:?} {sizes:?}"));
-        }
-    }
+        let sizes = piece_sizes(r, 4, [8, 40, 2000, 20000]);
+        (input, l, sizes)
+    });
     eprintln!("{n} streams, {frames_seen} frames, {errors} errors");
-    assert!(
-        failures.is_empty(),
-        "{}:\n{}",
-        failures.len(),
-        failures[..failures.len().min(10)].join("\n")
-    );
+    assert_none_differ(&failures);
 }
 
 /// Runs of the smallest SimpleBlocks (6 bytes: an empty frame) under every
@@ -684,12 +688,7 @@ fn smallest_blocks_meet_the_chunk_limit_at_the_same_place() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}:\n{}",
-        failures.len(),
-        failures[..failures.len().min(10)].join("\n")
-    );
+    assert_none_differ(&failures);
 }
 
 /// The TimecodeScale side list starts anew with each chunk: a chunk whose
@@ -698,14 +697,6 @@ fn smallest_blocks_meet_the_chunk_limit_at_the_same_place() {
 /// the test can catch this, not a comparison of the two paths.)
 #[test]
 fn the_next_chunk_does_not_inherit_the_scale_list() {
-    let cluster = |tc: u64, blocks: &[i16]| {
-        let mut c = open_unknown(CLUSTER, 8);
-        c.extend(uint(TIMECODE, tc));
-        for &t in blocks {
-            c.extend(simple_block(1, t, t == 0, &[0xAB; 9]));
-        }
-        c
-    };
     let chunk =
         |parts: &[Vec<u8>]| [ebml_header(), open_unknown(SEGMENT, 8), concat(parts)].concat();
     let tracks = el(TRACKS, &video_track(1, "V_X", b"", 2, 2));
