@@ -484,12 +484,15 @@ impl Engine {
             if let Some(out) = self.out.pop_front() {
                 return Some(out);
             }
-            // Streaming's common case first, before the general checks
-            // (it makes its own: it only takes a whole block inside an open
-            // Cluster, which no pending state can coexist with).
+            // Streaming's fast path, before the general checks (it makes
+            // its own: it only takes a whole block inside an open Cluster,
+            // which no pending state can coexist with). A block not all in
+            // is waited for through `wait`, which advance() checks first.
             if self.mode == Mode::Streaming && self.fast {
-                if let Fast::Took { .. } = self.stream_block(buf) {
-                    continue;
+                match self.stream_block(buf) {
+                    Fast::Took { .. } => continue,
+                    Fast::Wait(until) => self.wait = Some((self.pos, until)),
+                    Fast::No => {}
                 }
             }
             match self.advance(buf) {
@@ -560,9 +563,9 @@ impl Engine {
             return Ok(Progress::Blocked);
         }
         let fast = match self.mode {
-            _ if !self.fast => Fast::No,
-            Mode::WholeChunk => self.simple_blocks(buf),
-            Mode::Streaming => self.stream_block(buf),
+            Mode::WholeChunk if self.fast => self.simple_blocks(buf),
+            // (Streaming: poll() has run its fast path at this position.)
+            _ => Fast::No,
         };
         match fast {
             Fast::Took { wait: None } => return Ok(Progress::Continue),
