@@ -330,13 +330,9 @@ fn wide_block(data: &[u8], at: usize) -> Option<(u64, usize, [u8; 4])> {
     let [SIMPLE_BLOCK_BYTE, rest @ ..] = data.get(at..)? else {
         return None;
     };
-    let (_, (size, width)) = ebml::vint(rest).ok()?;
-    if size == (1u64 << (7 * width)) - 1 {
-        return None;
-    }
-    let body = 1 + width as usize;
-    let head = *rest.get(width as usize..)?.first_chunk::<4>()?;
-    Some((size, body, head))
+    let (after, size) = ebml::element_size(rest).ok()?;
+    let head = *after.first_chunk::<4>()?;
+    Some((size?, data.len() - at - after.len(), head))
 }
 
 /// The SimpleBlock ID, one byte on the wire.

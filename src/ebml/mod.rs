@@ -75,9 +75,8 @@ pub fn element_id(input: &[u8]) -> PResult<'_, u32> {
         id = (id << 8) | u32::from(b);
     }
     // The all-ones value of each width is reserved (0xFF, 0x7FFF, ...).
-    let value_bits = 7 * len as u32;
-    let value = id & ((1u32 << value_bits) - 1);
-    if value == (1u32 << value_bits) - 1 {
+    let mask = all_ones(len as u32) as u32;
+    if id & mask == mask {
         return Err(Err::Error(HeaderError::InvalidId));
     }
     Ok((&input[len..], id))
@@ -93,8 +92,13 @@ pub fn element_id(input: &[u8]) -> PResult<'_, u32> {
 /// ```
 pub fn element_size(input: &[u8]) -> PResult<'_, Option<u64>> {
     let (rest, (value, len)) = vint(input)?;
-    let all_ones = (1u64 << (7 * len)) - 1;
-    Ok((rest, if value == all_ones { None } else { Some(value) }))
+    Ok((rest, (value != all_ones(len)).then_some(value)))
+}
+
+/// The all-ones value of a VINT `width` bytes wide (1 to 8): a reserved ID,
+/// or the unknown size.
+fn all_ones(width: u32) -> u64 {
+    (1u64 << (7 * width)) - 1
 }
 
 /// Reads an unsigned VINT and returns its value (marker removed) and width.
@@ -145,7 +149,7 @@ fn header_in_words(head: &[u8; 12]) -> Option<Header> {
     let [a, b, c, d, ..] = *head;
     let id = u32::from_be_bytes([a, b, c, d]) >> (8 * (4 - id_len));
     // The all-ones value of each width is reserved (0xFF, 0x7FFF, ...).
-    let id_mask = (1u32 << (7 * id_len)) - 1;
+    let id_mask = all_ones(id_len) as u32;
     if id & id_mask == id_mask {
         return None;
     }
@@ -155,7 +159,7 @@ fn header_in_words(head: &[u8; 12]) -> Option<Header> {
     if size_len > 8 {
         return None;
     }
-    let mask = (1u64 << (7 * size_len)) - 1;
+    let mask = all_ones(size_len);
     let value = (u64::from_be_bytes(word) >> (8 * (8 - size_len))) & mask;
     Some(Header {
         id,
