@@ -623,3 +623,25 @@ async fn get_media_gives_up_with_the_cause() {
         got[0].as_ref().unwrap_err()
     );
 }
+
+/// Building a `MediaStream` (with an idle timeout) needs no runtime; only
+/// polling it does. It used to create a tokio timer in the constructor and
+/// panic with "there is no reactor running" (issue F.1).
+#[test]
+fn media_stream_is_built_outside_a_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (body, chunks) = recording(3);
+    let e = runtime.block_on(emulator(body, Options::default()));
+    let client = client(&e, false);
+    let mut options = GetMediaOptions::default();
+    options.idle_timeout = Some(Duration::from_secs(30));
+    // Outside any runtime: this line panicked.
+    let media = client.get_media(stream(), StartSelector::Earliest, options);
+    let got: Vec<Chunk> = runtime.block_on(media.try_collect()).unwrap();
+    assert_eq!(numbers(&got), numbers(&chunks));
+    runtime.block_on(e.shutdown());
+}

@@ -314,8 +314,11 @@ struct ResumingStream<S: Session> {
     empty_sessions: u32,
     progress_at_open: u64,
     last_progress: Instant,
-    /// Fires at `last_progress + idle_timeout`.
+    /// Fires at `last_progress + idle_timeout`. Made at the first poll:
+    /// building a stream needs no runtime, only polling it does.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether the stream was polled yet (the idle clock starts then).
+    started: bool,
 }
 
 /// Chunks from GetMedia, resuming by itself ([`Client::get_media`]).
@@ -385,9 +388,6 @@ impl<S: Session> ResumingStream<S> {
         initial: StartSelector,
         options: GetMediaOptions,
     ) -> Self {
-        let idle = options
-            .idle_timeout
-            .map(|t| Box::pin(tokio::time::sleep(t)));
         let max_chunks = options.max_chunks;
         ResumingStream {
             client,
@@ -407,7 +407,8 @@ impl<S: Session> ResumingStream<S> {
             empty_sessions: 0,
             progress_at_open: 0,
             last_progress: Instant::now(),
-            idle,
+            idle: None,
+            started: false,
         }
     }
 
@@ -513,6 +514,14 @@ impl<S: Session> Stream for ResumingStream<S> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        if !this.started {
+            this.started = true;
+            this.last_progress = Instant::now();
+            this.idle = this
+                .options
+                .idle_timeout
+                .map(|t| Box::pin(tokio::time::sleep(t)));
+        }
         loop {
             if this
                 .options
