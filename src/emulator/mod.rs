@@ -92,7 +92,21 @@
 //! - **Faults** ([`Fault`]) cut, stall or end media bodies and answer
 //!   throttling, server or authorization errors, for every request or for
 //!   the first N.
+//! - **Connections** (HTTP/1.1 with keep-alive) are bounded so that a client
+//!   that stops reading, a slow or silent one, cannot hold the emulator:
+//!   a response whose bytes the client does not take for
+//!   [`Options::write_stall_timeout`] (default 30 s) is dropped and its
+//!   connection closed, which frees its GetMedia session; a request head
+//!   must arrive within [`Options::header_read_timeout`] (default 10 s)
+//!   from its first byte (the first request: from the connection's start),
+//!   and its body within the same time again (else 408
+//!   `RequestTimeoutException`); a connection with no request in flight is
+//!   closed after [`Options::keep_alive_timeout`] (default 60 s); and
+//!   beyond [`Options::max_connections`] open connections (default 1024)
+//!   a new one is closed as soon as it is accepted. A response that is
+//!   being read, however long, is never cut by these.
 
+mod conn;
 mod faults;
 mod images;
 mod media;
@@ -173,6 +187,25 @@ pub struct Options {
     pub faults: Vec<Fault>,
     /// Seed of the ListFragments order and the request ids. Default 0.
     pub seed: u64,
+    /// How long a response may wait for the client to take its bytes:
+    /// when the socket accepts nothing for this long (the client does not
+    /// read), the response is dropped and the connection closed, which
+    /// frees a GetMedia session's place. A body that pauses on its own (a
+    /// static stream's idle time, a stall fault) is not stalled. `None`:
+    /// wait forever. Default 30 s.
+    pub write_stall_timeout: Option<Duration>,
+    /// How long a request may take to arrive: its head (request line and
+    /// headers) counted from its first byte (a connection's first request:
+    /// from the connection's start), then its body again from the end of
+    /// the head. A late head closes the connection; a late body gets 408
+    /// `RequestTimeoutException`. `None`: no limit. Default 10 s.
+    pub header_read_timeout: Option<Duration>,
+    /// How long a connection with no request in flight waits for the next
+    /// one before it is closed. `None`: forever. Default 60 s.
+    pub keep_alive_timeout: Option<Duration>,
+    /// Open connections at most; one more is closed as soon as it is
+    /// accepted. `None`: no limit. Default 1024.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for Options {
@@ -188,6 +221,10 @@ impl Default for Options {
             allow_unsigned_payload: false,
             faults: Vec::new(),
             seed: 0,
+            write_stall_timeout: Some(Duration::from_secs(30)),
+            header_read_timeout: Some(Duration::from_secs(10)),
+            keep_alive_timeout: Some(Duration::from_secs(60)),
+            max_connections: Some(1024),
         }
     }
 }

@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -13,17 +12,17 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::conn::{Activity, Busy, Socket, Timeouts};
 use super::faults::Faults;
 use super::media::{BodyError, ChannelBody, FlushSignal};
 use super::store::Stream;
@@ -104,10 +103,13 @@ impl State {
 }
 
 /// Accepts connections until shutdown, then lets open connections finish
-/// (media bodies end at once) for a few seconds.
+/// (media bodies end at once) for a few seconds. Beyond
+/// [`Options::max_connections`] a connection is closed as soon as it is
+/// accepted.
 pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
     let mut shutdown = state.shutdown.clone();
     let mut connections = JoinSet::new();
+    let open = Arc::new(AtomicUsize::new(0));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -116,8 +118,21 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
+                if state
+                    .options
+                    .max_connections
+                    .is_some_and(|max| open.load(Ordering::SeqCst) >= max)
+                {
+                    drop(socket);
+                    continue;
+                }
                 let _ = socket.set_nodelay(true);
-                connections.spawn(connection(socket, state.clone()));
+                let counted = Counted::new(&open);
+                let state = state.clone();
+                connections.spawn(async move {
+                    connection(socket, state).await;
+                    drop(counted);
+                });
             }
             _ = shutdown.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -130,14 +145,45 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
     }
 }
 
+/// One open connection, counted until dropped.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(open: &Arc<AtomicUsize>) -> Counted {
+        open.fetch_add(1, Ordering::SeqCst);
+        Counted(open.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn connection(socket: TcpStream, state: Arc<State>) {
     let mut shutdown = state.shutdown.clone();
     let signal = Arc::new(FlushSignal::default());
-    let io = TokioIo::new(FlushCounting {
-        inner: socket,
-        signal: signal.clone(),
+    let activity = Activity::new();
+    let timeouts = Timeouts {
+        write_stall: state.options.write_stall_timeout,
+        header_read: state.options.header_read_timeout,
+        keep_alive: state.options.keep_alive_timeout,
+    };
+    let io = TokioIo::new(Socket::new(
+        socket,
+        signal.clone(),
+        activity.clone(),
+        timeouts,
+    ));
+    let service = service_fn(move |request| {
+        // hyper calls the service once a request's head is in.
+        let busy = activity.begin();
+        handle(state.clone(), signal.clone(), busy, request)
     });
-    let service = service_fn(move |request| handle(state.clone(), signal.clone(), request));
+    // The socket keeps the timeouts; hyper's own header timer (which would
+    // start when a response ends, so also cut idle keep-alive connections)
+    // stays off: it needs a timer, and none is given.
     let conn = http1::Builder::new().serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
@@ -152,8 +198,9 @@ async fn connection(socket: TcpStream, state: Arc<State>) {
 async fn handle(
     state: Arc<State>,
     signal: Arc<FlushSignal>,
+    busy: Busy,
     request: Request<Incoming>,
-) -> Result<Response, Infallible> {
+) -> Result<hyper::Response<InFlight>, Infallible> {
     let request_id = state.request_id();
     let mut response = match route(&state, signal, request).await {
         Ok(response) => response,
@@ -162,7 +209,34 @@ async fn handle(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_AMZN_REQUEST_ID, value);
     }
-    Ok(response)
+    Ok(response.map(|body| InFlight { body, _busy: busy }))
+}
+
+/// A response body that keeps its connection busy (no read deadline)
+/// until hyper drops it, when the response has ended or failed.
+struct InFlight {
+    body: BoxBody<Bytes, BodyError>,
+    _busy: Busy,
+}
+
+impl Body for InFlight {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 async fn route(
@@ -171,9 +245,18 @@ async fn route(
     request: Request<Incoming>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let body = Limited::new(body, MAX_REQUEST_BODY)
-        .collect()
-        .await
+    let read = Limited::new(body, MAX_REQUEST_BODY).collect();
+    // The body gets the header timeout again, from the end of the head.
+    let read = match state.options.header_read_timeout {
+        Some(limit) => tokio::time::timeout(limit, read).await.map_err(|_| {
+            ApiError::request_timeout(format!(
+                "the request body did not arrive within {:.1} s",
+                limit.as_secs_f64()
+            ))
+        })?,
+        None => read.await,
+    };
+    let body = read
         .map_err(|e| ApiError::serialization(format!("the request body could not be read: {e}")))?
         .to_bytes();
 
@@ -262,56 +345,4 @@ fn error_response(e: &ApiError) -> Response {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code));
     response
-}
-
-/// A socket that tells the media body of its connection when a flush
-/// completed (see [`FlushSignal`]), so that a cut drops the connection
-/// exactly after the bytes before it.
-struct FlushCounting {
-    inner: TcpStream,
-    signal: Arc<FlushSignal>,
-}
-
-impl AsyncRead for FlushCounting {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for FlushCounting {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let flushed = Pin::new(&mut self.inner).poll_flush(cx);
-        if flushed.is_ready() {
-            self.signal.flushed();
-        }
-        flushed
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
 }
