@@ -114,6 +114,7 @@ mod ops;
 mod select;
 mod server;
 mod splice;
+mod state;
 mod store;
 mod throttle;
 mod wire;
@@ -402,6 +403,40 @@ impl EmulatorBuilder {
     /// Reads the recordings and images, binds `addr` (port 0 picks a free
     /// port) and serves in the background on the current tokio runtime.
     pub async fn start(self, addr: impl ToSocketAddrs) -> Result<EmulatorHandle, EmulatorError> {
+        let prepared = self.prepare()?;
+        let listener = TcpListener::bind(addr).await.map_err(EmulatorError::Bind)?;
+        let local_addr = listener.local_addr().map_err(EmulatorError::Bind)?;
+        let url = format!("http://{}", reachable(local_addr));
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let summary = prepared
+            .streams
+            .values()
+            .map(|s| StreamInfo {
+                name: s.name.clone(),
+                arn: s.arn.clone(),
+                fragments: s.timeline.recording_len(),
+                dropped_chunks: s.dropped_chunks,
+                images: s.images.as_ref().map_or(0, |i| i.len()),
+            })
+            .collect();
+        let credentials = prepared.credentials.clone();
+        let region = prepared.options.region.clone();
+        let state = prepared.into_state(url.clone(), shutdown_rx);
+        let task = tokio::spawn(server::serve(listener, Arc::new(state)));
+        Ok(EmulatorHandle {
+            url,
+            local_addr,
+            credentials,
+            region,
+            streams: summary,
+            shutdown: shutdown_tx,
+            task: Some(task),
+        })
+    }
+
+    /// Checks the configuration and reads the recordings and images:
+    /// everything the operations need but an address.
+    fn prepare(self) -> Result<Prepared, EmulatorError> {
         let options = self.options;
         if !(options.speed.is_finite() && options.speed > 0.0) {
             return Err(EmulatorError::Config(format!(
@@ -478,39 +513,34 @@ impl EmulatorBuilder {
             streams.insert(name, Arc::new(stream));
         }
 
-        let listener = TcpListener::bind(addr).await.map_err(EmulatorError::Bind)?;
-        let local_addr = listener.local_addr().map_err(EmulatorError::Bind)?;
-        let url = format!("http://{}", reachable(local_addr));
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let summary = streams
-            .values()
-            .map(|s| StreamInfo {
-                name: s.name.clone(),
-                arn: s.arn.clone(),
-                fragments: s.timeline.recording_len(),
-                dropped_chunks: s.dropped_chunks,
-                images: s.images.as_ref().map_or(0, |i| i.len()),
-            })
-            .collect();
-        let region = options.region.clone();
-        let state = server::State::new(
+        Ok(Prepared {
             streams,
-            credentials.clone(),
+            credentials,
             options,
             clock,
-            url.clone(),
-            shutdown_rx,
-        );
-        let task = tokio::spawn(server::serve(listener, Arc::new(state)));
-        Ok(EmulatorHandle {
-            url,
-            local_addr,
-            credentials,
-            region,
-            streams: summary,
-            shutdown: shutdown_tx,
-            task: Some(task),
         })
+    }
+}
+
+/// A configuration checked and its recordings read.
+struct Prepared {
+    streams: HashMap<String, Arc<Stream>>,
+    credentials: Credentials,
+    options: Options,
+    clock: Clock,
+}
+
+impl Prepared {
+    /// The state the operations share, for a server at `url`.
+    fn into_state(self, url: String, shutdown: watch::Receiver<bool>) -> state::State {
+        state::State::new(
+            self.streams,
+            self.credentials,
+            self.options,
+            self.clock,
+            url,
+            shutdown,
+        )
     }
 }
 

@@ -1,10 +1,11 @@
 //! The HTTP/1.1 server: connections, the signature check, routing, and the
-//! headers every response carries.
+//! headers every response carries. The only module that knows hyper: the
+//! operations answer plain values ([`Reply`]) and the media bodies are
+//! channels, which this module turns into responses and bodies.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -19,19 +20,17 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::conn::{Activity, Busy, Socket, Timeouts};
-use super::faults::Faults;
-use super::media::{BodyError, ChannelBody, FlushSignal};
-use super::store::Stream;
+use super::media::{BodyError, BodyWriter, ChannelBody, FlushSignal};
+use super::ops::{self, Reply};
+use super::state::State;
 use super::wire::{ApiError, Input, Operation};
-use super::{ops, splitmix, Clock, Options};
-use crate::sigv4::{self, Credentials, VerifySettings};
+use crate::sigv4;
 
 /// A response of any of the operations.
-pub(crate) type Response = hyper::Response<BoxBody<Bytes, BodyError>>;
+type Response = hyper::Response<BoxBody<Bytes, BodyError>>;
 
 /// The largest request body read (GetMediaForFragmentList with 1000
 /// fragment numbers is about 130 KB).
@@ -44,63 +43,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const X_AMZN_REQUEST_ID: &str = "x-amzn-requestid";
 /// The error code header, on every error.
 const X_AMZN_ERROR_TYPE: &str = "x-amzn-errortype";
-
-/// Everything the handlers share.
-pub(crate) struct State {
-    pub streams: HashMap<String, Arc<Stream>>,
-    pub credentials: Credentials,
-    pub verify: VerifySettings,
-    pub options: Options,
-    pub faults: Faults,
-    pub clock: Clock,
-    /// The URL GetDataEndpoint answers with.
-    pub url: String,
-    pub seed: u64,
-    pub shutdown: watch::Receiver<bool>,
-    requests: AtomicU64,
-}
-
-impl State {
-    pub fn new(
-        streams: HashMap<String, Arc<Stream>>,
-        credentials: Credentials,
-        options: Options,
-        clock: Clock,
-        url: String,
-        shutdown: watch::Receiver<bool>,
-    ) -> State {
-        let mut verify =
-            VerifySettings::new(options.region.clone(), sigv4::KINESIS_VIDEO_SIGNING_NAME);
-        verify.allow_unsigned_payload = options.allow_unsigned_payload;
-        State {
-            streams,
-            credentials,
-            verify,
-            faults: Faults::new(&options.faults),
-            seed: options.seed,
-            options,
-            clock,
-            url,
-            shutdown,
-            requests: AtomicU64::new(0),
-        }
-    }
-
-    /// A fresh request id, formatted like the service's (a UUID).
-    fn request_id(&self) -> String {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        let a = splitmix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let b = splitmix(a);
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFF,
-            0x8000 | (b >> 48) & 0x3FFF,
-            b & 0xFFFF_FFFF_FFFF
-        )
-    }
-}
 
 /// Accepts connections until shutdown, then lets open connections finish
 /// (media bodies end at once) for a few seconds. Beyond
@@ -300,15 +242,14 @@ async fn route(
         return Err(e);
     }
     let input = Input::parse(&body)?;
-    match op {
-        Operation::GetDataEndpoint => ops::get_data_endpoint(state, &input),
-        Operation::GetMedia => ops::get_media(state, &input, signal),
-        Operation::ListFragments => ops::list_fragments(state, &input),
-        Operation::GetMediaForFragmentList => {
-            ops::get_media_for_fragment_list(state, &input, signal)
+    Ok(match ops::call(state, op, &input)? {
+        Reply::Json(value) => json_response(value),
+        Reply::Media(media) => {
+            let (writer, body) = BodyWriter::new(media.plan, state.shutdown.clone(), signal);
+            tokio::spawn(media.job.run(writer));
+            media_response(body)
         }
-        Operation::GetImages => ops::get_images(state, &input),
-    }
+    })
 }
 
 fn full(body: impl Into<Bytes>) -> BoxBody<Bytes, BodyError> {
@@ -318,7 +259,7 @@ fn full(body: impl Into<Bytes>) -> BoxBody<Bytes, BodyError> {
 }
 
 /// 200 with a JSON body.
-pub(crate) fn json_response(value: serde_json::Value) -> Response {
+fn json_response(value: serde_json::Value) -> Response {
     let body = serde_json::to_vec(&value).unwrap_or_default();
     let mut response = hyper::Response::new(full(body));
     response
@@ -328,7 +269,7 @@ pub(crate) fn json_response(value: serde_json::Value) -> Response {
 }
 
 /// 200 with a streamed Matroska body.
-pub(crate) fn media_response(body: ChannelBody) -> Response {
+fn media_response(body: ChannelBody) -> Response {
     let mut response = hyper::Response::new(body.boxed());
     response
         .headers_mut()
@@ -345,4 +286,18 @@ fn error_response(e: &ApiError) -> Response {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code));
     response
+}
+
+/// hyper reads a media body frame by frame from its channel.
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.poll_data(cx)
+            .map(|next| next.map(|data| data.map(Frame::data)))
+    }
 }
