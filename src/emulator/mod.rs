@@ -26,7 +26,9 @@
 //! `POST /getDataEndpoint`, `/getMedia`, `/listFragments`,
 //! `/getMediaForFragmentList` and `/getImages` with the JSON members of the
 //! service models; timestamps are epoch seconds with a fraction. Every
-//! response carries `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and
+//! response carries `x-amzn-RequestId`, a UUID of its own (random, unless
+//! [`Options::seed`] makes the sequence repeatable); errors carry
+//! `x-amzn-ErrorType` and
 //! a JSON body with `Message` (modeled errors) or `message` (signature
 //! errors), with the models' statuses: InvalidArgumentException 400,
 //! ResourceNotFoundException 404, ClientLimitExceededException 400,
@@ -186,8 +188,12 @@ pub struct Options {
     pub allow_unsigned_payload: bool,
     /// Faults to inject.
     pub faults: Vec<Fault>,
-    /// Seed of the ListFragments order and the request ids. Default 0.
-    pub seed: u64,
+    /// Makes the emulator repeatable: the seed of the ListFragments order
+    /// and of the `x-amzn-RequestId` sequence. `None` (the default): the
+    /// order is seeded with 0 and the request ids come from the operating
+    /// system's randomness, different in every emulator and every run, as
+    /// the service's are.
+    pub seed: Option<u64>,
     /// How long a response may wait for the client to take its bytes:
     /// when the socket accepts nothing for this long (the client does not
     /// read), the response is dropped and the connection closed, which
@@ -221,7 +227,7 @@ impl Default for Options {
             max_get_media_sessions: Some(10),
             allow_unsigned_payload: false,
             faults: Vec::new(),
-            seed: 0,
+            seed: None,
             write_stall_timeout: Some(Duration::from_secs(30)),
             header_read_timeout: Some(Duration::from_secs(10)),
             keep_alive_timeout: Some(Duration::from_secs(60)),

@@ -176,7 +176,7 @@ fn list_fragments(state: &State, input: &Input) -> Result<Reply, ApiError> {
     let page = select::max_results(input, 1000, 1000)?;
     let available = stream.timeline.available(state.clock.now_ms());
     let query = FragmentQuery::from_input(input, &stream.name, available)?;
-    let listing = query.listing(&stream.timeline, state.seed ^ hash(&stream.name));
+    let listing = query.listing(&stream.timeline, state.list_seed ^ hash(&stream.name));
     let from = (query.offset as usize).min(listing.len());
     let to = (from + page).min(listing.len());
     let timeline = &stream.timeline;

@@ -2,9 +2,12 @@
 //! the fault counters, the clock, and the request ids. No HTTP here: the
 //! operations ([`ops`](super::ops)) take a `State` and answer plain values.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
@@ -23,7 +26,10 @@ pub(crate) struct State {
     pub clock: Clock,
     /// The URL GetDataEndpoint answers with.
     pub url: String,
-    pub seed: u64,
+    /// The seed of the ListFragments order.
+    pub list_seed: u64,
+    /// The seed of the request ids.
+    request_seed: u64,
     pub shutdown: watch::Receiver<bool>,
     requests: AtomicU64,
 }
@@ -45,7 +51,8 @@ impl State {
             credentials,
             verify,
             faults: Faults::new(&options.faults),
-            seed: options.seed,
+            list_seed: options.seed.unwrap_or(0),
+            request_seed: options.seed.unwrap_or_else(random_seed),
             options,
             clock,
             url,
@@ -57,7 +64,7 @@ impl State {
     /// A fresh request id, formatted like the service's (a UUID).
     pub fn request_id(&self) -> String {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        let a = splitmix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let a = splitmix(self.request_seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let b = splitmix(a);
         format!(
             "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
@@ -68,4 +75,18 @@ impl State {
             b & 0xFFFF_FFFF_FFFF
         )
     }
+}
+
+/// A seed that differs in every call, process and run: std's `RandomState`
+/// draws its keys from the operating system's randomness once per thread
+/// and steps them for every new instance; the clock and the process id are
+/// hashed in as well.
+fn random_seed() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(now);
+    hasher.write_u32(std::process::id());
+    hasher.finish()
 }

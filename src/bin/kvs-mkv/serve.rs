@@ -60,9 +60,10 @@ pub struct Args {
     /// Accept x-amz-content-sha256: UNSIGNED-PAYLOAD.
     #[arg(long)]
     allow_unsigned_payload: bool,
-    /// Seed of the ListFragments order and request ids.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed of the ListFragments order and request ids, for repeatable
+    /// runs [default: order seeded with 0, random request ids].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Seconds a response may wait for the client to read before it is
     /// dropped and its connection closed (frees a GetMedia session); 0
     /// waits forever.
