@@ -2,14 +2,12 @@
 //! a task fills chunk by chunk, and where the faults cut or stall it.
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame};
 use tokio::sync::{mpsc, watch};
 
 use super::faults::BodyPlan;
@@ -92,7 +90,7 @@ impl ChannelBody {
         &mut self,
         cx: &mut Context<'_>,
         since: u64,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    ) -> Poll<Option<Result<Bytes, BodyError>>> {
         if self.signal.count() > since {
             return Poll::Ready(Some(Err(Box::new(Cut))));
         }
@@ -102,21 +100,15 @@ impl ChannelBody {
         }
         Poll::Pending
     }
-}
 
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = BodyError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+    /// The next bytes of the body, `None` at its end, or the error of a
+    /// cut (once the bytes before it are flushed).
+    pub fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, BodyError>>> {
         if let Some(since) = self.cutting {
             return self.poll_cut(cx, since);
         }
         match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(Item::Data(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
+            Poll::Ready(Some(Item::Data(data))) => Poll::Ready(Some(Ok(data))),
             Poll::Ready(Some(Item::Cut)) => {
                 let since = self.signal.count();
                 self.cutting = Some(since);
@@ -254,7 +246,48 @@ impl BodyWriter {
     }
 }
 
+/// A media response as an operation answers it: what to stream, and the
+/// faults its body gets. The server feeds it to a [`BodyWriter`].
+#[derive(Debug)]
+pub(crate) struct MediaReply {
+    pub job: MediaJob,
+    pub plan: BodyPlan,
+}
+
+/// What a media body streams.
+#[derive(Debug)]
+pub(crate) enum MediaJob {
+    /// GetMedia chunks from a start, with fresh trailing tags.
+    GetMedia {
+        stream: Arc<Stream>,
+        session: GetMediaSession,
+    },
+    /// GetMediaForFragmentList: the listed fragments, in request order,
+    /// among the first `available`.
+    FragmentList {
+        stream: Arc<Stream>,
+        numbers: Vec<String>,
+        available: u64,
+    },
+}
+
+impl MediaJob {
+    /// Writes the whole body (until it ends, the client goes away, a cut
+    /// or shutdown).
+    pub async fn run(self, writer: BodyWriter) {
+        match self {
+            MediaJob::GetMedia { stream, session } => get_media(stream, session, writer).await,
+            MediaJob::FragmentList {
+                stream,
+                numbers,
+                available,
+            } => fragment_list(stream, numbers, available, writer).await,
+        }
+    }
+}
+
 /// What a GetMedia body needs besides the stream.
+#[derive(Debug)]
 pub(crate) struct GetMediaSession {
     pub start: Start,
     pub idle_timeout: Duration,
@@ -267,7 +300,7 @@ pub(crate) struct GetMediaSession {
 /// MILLIS_BEHIND_NOW and CONTINUATION_TOKEN tags. A static stream ends
 /// after the idle timeout once every fragment is sent; a live stream waits
 /// for each fragment to be complete.
-pub(crate) async fn get_media(stream: Arc<Stream>, session: GetMediaSession, mut w: BodyWriter) {
+async fn get_media(stream: Arc<Stream>, session: GetMediaSession, mut w: BodyWriter) {
     let _guard = session.guard;
     let timeline = &stream.timeline;
     let deadline = session.end_after.map(|d| Instant::now() + d);
@@ -327,7 +360,7 @@ pub(crate) async fn get_media(stream: Arc<Stream>, session: GetMediaSession, mut
 /// Streams the listed fragments in request order, without trailing tags; a
 /// fragment that does not exist gets a chunk with
 /// AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE 4000 and a message.
-pub(crate) async fn fragment_list(
+async fn fragment_list(
     stream: Arc<Stream>,
     numbers: Vec<String>,
     available: u64,

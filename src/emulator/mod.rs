@@ -26,7 +26,9 @@
 //! `POST /getDataEndpoint`, `/getMedia`, `/listFragments`,
 //! `/getMediaForFragmentList` and `/getImages` with the JSON members of the
 //! service models; timestamps are epoch seconds with a fraction. Every
-//! response carries `x-amzn-RequestId`; errors carry `x-amzn-ErrorType` and
+//! response carries `x-amzn-RequestId`, a UUID of its own (random, unless
+//! [`Options::seed`] makes the sequence repeatable); errors carry
+//! `x-amzn-ErrorType` and
 //! a JSON body with `Message` (modeled errors) or `message` (signature
 //! errors), with the models' statuses: InvalidArgumentException 400,
 //! ResourceNotFoundException 404, ClientLimitExceededException 400,
@@ -92,7 +94,21 @@
 //! - **Faults** ([`Fault`]) cut, stall or end media bodies and answer
 //!   throttling, server or authorization errors, for every request or for
 //!   the first N.
+//! - **Connections** (HTTP/1.1 with keep-alive) are bounded so that a client
+//!   that stops reading, a slow or silent one, cannot hold the emulator:
+//!   a response whose bytes the client does not take for
+//!   [`Options::write_stall_timeout`] (default 30 s) is dropped and its
+//!   connection closed, which frees its GetMedia session; a request head
+//!   must arrive within [`Options::header_read_timeout`] (default 10 s)
+//!   from its first byte (the first request: from the connection's start),
+//!   and its body within the same time again (else 408
+//!   `RequestTimeoutException`); a connection with no request in flight is
+//!   closed after [`Options::keep_alive_timeout`] (default 60 s); and
+//!   beyond [`Options::max_connections`] open connections (default 1024)
+//!   a new one is closed as soon as it is accepted. A response that is
+//!   being read, however long, is never cut by these.
 
+mod conn;
 mod faults;
 mod images;
 mod media;
@@ -100,6 +116,7 @@ mod ops;
 mod select;
 mod server;
 mod splice;
+mod state;
 mod store;
 mod throttle;
 mod wire;
@@ -171,8 +188,31 @@ pub struct Options {
     pub allow_unsigned_payload: bool,
     /// Faults to inject.
     pub faults: Vec<Fault>,
-    /// Seed of the ListFragments order and the request ids. Default 0.
-    pub seed: u64,
+    /// Makes the emulator repeatable: the seed of the ListFragments order
+    /// and of the `x-amzn-RequestId` sequence. `None` (the default): the
+    /// order is seeded with 0 and the request ids come from the operating
+    /// system's randomness, different in every emulator and every run, as
+    /// the service's are.
+    pub seed: Option<u64>,
+    /// How long a response may wait for the client to take its bytes:
+    /// when the socket accepts nothing for this long (the client does not
+    /// read), the response is dropped and the connection closed, which
+    /// frees a GetMedia session's place. A body that pauses on its own (a
+    /// static stream's idle time, a stall fault) is not stalled. `None`:
+    /// wait forever. Default 30 s.
+    pub write_stall_timeout: Option<Duration>,
+    /// How long a request may take to arrive: its head (request line and
+    /// headers) counted from its first byte (a connection's first request:
+    /// from the connection's start), then its body again from the end of
+    /// the head. A late head closes the connection; a late body gets 408
+    /// `RequestTimeoutException`. `None`: no limit. Default 10 s.
+    pub header_read_timeout: Option<Duration>,
+    /// How long a connection with no request in flight waits for the next
+    /// one before it is closed. `None`: forever. Default 60 s.
+    pub keep_alive_timeout: Option<Duration>,
+    /// Open connections at most; one more is closed as soon as it is
+    /// accepted. `None`: no limit. Default 1024.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for Options {
@@ -187,7 +227,11 @@ impl Default for Options {
             max_get_media_sessions: Some(10),
             allow_unsigned_payload: false,
             faults: Vec::new(),
-            seed: 0,
+            seed: None,
+            write_stall_timeout: Some(Duration::from_secs(30)),
+            header_read_timeout: Some(Duration::from_secs(10)),
+            keep_alive_timeout: Some(Duration::from_secs(60)),
+            max_connections: Some(1024),
         }
     }
 }
@@ -365,6 +409,40 @@ impl EmulatorBuilder {
     /// Reads the recordings and images, binds `addr` (port 0 picks a free
     /// port) and serves in the background on the current tokio runtime.
     pub async fn start(self, addr: impl ToSocketAddrs) -> Result<EmulatorHandle, EmulatorError> {
+        let prepared = self.prepare()?;
+        let listener = TcpListener::bind(addr).await.map_err(EmulatorError::Bind)?;
+        let local_addr = listener.local_addr().map_err(EmulatorError::Bind)?;
+        let url = format!("http://{}", reachable(local_addr));
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let summary = prepared
+            .streams
+            .values()
+            .map(|s| StreamInfo {
+                name: s.name.clone(),
+                arn: s.arn.clone(),
+                fragments: s.timeline.recording_len(),
+                dropped_chunks: s.dropped_chunks,
+                images: s.images.as_ref().map_or(0, |i| i.len()),
+            })
+            .collect();
+        let credentials = prepared.credentials.clone();
+        let region = prepared.options.region.clone();
+        let state = prepared.into_state(url.clone(), shutdown_rx);
+        let task = tokio::spawn(server::serve(listener, Arc::new(state)));
+        Ok(EmulatorHandle {
+            url,
+            local_addr,
+            credentials,
+            region,
+            streams: summary,
+            shutdown: shutdown_tx,
+            task: Some(task),
+        })
+    }
+
+    /// Checks the configuration and reads the recordings and images:
+    /// everything the operations need but an address.
+    fn prepare(self) -> Result<Prepared, EmulatorError> {
         let options = self.options;
         if !(options.speed.is_finite() && options.speed > 0.0) {
             return Err(EmulatorError::Config(format!(
@@ -441,39 +519,34 @@ impl EmulatorBuilder {
             streams.insert(name, Arc::new(stream));
         }
 
-        let listener = TcpListener::bind(addr).await.map_err(EmulatorError::Bind)?;
-        let local_addr = listener.local_addr().map_err(EmulatorError::Bind)?;
-        let url = format!("http://{}", reachable(local_addr));
-        let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let summary = streams
-            .values()
-            .map(|s| StreamInfo {
-                name: s.name.clone(),
-                arn: s.arn.clone(),
-                fragments: s.timeline.recording_len(),
-                dropped_chunks: s.dropped_chunks,
-                images: s.images.as_ref().map_or(0, |i| i.len()),
-            })
-            .collect();
-        let region = options.region.clone();
-        let state = server::State::new(
+        Ok(Prepared {
             streams,
-            credentials.clone(),
+            credentials,
             options,
             clock,
-            url.clone(),
-            shutdown_rx,
-        );
-        let task = tokio::spawn(server::serve(listener, Arc::new(state)));
-        Ok(EmulatorHandle {
-            url,
-            local_addr,
-            credentials,
-            region,
-            streams: summary,
-            shutdown: shutdown_tx,
-            task: Some(task),
         })
+    }
+}
+
+/// A configuration checked and its recordings read.
+struct Prepared {
+    streams: HashMap<String, Arc<Stream>>,
+    credentials: Credentials,
+    options: Options,
+    clock: Clock,
+}
+
+impl Prepared {
+    /// The state the operations share, for a server at `url`.
+    fn into_state(self, url: String, shutdown: watch::Receiver<bool>) -> state::State {
+        state::State::new(
+            self.streams,
+            self.credentials,
+            self.options,
+            self.clock,
+            url,
+            shutdown,
+        )
     }
 }
 

@@ -1,11 +1,11 @@
 //! The HTTP/1.1 server: connections, the signature check, routing, and the
-//! headers every response carries.
+//! headers every response carries. The only module that knows hyper: the
+//! operations answer plain values ([`Reply`]) and the media bodies are
+//! channels, which this module turns into responses and bodies.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
@@ -13,26 +13,24 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::faults::Faults;
-use super::media::{BodyError, ChannelBody, FlushSignal};
-use super::store::Stream;
+use super::conn::{Activity, Busy, Socket, Timeouts};
+use super::media::{BodyError, BodyWriter, ChannelBody, FlushSignal};
+use super::ops::{self, Reply};
+use super::state::State;
 use super::wire::{ApiError, Input, Operation};
-use super::{ops, splitmix, Clock, Options};
-use crate::sigv4::{self, Credentials, VerifySettings};
+use crate::sigv4;
 
 /// A response of any of the operations.
-pub(crate) type Response = hyper::Response<BoxBody<Bytes, BodyError>>;
+type Response = hyper::Response<BoxBody<Bytes, BodyError>>;
 
 /// The largest request body read (GetMediaForFragmentList with 1000
 /// fragment numbers is about 130 KB).
@@ -46,68 +44,14 @@ const X_AMZN_REQUEST_ID: &str = "x-amzn-requestid";
 /// The error code header, on every error.
 const X_AMZN_ERROR_TYPE: &str = "x-amzn-errortype";
 
-/// Everything the handlers share.
-pub(crate) struct State {
-    pub streams: HashMap<String, Arc<Stream>>,
-    pub credentials: Credentials,
-    pub verify: VerifySettings,
-    pub options: Options,
-    pub faults: Faults,
-    pub clock: Clock,
-    /// The URL GetDataEndpoint answers with.
-    pub url: String,
-    pub seed: u64,
-    pub shutdown: watch::Receiver<bool>,
-    requests: AtomicU64,
-}
-
-impl State {
-    pub fn new(
-        streams: HashMap<String, Arc<Stream>>,
-        credentials: Credentials,
-        options: Options,
-        clock: Clock,
-        url: String,
-        shutdown: watch::Receiver<bool>,
-    ) -> State {
-        let mut verify =
-            VerifySettings::new(options.region.clone(), sigv4::KINESIS_VIDEO_SIGNING_NAME);
-        verify.allow_unsigned_payload = options.allow_unsigned_payload;
-        State {
-            streams,
-            credentials,
-            verify,
-            faults: Faults::new(&options.faults),
-            seed: options.seed,
-            options,
-            clock,
-            url,
-            shutdown,
-            requests: AtomicU64::new(0),
-        }
-    }
-
-    /// A fresh request id, formatted like the service's (a UUID).
-    fn request_id(&self) -> String {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        let a = splitmix(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let b = splitmix(a);
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFF,
-            0x8000 | (b >> 48) & 0x3FFF,
-            b & 0xFFFF_FFFF_FFFF
-        )
-    }
-}
-
 /// Accepts connections until shutdown, then lets open connections finish
-/// (media bodies end at once) for a few seconds.
+/// (media bodies end at once) for a few seconds. Beyond
+/// [`Options::max_connections`] a connection is closed as soon as it is
+/// accepted.
 pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
     let mut shutdown = state.shutdown.clone();
     let mut connections = JoinSet::new();
+    let open = Arc::new(AtomicUsize::new(0));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -116,8 +60,21 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
+                if state
+                    .options
+                    .max_connections
+                    .is_some_and(|max| open.load(Ordering::SeqCst) >= max)
+                {
+                    drop(socket);
+                    continue;
+                }
                 let _ = socket.set_nodelay(true);
-                connections.spawn(connection(socket, state.clone()));
+                let counted = Counted::new(&open);
+                let state = state.clone();
+                connections.spawn(async move {
+                    connection(socket, state).await;
+                    drop(counted);
+                });
             }
             _ = shutdown.changed() => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -130,14 +87,45 @@ pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
     }
 }
 
+/// One open connection, counted until dropped.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(open: &Arc<AtomicUsize>) -> Counted {
+        open.fetch_add(1, Ordering::SeqCst);
+        Counted(open.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn connection(socket: TcpStream, state: Arc<State>) {
     let mut shutdown = state.shutdown.clone();
     let signal = Arc::new(FlushSignal::default());
-    let io = TokioIo::new(FlushCounting {
-        inner: socket,
-        signal: signal.clone(),
+    let activity = Activity::new();
+    let timeouts = Timeouts {
+        write_stall: state.options.write_stall_timeout,
+        header_read: state.options.header_read_timeout,
+        keep_alive: state.options.keep_alive_timeout,
+    };
+    let io = TokioIo::new(Socket::new(
+        socket,
+        signal.clone(),
+        activity.clone(),
+        timeouts,
+    ));
+    let service = service_fn(move |request| {
+        // hyper calls the service once a request's head is in.
+        let busy = activity.begin();
+        handle(state.clone(), signal.clone(), busy, request)
     });
-    let service = service_fn(move |request| handle(state.clone(), signal.clone(), request));
+    // The socket keeps the timeouts; hyper's own header timer (which would
+    // start when a response ends, so also cut idle keep-alive connections)
+    // stays off: it needs a timer, and none is given.
     let conn = http1::Builder::new().serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
@@ -152,8 +140,9 @@ async fn connection(socket: TcpStream, state: Arc<State>) {
 async fn handle(
     state: Arc<State>,
     signal: Arc<FlushSignal>,
+    busy: Busy,
     request: Request<Incoming>,
-) -> Result<Response, Infallible> {
+) -> Result<hyper::Response<InFlight>, Infallible> {
     let request_id = state.request_id();
     let mut response = match route(&state, signal, request).await {
         Ok(response) => response,
@@ -162,7 +151,34 @@ async fn handle(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_AMZN_REQUEST_ID, value);
     }
-    Ok(response)
+    Ok(response.map(|body| InFlight { body, _busy: busy }))
+}
+
+/// A response body that keeps its connection busy (no read deadline)
+/// until hyper drops it, when the response has ended or failed.
+struct InFlight {
+    body: BoxBody<Bytes, BodyError>,
+    _busy: Busy,
+}
+
+impl Body for InFlight {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 async fn route(
@@ -171,9 +187,18 @@ async fn route(
     request: Request<Incoming>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let body = Limited::new(body, MAX_REQUEST_BODY)
-        .collect()
-        .await
+    let read = Limited::new(body, MAX_REQUEST_BODY).collect();
+    // The body gets the header timeout again, from the end of the head.
+    let read = match state.options.header_read_timeout {
+        Some(limit) => tokio::time::timeout(limit, read).await.map_err(|_| {
+            ApiError::request_timeout(format!(
+                "the request body did not arrive within {:.1} s",
+                limit.as_secs_f64()
+            ))
+        })?,
+        None => read.await,
+    };
+    let body = read
         .map_err(|e| ApiError::serialization(format!("the request body could not be read: {e}")))?
         .to_bytes();
 
@@ -217,15 +242,14 @@ async fn route(
         return Err(e);
     }
     let input = Input::parse(&body)?;
-    match op {
-        Operation::GetDataEndpoint => ops::get_data_endpoint(state, &input),
-        Operation::GetMedia => ops::get_media(state, &input, signal),
-        Operation::ListFragments => ops::list_fragments(state, &input),
-        Operation::GetMediaForFragmentList => {
-            ops::get_media_for_fragment_list(state, &input, signal)
+    Ok(match ops::call(state, op, &input)? {
+        Reply::Json(value) => json_response(value),
+        Reply::Media(media) => {
+            let (writer, body) = BodyWriter::new(media.plan, state.shutdown.clone(), signal);
+            tokio::spawn(media.job.run(writer));
+            media_response(body)
         }
-        Operation::GetImages => ops::get_images(state, &input),
-    }
+    })
 }
 
 fn full(body: impl Into<Bytes>) -> BoxBody<Bytes, BodyError> {
@@ -235,7 +259,7 @@ fn full(body: impl Into<Bytes>) -> BoxBody<Bytes, BodyError> {
 }
 
 /// 200 with a JSON body.
-pub(crate) fn json_response(value: serde_json::Value) -> Response {
+fn json_response(value: serde_json::Value) -> Response {
     let body = serde_json::to_vec(&value).unwrap_or_default();
     let mut response = hyper::Response::new(full(body));
     response
@@ -245,7 +269,7 @@ pub(crate) fn json_response(value: serde_json::Value) -> Response {
 }
 
 /// 200 with a streamed Matroska body.
-pub(crate) fn media_response(body: ChannelBody) -> Response {
+fn media_response(body: ChannelBody) -> Response {
     let mut response = hyper::Response::new(body.boxed());
     response
         .headers_mut()
@@ -264,54 +288,16 @@ fn error_response(e: &ApiError) -> Response {
     response
 }
 
-/// A socket that tells the media body of its connection when a flush
-/// completed (see [`FlushSignal`]), so that a cut drops the connection
-/// exactly after the bytes before it.
-struct FlushCounting {
-    inner: TcpStream,
-    signal: Arc<FlushSignal>,
-}
+/// hyper reads a media body frame by frame from its channel.
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BodyError;
 
-impl AsyncRead for FlushCounting {
-    fn poll_read(
+    fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for FlushCounting {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let flushed = Pin::new(&mut self.inner).poll_flush(cx);
-        if flushed.is_ready() {
-            self.signal.flushed();
-        }
-        flushed
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        self.poll_data(cx)
+            .map(|next| next.map(|data| data.map(Frame::data)))
     }
 }

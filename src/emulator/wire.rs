@@ -145,6 +145,11 @@ impl ApiError {
         Self::new(401, "NotAuthorizedException", message)
     }
 
+    /// A request body that did not arrive in time (408).
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(408, "RequestTimeoutException", message)
+    }
+
     pub fn serialization(message: impl Into<String>) -> Self {
         Self::new(400, "SerializationException", message)
     }

@@ -60,9 +60,28 @@ pub struct Args {
     /// Accept x-amz-content-sha256: UNSIGNED-PAYLOAD.
     #[arg(long)]
     allow_unsigned_payload: bool,
-    /// Seed of the ListFragments order and request ids.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed of the ListFragments order and request ids, for repeatable
+    /// runs [default: order seeded with 0, random request ids].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Seconds a response may wait for the client to read before it is
+    /// dropped and its connection closed (frees a GetMedia session); 0
+    /// waits forever.
+    #[arg(long, default_value = "30", value_name = "SECS", value_parser = secs)]
+    write_stall_timeout: Duration,
+    /// Seconds a request head may take from its first byte (a
+    /// connection's first request: from the connection's start), and its
+    /// body again after it; 0 for no limit.
+    #[arg(long, default_value = "10", value_name = "SECS", value_parser = secs)]
+    header_read_timeout: Duration,
+    /// Seconds a connection with no request in flight stays open; 0
+    /// forever.
+    #[arg(long, default_value = "60", value_name = "SECS", value_parser = secs)]
+    keep_alive_timeout: Duration,
+    /// Open connections at most (one more is closed at once); 0 for no
+    /// limit.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_connections: usize,
     /// Inject a fault (repeatable): KIND[=VALUE][,times=N][,for=SECS][,op=OP[+OP]],
     /// KIND one of cut-after-bytes=N, cut-in-chunk=K, stall-after-bytes=N,
     /// stall-in-chunk=K, throttle, error=STATUS, not-authorized,
@@ -136,6 +155,11 @@ pub fn run(args: Args) -> ExitCode {
     options.allow_unsigned_payload = args.allow_unsigned_payload;
     options.seed = args.seed;
     options.faults = args.faults;
+    let off_at_zero = |d: Duration| (!d.is_zero()).then_some(d);
+    options.write_stall_timeout = off_at_zero(args.write_stall_timeout);
+    options.header_read_timeout = off_at_zero(args.header_read_timeout);
+    options.keep_alive_timeout = off_at_zero(args.keep_alive_timeout);
+    options.max_connections = (args.max_connections > 0).then_some(args.max_connections);
 
     let mut builder = Emulator::builder()
         .credentials(credentials)
