@@ -72,13 +72,62 @@ pub enum ClientError {
         /// `AWS_KINESISVIDEO_EXCEPTION_MESSAGE`.
         message: Option<String>,
     },
-    /// Retries ran out; the last error is kept.
-    #[error("gave up after {attempts} attempts; last error: {last}")]
+    /// Retries ran out. One operation (a page of a listing, a GetMedia
+    /// stream, a GetMediaForFragmentList call...) has one retry budget, so
+    /// `last` is never itself `RetriesExhausted`.
+    #[error("{operation}: gave up after {attempts} failed attempts; last call {endpoint}: {last}")]
     RetriesExhausted {
-        /// How many calls were made.
+        /// The operation, e.g. `GetMedia for stream cam`.
+        operation: String,
+        /// The URL of the last call made.
+        endpoint: String,
+        /// Failed attempts in a row (for GetMedia: without progress).
         attempts: u32,
         /// The last failure.
         last: Box<ClientError>,
+    },
+    /// A JSON answer is larger than the client accepts
+    /// ([`ClientConfig::max_json_body`](super::ClientConfig::max_json_body));
+    /// nothing past the limit was read.
+    #[error("the answer from {endpoint} is larger than the limit of {limit} bytes{}", declared.map(|d| format!(" (it declares {d})")).unwrap_or_default())]
+    BodyTooLarge {
+        /// The URL called.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The size the answer declared (`Content-Length`), when it did.
+        declared: Option<u64>,
+    },
+    /// A member of a JSON answer is missing, of the wrong type, or outside
+    /// the limits of the service models (`../shared/api`).
+    #[error("unexpected response from {endpoint}: {member}: {detail}")]
+    InvalidResponse {
+        /// The URL called.
+        endpoint: String,
+        /// Where in the answer, e.g. `Fragments[3].FragmentNumber` (`$` for
+        /// the answer itself).
+        member: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A paginator received a `NextToken` it had already used in this
+    /// listing (as botocore's "The same next token was received twice"):
+    /// following it would loop forever.
+    #[error("{endpoint}: the same next token was received twice ({token})")]
+    RepeatedNextToken {
+        /// The URL called.
+        endpoint: String,
+        /// The token (at most its first 64 characters).
+        token: String,
+    },
+    /// Connecting (TCP and TLS together) took longer than
+    /// [`ClientConfig::connect_timeout`](super::ClientConfig::connect_timeout).
+    #[error("connect (TCP+TLS) to {host} timed out after {after:?}")]
+    ConnectTimeout {
+        /// `host:port` connected to.
+        host: String,
+        /// The connect timeout.
+        after: Duration,
     },
 }
 
@@ -112,7 +161,9 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Service(e) => e.is_retryable(),
-            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            ClientError::Transport { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::ConnectTimeout { .. } => true,
             _ => false,
         }
     }
