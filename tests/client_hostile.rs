@@ -893,6 +893,50 @@ async fn reconnect_sends_the_last_continuation_token() {
     );
 }
 
+/// A continuation token the models do not allow (here with a `/` and a
+/// control character) is not sent back: the resume goes by fragment
+/// number, instead of failing as an invalid request of the caller's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_outside_the_models_is_not_sent_back() {
+    let a = chunk("1001", Some("bad/token\u{1b}"), 2);
+    let b = chunk("1002", Some("tok-1002"), 2);
+    let first: Vec<u8> = [&a[..], &b[..b.len() / 2]].concat();
+    let server = Server::start(move |r: &Request| match (r.path.as_str(), r.index) {
+        ("/getDataEndpoint", _) => Reply::endpoint_of(r),
+        (_, 1) => Reply::with(
+            200,
+            Body::Chunked(vec![Piece::Data(first.clone()), Piece::Close]),
+        ),
+        (_, 2) => Reply::with(200, Body::Full(b.clone())),
+        _ => Reply::with(200, Body::Full(Vec::new())),
+    })
+    .await;
+    let got: Vec<Chunk> = guarded(
+        30,
+        client(&server.url)
+            .get_media(
+                stream(),
+                StartSelector::Earliest,
+                GetMediaOptions::default(),
+            )
+            .try_collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(numbers(&got), ["1001", "1002"]);
+    let resumed = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/getMedia")
+        .nth(1)
+        .unwrap()
+        .text();
+    assert_eq!(
+        resumed,
+        r#"{"StartSelector":{"StartSelectorType":"FRAGMENT_NUMBER","AfterFragmentNumber":"1001"},"StreamName":"cam"}"#
+    );
+}
+
 /// A session that starts again with fragments already delivered (a replay
 /// after a cut) skips exactly those, comparing fragment numbers by length
 /// first: "1000" comes after "999", a 48-digit number after a 47-digit one.

@@ -26,7 +26,7 @@ use hyper::body::Incoming;
 use serde_json::Map;
 use tokio_util::codec::Decoder;
 
-use super::model::StartSelector;
+use super::model::{is_continuation_token, StartSelector};
 use super::retry::{Budget, Failure};
 use super::{Answer, Api, Client, ClientError, StreamId};
 use crate::{Chunk, ChunkDecoder, Error, Event, EventDecoder, FragmentNumber, Limits};
@@ -161,7 +161,9 @@ impl Resume {
     /// A complete chunk's tags: returns the error to hand out, if any.
     fn complete(&mut self, info: &crate::ChunkInfo) -> Option<ClientError> {
         if let Some(t) = &info.aws.continuation_token {
-            self.token = Some(t.clone());
+            // A token the models do not allow would be refused as the next
+            // call's selector: resume from the fragment number instead.
+            self.token = is_continuation_token(t.as_str()).then(|| t.clone());
         }
         if let Some(n) = info.fragment_number() {
             self.last = Some(*n);

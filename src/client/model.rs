@@ -114,10 +114,7 @@ impl StartSelector {
                 json!({"StartSelectorType": "PRODUCER_TIMESTAMP", "StartTimestamp": epoch(*t)})
             }
             StartSelector::ContinuationToken(t) => {
-                let ok = (1..=128).contains(&t.len())
-                    && t.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-                if !ok {
+                if !is_continuation_token(t) {
                     return Err(ClientError::InvalidRequest(format!(
                         "continuation token {t:?} must be 1 to 128 characters of [a-zA-Z0-9_.-]"
                     )));
@@ -126,6 +123,14 @@ impl StartSelector {
             }
         })
     }
+}
+
+/// The models' `ContinuationToken`: 1 to 128 characters of
+/// `[a-zA-Z0-9_.-]`.
+pub(crate) fn is_continuation_token(t: &str) -> bool {
+    (1..=128).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// A timestamp as the JSON protocol writes it: epoch seconds with a fraction.
