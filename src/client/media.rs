@@ -444,7 +444,8 @@ impl Stream for MediaEvents {
 
 impl Client {
     /// GetMedia from `start`: a stream of complete chunks that survives
-    /// broken connections and ended sessions (see the module docs).
+    /// broken connections and ended sessions (see the [`client`](super)
+    /// module docs for how it resumes and what bounds it).
     pub fn get_media(
         &self,
         stream: StreamId,

@@ -406,7 +406,9 @@ impl Client {
         if body.size_hint().lower() > limit as u64 {
             return Err(too_large(declared));
         }
-        let mut bytes = Vec::with_capacity(declared.map_or(0, |d| d as usize));
+        // Room for what was declared, up to 1 MiB: a declared size is a
+        // claim, and memory follows the bytes that actually come.
+        let mut bytes = Vec::with_capacity(declared.map_or(0, |d| d.min(1 << 20) as usize));
         loop {
             let frame = tokio::time::timeout_at(deadline, body.frame())
                 .await
