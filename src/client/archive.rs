@@ -7,7 +7,8 @@
 //! botocore's form (base64 of `{"NextToken": ..., "boto_truncate_amount": n}`),
 //! so tokens from boto3 work here and the other way round.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 
 use base64::Engine;
@@ -17,9 +18,12 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::{json, Map, Value};
 
-use super::model::{Fragment, FragmentSelector, GetImagesRequest, Image, Pagination};
-use super::retry::backoff;
-use super::{Api, Client, ClientError, StreamId};
+use super::model::{
+    check_fragment_number, list, next_token, object, Bad, Fragment, FragmentSelector,
+    GetImagesRequest, Image, Pagination,
+};
+use super::retry::{Budget, Failure};
+use super::{operation, Api, Client, ClientError, StreamId};
 use crate::{Chunk, ChunkDecoder, DecodeErrorKind, Error, Limits};
 
 /// One page of a listing.
@@ -73,56 +77,72 @@ struct Pager<T> {
     api: Api,
     base: Map<String, Value>,
     result_key: &'static str,
-    parse: fn(&Value) -> Result<T, String>,
+    parse: Parse<T>,
     page_size: Option<u64>,
+    /// The most bytes a page's answer may have.
+    limit: usize,
     token: Option<String>,
     skip: usize,
     remaining: Option<u64>,
+    /// Every token sent in this listing (hashed): a token received again
+    /// would start a loop.
+    sent: HashSet<u64>,
+    hasher: RandomState,
     done: bool,
 }
+
+/// Reads one item of a listing; the `usize` is the configured
+/// [`max_image_size`](super::ClientConfig::max_image_size).
+type Parse<T> = fn(&Value, usize) -> Result<T, Bad>;
 
 impl<T: Send + 'static> Pager<T> {
     async fn next(&mut self) -> Option<Result<Page<T>, ClientError>> {
         if self.done || self.remaining == Some(0) {
             return None;
         }
+        let r = self.page().await;
+        if r.is_err() {
+            self.done = true;
+        }
+        Some(r)
+    }
+
+    /// One page: a call, with its own retries; a page the service could
+    /// not have sent is an error, and so is a token received twice.
+    async fn page(&mut self) -> Result<Page<T>, ClientError> {
         let mut body = self.base.clone();
         if let Some(t) = &self.token {
+            self.sent.insert(self.hasher.hash_one(t));
             body.insert("NextToken".into(), t.clone().into());
         }
         if let Some(n) = self.page_size {
             body.insert("MaxResults".into(), n.into());
         }
-        let answer = match self.client.data_call(&self.stream, self.api, body).await {
-            Ok(a) => a,
-            Err(e) => {
-                self.done = true;
-                return Some(Err(e));
-            }
-        };
-        let raw = answer
-            .get(self.result_key)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let mut items = Vec::with_capacity(raw.len());
-        for v in raw.iter().skip(self.skip) {
-            match (self.parse)(v) {
-                Ok(item) => items.push(item),
-                Err(detail) => {
-                    self.done = true;
-                    let endpoint = format!("{} {}", self.api.name(), self.stream);
-                    return Some(Err(ClientError::Protocol { endpoint, detail }));
-                }
+        let (url, answer) = self
+            .client
+            .data_json(&self.stream, self.api, body, self.limit)
+            .await?;
+        let max_image = self.client.inner.config.max_image_size;
+        let obj = object(&answer, "$").map_err(|b| b.at(&url))?;
+        let raw = list(obj, self.result_key).map_err(|b| b.at(&url))?;
+        let next = next_token(obj).map_err(|b| b.at(&url))?;
+        let mut items = Vec::with_capacity(raw.len().saturating_sub(self.skip));
+        for (i, v) in raw.iter().enumerate().skip(self.skip) {
+            let item = (self.parse)(v, max_image)
+                .map_err(|b| b.within(&format!("{}[{i}]", self.result_key)).at(&url))?;
+            items.push(item);
+        }
+        if let Some(t) = &next {
+            if self.sent.contains(&self.hasher.hash_one(t)) {
+                return Err(ClientError::RepeatedNextToken {
+                    endpoint: url,
+                    token: t.chars().take(64).collect(),
+                });
             }
         }
         let used_token = self.token.take();
         let already = self.skip;
         self.skip = 0;
-        let next = answer
-            .get("NextToken")
-            .and_then(Value::as_str)
-            .map(str::to_string);
         let mut next_token = next.clone();
         if let Some(rem) = self.remaining.as_mut() {
             if items.len() as u64 > *rem {
@@ -137,7 +157,7 @@ impl<T: Send + 'static> Pager<T> {
         if self.token.is_none() || self.remaining == Some(0) {
             self.done = true;
         }
-        Some(Ok(Page { items, next_token }))
+        Ok(Page { items, next_token })
     }
 }
 
@@ -154,14 +174,14 @@ pub(crate) struct Listing<T> {
     pub(crate) api: Api,
     pub(crate) result_key: &'static str,
     pub(crate) max_page: u64,
-    pub(crate) parse: fn(&Value) -> Result<T, String>,
+    pub(crate) parse: Parse<T>,
 }
 
 pub(crate) const FRAGMENTS: Listing<Fragment> = Listing {
     api: Api::ListFragments,
     result_key: "Fragments",
     max_page: 1000,
-    parse: |v| Fragment::from_json(v).ok_or_else(|| format!("malformed fragment {v}")),
+    parse: |v, _| Fragment::from_json(v),
 };
 
 pub(crate) const IMAGES: Listing<Image> = Listing {
@@ -201,6 +221,17 @@ fn pager<T>(
         Some(t) => decode_resume(t),
         None => (None, 0),
     };
+    let config = &client.inner.config;
+    let limit = if api == Api::GetImages {
+        // Each image may be as large as the models allow (see
+        // `ClientConfig::max_image_size`): a legitimate page is never refused.
+        let images = pagination.page_size.unwrap_or(max_page) as usize;
+        config
+            .max_json_body
+            .saturating_add(images.saturating_mul(config.max_image_size.saturating_add(1024)))
+    } else {
+        config.max_json_body
+    };
     Ok(Pager {
         client: client.clone(),
         stream,
@@ -209,9 +240,12 @@ fn pager<T>(
         result_key,
         parse,
         page_size: pagination.page_size,
+        limit,
         token,
         skip,
         remaining: pagination.max_items,
+        sent: HashSet::new(),
+        hasher: RandomState::new(),
         done: false,
     })
 }
@@ -295,24 +329,30 @@ impl Client {
                 "no fragment numbers given".into(),
             ));
         }
-        if let Some(bad) = fragments
-            .iter()
-            .find(|f| !(1..=128).contains(&f.len()) || !f.bytes().all(|b| b.is_ascii_digit()))
-        {
-            return failed(ClientError::InvalidRequest(format!(
-                "fragment number {bad:?} must be 1 to 128 digits"
-            )));
+        for f in &fragments {
+            if let Err(detail) = check_fragment_number(f) {
+                return failed(ClientError::InvalidRequest(format!(
+                    "fragment number: {detail}"
+                )));
+            }
         }
+        let budget = self.budget(operation(Api::GetMediaForFragmentList, &stream));
         let state = FragmentList {
             client: self.clone(),
             stream,
             remaining: fragments.into(),
             limits,
             body: None,
+            url: String::new(),
+            received: 0,
+            body_bytes: 0,
+            deadline: None,
             decoder: ChunkDecoder::with_limits(limits),
             buf: BytesMut::new(),
             out: VecDeque::new(),
-            failures: 0,
+            budget,
+            delivered: 0,
+            delivered_at_open: 0,
             done: false,
         };
         Box::pin(futures_util::stream::unfold(state, |mut s| async move {
@@ -330,15 +370,34 @@ struct FragmentList {
     remaining: VecDeque<String>,
     limits: Limits,
     body: Option<Incoming>,
+    /// The URL of the current body.
+    url: String,
+    /// Bytes received by earlier calls: chunk offsets count from the first.
+    received: u64,
+    /// Bytes received by the current call.
+    body_bytes: u64,
+    /// When the next chunk must be complete
+    /// ([`chunk_timeout`](super::ClientConfig::chunk_timeout)).
+    deadline: Option<tokio::time::Instant>,
     decoder: ChunkDecoder,
     buf: BytesMut,
     out: VecDeque<Result<Chunk, ClientError>>,
-    failures: u32,
+    /// The operation's one retry budget: calls, broken bodies and bodies
+    /// that ended without the fragment asked for all count here.
+    budget: Budget,
+    /// Fragments handed out (chunks and exceptions).
+    delivered: u64,
+    delivered_at_open: u64,
     done: bool,
 }
 
 impl FragmentList {
     async fn next(&mut self) -> Option<Result<Chunk, ClientError>> {
+        if self.deadline.is_some() {
+            // The caller's time with the last item does not count.
+            self.deadline =
+                Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+        }
         loop {
             if let Some(item) = self.out.pop_front() {
                 return Some(item);
@@ -346,83 +405,122 @@ impl FragmentList {
             if self.done {
                 return None;
             }
-            let Some(body) = self.body.as_mut() else {
+            if self.body.is_none() {
                 if self.remaining.is_empty() {
                     return None;
                 }
-                let batch: Vec<Value> = self
-                    .remaining
-                    .iter()
-                    .take(MAX_FRAGMENTS_PER_CALL)
-                    .map(|f| json!(f))
-                    .collect();
-                let mut req = Map::new();
-                req.insert("Fragments".into(), Value::Array(batch));
-                match self
-                    .client
-                    .media_call(&self.stream, Api::GetMediaForFragmentList, req)
-                    .await
-                {
-                    Ok(b) => {
-                        self.body = Some(b);
-                        self.decoder = ChunkDecoder::with_limits(self.limits);
-                        self.buf.clear();
-                    }
-                    Err(e) => {
-                        self.done = true;
+                if let Err(f) = self.open().await {
+                    if let Some(e) = self.failed(f).await {
                         return Some(Err(e));
                     }
                 }
                 continue;
+            }
+            let config = &self.client.inner.config;
+            let (read_timeout, chunk_timeout) = (config.read_timeout, config.chunk_timeout);
+            let deadline = self
+                .deadline
+                .unwrap_or_else(|| tokio::time::Instant::now() + chunk_timeout);
+            let read_by = deadline.min(tokio::time::Instant::now() + read_timeout);
+            let Some(body) = self.body.as_mut() else {
+                continue;
             };
-            let timeout = self.client.inner.config.read_timeout;
-            let frame = tokio::time::timeout(timeout, body.frame()).await;
-            let eof = match frame {
+            let frame = tokio::time::timeout_at(read_by, body.frame()).await;
+            let broken = match frame {
                 Ok(Some(Ok(f))) => {
                     if let Ok(data) = f.into_data() {
+                        self.body_bytes += data.len() as u64;
                         self.buf.extend_from_slice(&data);
                     }
-                    false
-                }
-                Ok(None) => true,
-                Ok(Some(Err(_))) | Err(_) => {
-                    // Broken: ask again for what is not delivered yet.
-                    self.body = None;
-                    self.failures += 1;
-                    let policy = self.client.inner.config.retry;
-                    if self.failures >= policy.max_attempts {
-                        self.done = true;
-                        return Some(Err(ClientError::Timeout {
-                            after: timeout,
-                            what: "GetMediaForFragmentList to complete (retries exhausted)",
-                        }));
-                    }
-                    tokio::time::sleep(backoff(&policy, self.failures)).await;
+                    self.drain(false);
                     continue;
                 }
+                Ok(None) => None,
+                Ok(Some(Err(e))) => Some(super::transport(&self.url, &e)),
+                Err(_) if read_by < deadline => Some(ClientError::Timeout {
+                    after: read_timeout,
+                    what: "media bytes",
+                }),
+                Err(_) => Some(ClientError::Timeout {
+                    after: chunk_timeout,
+                    what: "a complete chunk",
+                }),
             };
-            let before = self.remaining.len();
-            self.drain(eof);
-            if eof {
-                self.body = None;
-                if self.remaining.len() == before && !self.remaining.is_empty() {
-                    // The body ended without the fragment asked for next:
-                    // ask again, with backoff, a limited number of times.
-                    self.failures += 1;
-                    let policy = self.client.inner.config.retry;
-                    if self.failures >= policy.max_attempts {
-                        self.done = true;
-                        return Some(Err(ClientError::Protocol {
-                            endpoint: format!("GetMediaForFragmentList {}", self.stream),
-                            detail: format!(
-                                "{} answers in a row ended without fragment {}",
-                                self.failures,
-                                self.remaining.front().map(String::as_str).unwrap_or("?")
-                            ),
-                        }));
+            let failure = match broken {
+                // What came before the break is asked for again.
+                Some(e) => Some(Failure::new(&self.url, e)),
+                None => {
+                    self.drain(true);
+                    let progressed = self.delivered > self.delivered_at_open;
+                    match self.remaining.front() {
+                        // The body ended without the fragment asked for next:
+                        // ask again, as for a broken body.
+                        Some(next) if !progressed => Some(Failure::retry(
+                            &self.url,
+                            ClientError::Protocol {
+                                endpoint: self.url.clone(),
+                                detail: format!("the answer ended without fragment {next}"),
+                            },
+                        )),
+                        _ => None,
                     }
-                    tokio::time::sleep(backoff(&policy, self.failures)).await;
                 }
+            };
+            self.close_body();
+            if let Some(f) = failure {
+                if let Some(e) = self.failed(f).await {
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+
+    /// One call for the fragments not delivered yet (at most 1000).
+    async fn open(&mut self) -> Result<(), Failure> {
+        let batch: Vec<Value> = self
+            .remaining
+            .iter()
+            .take(MAX_FRAGMENTS_PER_CALL)
+            .map(|f| json!(f))
+            .collect();
+        let mut req = Map::new();
+        req.insert("Fragments".into(), Value::Array(batch));
+        let req = self
+            .client
+            .with_stream(&self.stream, req)
+            .map_err(|e| Failure::new("", e))?;
+        let answer = self
+            .client
+            .data_attempt(&self.stream, Api::GetMediaForFragmentList, &req)
+            .await?;
+        self.url = answer.url;
+        self.body = Some(answer.body);
+        self.decoder = ChunkDecoder::with_limits(self.limits);
+        self.buf.clear();
+        self.delivered_at_open = self.delivered;
+        self.deadline = Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+        Ok(())
+    }
+
+    /// The body is gone: later offsets count after what it brought.
+    fn close_body(&mut self) {
+        self.body = None;
+        self.received += std::mem::take(&mut self.body_bytes);
+        self.buf.clear();
+        self.deadline = None;
+    }
+
+    /// A failed attempt: `None` after the pause before the next, or the
+    /// error that ends the stream.
+    async fn failed(&mut self, f: Failure) -> Option<ClientError> {
+        match self.budget.failed(f) {
+            Ok(pause) => {
+                tokio::time::sleep(pause).await;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(e)
             }
         }
     }
@@ -432,9 +530,13 @@ impl FragmentList {
             match super::media::step(&mut self.decoder, &mut self.buf, eof) {
                 Ok(None) => return,
                 Ok(Some(c)) if !c.is_complete() => {}
-                Ok(Some(c)) => {
+                Ok(Some(mut c)) => {
                     let asked = self.remaining.pop_front();
-                    self.failures = 0;
+                    self.delivered += 1;
+                    self.budget.progressed();
+                    self.deadline =
+                        Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+                    c.info.offset += self.received;
                     let aws = &c.info().aws;
                     if aws.exception_error_code.is_some() || aws.exception_message.is_some() {
                         self.out.push_back(Err(ClientError::FragmentException {
@@ -448,9 +550,12 @@ impl FragmentList {
                 }
                 Err(Error::Decode(d))
                     if eof && matches!(d.kind, DecodeErrorKind::Truncated { .. }) => {}
-                Err(Error::Decode(d)) => self.out.push_back(Err(ClientError::Decode(d))),
+                Err(Error::Decode(mut d)) => {
+                    d.offset += self.received;
+                    self.out.push_back(Err(ClientError::Decode(d)))
+                }
                 Err(Error::Io(e)) => self.out.push_back(Err(ClientError::Transport {
-                    endpoint: "GetMediaForFragmentList body".into(),
+                    endpoint: self.url.clone(),
                     message: e.to_string(),
                 })),
             }

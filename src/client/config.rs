@@ -19,8 +19,14 @@ use crate::sigv4::Credentials;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryPolicy {
-    /// Calls made for one request before giving up (for GetMedia: failed
-    /// attempts in a row without a new fragment).
+    /// Failed attempts of one operation before it gives up. The budget is
+    /// shared by everything the operation does: finding the data endpoint
+    /// (GetDataEndpoint), the call itself, and for GetMedia and
+    /// GetMediaForFragmentList the sessions that broke before delivering
+    /// anything new. A delivered chunk (or, frame-level, a frame) starts a
+    /// new count. Each attempt is one call, so against a server that fails
+    /// every call, `max_attempts` calls are made in all. Values below 1 count
+    /// as 1.
     pub max_attempts: u32,
     /// First backoff ceiling; doubles each attempt ("full jitter" below it).
     pub base_delay: Duration,
@@ -59,13 +65,41 @@ pub struct ClientConfig {
     /// Control-plane endpoint override (an emulator, a VPC endpoint); data
     /// endpoints always come from GetDataEndpoint.
     pub endpoint_url: Option<String>,
-    /// TCP + TLS connection timeout.
+    /// Longest time to connect: the TCP connection and the TLS handshake
+    /// together. Default 10 s.
     pub connect_timeout: Duration,
-    /// Time for a JSON call's answer, and for a media call's response headers.
+    /// Longest time for a JSON call, from sending the request to the last
+    /// byte of its answer; for a media call, to its response headers.
+    /// Default 30 s.
     pub call_timeout: Duration,
     /// Longest wait for the next bytes of a media body before the connection
-    /// counts as broken.
+    /// counts as broken. Default 30 s.
     pub read_timeout: Duration,
+    /// Longest time a media body (GetMedia, GetMediaForFragmentList) may take
+    /// to complete its next chunk, counted from the response headers and
+    /// from each complete chunk. A body that keeps sending bytes without
+    /// completing a chunk (a drip, which `read_timeout` never catches) then
+    /// counts as a broken session. Default 60 s: three times the longest
+    /// fragment the service takes (20 s), which a GetMedia at the tip of a
+    /// live stream receives at the pace it was recorded. Raise it for
+    /// fragments of tens of MB over a slow link.
+    pub chunk_timeout: Duration,
+    /// Largest JSON answer read (GetDataEndpoint, ListFragments, and the
+    /// non-image part of GetImages); a larger one fails with
+    /// [`ClientError::BodyTooLarge`] before anything past the limit is read,
+    /// and at once when its `Content-Length` says so. Default 4 MiB: the
+    /// largest ListFragments page (1000 fragments of at most 128-digit
+    /// numbers, four numeric members each, and a NextToken of at most 4096
+    /// characters) is under 0.5 MB.
+    pub max_json_body: usize,
+    /// Largest `ImageContent` of a GetImages image, in base64 characters.
+    /// Default 6 MiB (6 291 456), the models' limit. A GetImages page may
+    /// hold up to its page size of images (100, the models' limit, when no
+    /// page size is given), so its answer may be up to `max_json_body +
+    /// page_size * (max_image_size + 1 KiB)`: 600 MiB with no page size, 30
+    /// MiB with a page size of 5. That is its cap: a legitimate page is never
+    /// refused, and a smaller page size lowers it.
+    pub max_image_size: usize,
     /// How long a data endpoint is used before it is asked for again.
     pub endpoint_ttl: Duration,
     /// Calls per second per stream and API (the service allows 5).
@@ -85,6 +119,9 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(30),
+            chunk_timeout: Duration::from_secs(60),
+            max_json_body: 4 << 20,
+            max_image_size: 6 << 20,
             endpoint_ttl: Duration::from_secs(15 * 60),
             calls_per_second: 5,
             retry: RetryPolicy::default(),

@@ -52,7 +52,7 @@ pub enum ClientError {
     Decode(#[from] DecodeError),
     /// GetMedia stopped on an error it reported in the stream
     /// (`AWS_KINESISVIDEO_ERROR_ID` / `_ERROR_CODE`).
-    #[error("the stream reported an error{}: {} {}", fragment_note(fragment.as_ref()), id.map(|i| i.to_string()).unwrap_or_default(), code.as_deref().unwrap_or(""))]
+    #[error("the stream reported an error{}: {} {}", fragment_note(fragment.as_ref()), id.map(|i| i.to_string()).unwrap_or_default(), shown(code.as_deref().unwrap_or("")))]
     StreamError {
         /// The chunk's fragment number, if it had one.
         fragment: Option<FragmentNumber>,
@@ -63,7 +63,7 @@ pub enum ClientError {
     },
     /// GetMediaForFragmentList could not return one fragment
     /// (`AWS_KINESISVIDEO_EXCEPTION_*` tags).
-    #[error("fragment {}: exception {}: {}", fragment.as_deref().unwrap_or("?"), code.map(|c| c.to_string()).unwrap_or_default(), message.as_deref().unwrap_or(""))]
+    #[error("fragment {}: exception {}: {}", shown(fragment.as_deref().unwrap_or("?")), code.map(|c| c.to_string()).unwrap_or_default(), shown(message.as_deref().unwrap_or("")))]
     FragmentException {
         /// The fragment number asked for, if known.
         fragment: Option<String>,
@@ -72,14 +72,83 @@ pub enum ClientError {
         /// `AWS_KINESISVIDEO_EXCEPTION_MESSAGE`.
         message: Option<String>,
     },
-    /// Retries ran out; the last error is kept.
-    #[error("gave up after {attempts} attempts; last error: {last}")]
+    /// Retries ran out. One operation (a page of a listing, a GetMedia
+    /// stream, a GetMediaForFragmentList call...) has one retry budget, so
+    /// `last` is never itself `RetriesExhausted`.
+    #[error("{operation}: gave up after {attempts} failed attempts; last call {endpoint}: {last}")]
     RetriesExhausted {
-        /// How many calls were made.
+        /// The operation, e.g. `GetMedia for stream cam`.
+        operation: String,
+        /// The URL of the last call made.
+        endpoint: String,
+        /// Failed attempts in a row (for GetMedia: without progress).
         attempts: u32,
         /// The last failure.
         last: Box<ClientError>,
     },
+    /// A JSON answer is larger than the client accepts
+    /// ([`ClientConfig::max_json_body`](super::ClientConfig::max_json_body));
+    /// nothing past the limit was read.
+    #[error("the answer from {endpoint} is larger than the limit of {limit} bytes{}", declared.map(|d| format!(" (it declares {d})")).unwrap_or_default())]
+    BodyTooLarge {
+        /// The URL called.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The size the answer declared (`Content-Length`), when it did.
+        declared: Option<u64>,
+    },
+    /// A member of a JSON answer is missing, of the wrong type, or outside
+    /// the limits of the service models (`../shared/api`).
+    #[error("unexpected response from {endpoint}: {member}: {detail}")]
+    InvalidResponse {
+        /// The URL called.
+        endpoint: String,
+        /// Where in the answer, e.g. `Fragments[3].FragmentNumber` (`$` for
+        /// the answer itself).
+        member: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A paginator received a `NextToken` it had already used in this
+    /// listing (as botocore's "The same next token was received twice"):
+    /// following it would loop forever.
+    #[error("{endpoint}: the same next token was received twice ({token})")]
+    RepeatedNextToken {
+        /// The URL called.
+        endpoint: String,
+        /// The token (at most its first 64 characters).
+        token: String,
+    },
+    /// Connecting (TCP and TLS together) took longer than
+    /// [`ClientConfig::connect_timeout`](super::ClientConfig::connect_timeout).
+    #[error("connect (TCP+TLS) to {host} timed out after {after:?}")]
+    ConnectTimeout {
+        /// `host:port` connected to.
+        host: String,
+        /// The connect timeout.
+        after: Duration,
+    },
+}
+
+/// Text that came from the server, made safe for a terminal and a log line:
+/// control characters (ESC, BEL, CR, LF...) are written as escapes, and
+/// anything past 512 characters is cut.
+pub(crate) fn shown(s: &str) -> String {
+    const MAX: usize = 512;
+    let mut out = String::with_capacity(s.len().min(MAX));
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn fragment_note(f: Option<&FragmentNumber>) -> String {
@@ -92,7 +161,9 @@ impl ClientError {
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Service(e) => e.is_retryable(),
-            ClientError::Transport { .. } | ClientError::Timeout { .. } => true,
+            ClientError::Transport { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::ConnectTimeout { .. } => true,
             _ => false,
         }
     }
@@ -123,12 +194,14 @@ pub struct ServiceError {
 
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (HTTP {})", self.kind, self.status)?;
+        // The type, message and request id come from the server: shown
+        // escaped, never raw on a terminal.
+        write!(f, "{} (HTTP {})", shown(self.kind.as_str()), self.status)?;
         if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
+            write!(f, ": {}", shown(&self.message))?;
         }
         if let Some(id) = &self.request_id {
-            write!(f, " [request id {id}]")?;
+            write!(f, " [request id {}]", shown(id))?;
         }
         Ok(())
     }
@@ -247,5 +320,22 @@ mod tests {
             ServiceErrorKind::from_type("Weird"),
             ServiceErrorKind::Other("Weird".into())
         );
+    }
+
+    #[test]
+    fn server_text_is_escaped() {
+        let e = ServiceError {
+            kind: ServiceErrorKind::Other("Bad\x1b[2J".into()),
+            status: 500,
+            message: "line\r\nfake: \x07".into(),
+            request_id: Some("id\x1b]0;title\x07".into()),
+        };
+        let shown = e.to_string();
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(
+            shown.contains("\\u{1b}[2J") && shown.contains("line\\r\\nfake"),
+            "{shown}"
+        );
+        assert_eq!(super::shown(&"x".repeat(600)).len(), 515);
     }
 }

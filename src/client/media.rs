@@ -7,12 +7,15 @@
 //! backoff with jitter, under the limit of 5 calls per second per stream.
 //! Fragments already delivered are skipped, so every complete fragment is
 //! delivered exactly once and in order across reconnects.
+//! [`MediaStream::reconnects`] and [`MediaStream::last_reconnect`] say how
+//! often and why. Offsets are cumulative over the stream's sessions; the
+//! bounds on a session are listed in the `client` module docs.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_core::Stream;
@@ -23,9 +26,9 @@ use hyper::body::Incoming;
 use serde_json::Map;
 use tokio_util::codec::Decoder;
 
-use super::model::StartSelector;
-use super::retry::backoff;
-use super::{Api, Client, ClientError, StreamId};
+use super::model::{is_continuation_token, StartSelector};
+use super::retry::{Budget, Failure};
+use super::{Answer, Api, Client, ClientError, StreamId};
 use crate::{Chunk, ChunkDecoder, Error, Event, EventDecoder, FragmentNumber, Limits};
 
 /// When a GetMedia stream stops, and how it resumes.
@@ -62,16 +65,48 @@ impl Default for GetMediaOptions {
 /// What a session produced, for the stream's bookkeeping.
 enum Item<T> {
     Out(Result<T, ClientError>),
-    /// The session ended (cleanly or not); `broken` when not cleanly.
-    SessionEnd {
-        broken: bool,
-    },
+    /// The session ended: cleanly (`None`), or with this failure.
+    SessionEnd(Option<Failure>),
+}
+
+/// Why a GetMedia stream called GetMedia again (see [`Reconnect`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReconnectReason {
+    /// The service ended the previous session cleanly.
+    SessionEnded,
+    /// The previous call or session failed: the error, as text.
+    Failed(String),
+}
+
+impl std::fmt::Display for ReconnectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReconnectReason::SessionEnded => f.write_str("the session ended"),
+            ReconnectReason::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A call to GetMedia after the stream's first: why, and where it resumed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reconnect {
+    /// Why the stream called again.
+    pub reason: ReconnectReason,
+    /// The `StartSelector` of the new call: the last complete chunk's
+    /// continuation token, else its fragment number, else the stream's
+    /// starting selector.
+    pub selector: StartSelector,
 }
 
 /// Turns response bodies into items; one implementation per decoder.
 trait Session: Send + 'static {
     type Out: Send + 'static;
     fn new(limits: Limits) -> Self;
+    /// Moves the item's byte offsets by `base` (the bytes the stream's
+    /// earlier sessions received).
+    fn rebase(item: &mut Self::Out, base: u64);
     /// Feeds bytes (or EOF) and moves decoded items to `out`.
     fn feed(
         &mut self,
@@ -126,7 +161,9 @@ impl Resume {
     /// A complete chunk's tags: returns the error to hand out, if any.
     fn complete(&mut self, info: &crate::ChunkInfo) -> Option<ClientError> {
         if let Some(t) = &info.aws.continuation_token {
-            self.token = Some(t.clone());
+            // A token the models do not allow would be refused as the next
+            // call's selector: resume from the fragment number instead.
+            self.token = is_continuation_token(t.as_str()).then(|| t.clone());
         }
         if let Some(n) = info.fragment_number() {
             self.last = Some(*n);
@@ -182,6 +219,9 @@ impl Session for Chunks {
     fn new(limits: Limits) -> Self {
         Chunks(ChunkDecoder::with_limits(limits))
     }
+    fn rebase(item: &mut Chunk, base: u64) {
+        item.info.offset += base;
+    }
     fn feed(
         &mut self,
         buf: &mut BytesMut,
@@ -217,6 +257,12 @@ impl Session for Events {
     type Out = Event;
     fn new(limits: Limits) -> Self {
         Events(EventDecoder::with_limits(limits))
+    }
+    fn rebase(item: &mut Event, base: u64) {
+        match item {
+            Event::Start(info) | Event::End(info) => info.offset += base,
+            Event::Frame(_) => {}
+        }
     }
     fn feed(
         &mut self,
@@ -286,7 +332,7 @@ impl Session for Events {
     }
 }
 
-type Opening = BoxFuture<'static, Result<Incoming, ClientError>>;
+type Opening = BoxFuture<'static, Result<Answer, Failure>>;
 type Reading = BoxFuture<'static, (Incoming, Option<Result<bytes::Bytes, ClientError>>)>;
 
 enum Phase {
@@ -308,17 +354,33 @@ struct ResumingStream<S: Session> {
     resume: Resume,
     phase: Phase,
     out: VecDeque<Item<S::Out>>,
-    failures: u32,
-    /// Why the last session broke, reported if the stream gives up.
-    last_failure: Option<ClientError>,
+    /// The stream's one retry budget.
+    budget: Budget,
+    /// Why the next call is made (a reconnect's reason).
+    reason: Option<ReconnectReason>,
     empty_sessions: u32,
     progress_at_open: u64,
-    last_progress: Instant,
-    /// Fires at `last_progress + idle_timeout`. Made at the first poll:
+    /// The URL of the current session.
+    url: String,
+    /// Bytes received by all sessions so far.
+    received: u64,
+    /// `received` when the current session began: its items' offsets are
+    /// moved by this much.
+    session_base: u64,
+    /// When the current session must complete its next chunk
+    /// ([`ClientConfig::chunk_timeout`](super::ClientConfig::chunk_timeout)).
+    chunk_deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Calls made, and the last one after the first.
+    calls: u64,
+    last_reconnect: Option<Reconnect>,
+    /// Fires at the last new item + idle_timeout. Made at the first poll:
     /// building a stream needs no runtime, only polling it does.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Whether the stream was polled yet (the idle clock starts then).
     started: bool,
+    /// The last poll handed out an item: the caller's time with it counts
+    /// against neither the idle nor the chunk timeout.
+    handed_out: bool,
 }
 
 /// Chunks from GetMedia, resuming by itself ([`Client::get_media`]).
@@ -333,12 +395,36 @@ impl MediaStream {
     pub fn continuation_token(&self) -> Option<&str> {
         self.0.resume.token.as_deref()
     }
+
+    /// How many times the stream called GetMedia again after its first call
+    /// (after a session ended, broke, or a call failed). Poll it after each
+    /// item.
+    pub fn reconnects(&self) -> u64 {
+        self.0.calls.saturating_sub(1)
+    }
+
+    /// The last call after the first: why, and from which selector.
+    pub fn last_reconnect(&self) -> Option<&Reconnect> {
+        self.0.last_reconnect.as_ref()
+    }
 }
 
 impl MediaEvents {
     /// The continuation token of the last complete chunk, to resume later.
     pub fn continuation_token(&self) -> Option<&str> {
         self.0.resume.token.as_deref()
+    }
+
+    /// How many times the stream called GetMedia again after its first call
+    /// (after a session ended, broke, or a call failed). Poll it after each
+    /// item.
+    pub fn reconnects(&self) -> u64 {
+        self.0.calls.saturating_sub(1)
+    }
+
+    /// The last call after the first: why, and from which selector.
+    pub fn last_reconnect(&self) -> Option<&Reconnect> {
+        self.0.last_reconnect.as_ref()
     }
 }
 
@@ -358,7 +444,8 @@ impl Stream for MediaEvents {
 
 impl Client {
     /// GetMedia from `start`: a stream of complete chunks that survives
-    /// broken connections and ended sessions (see the module docs).
+    /// broken connections and ended sessions (see the [`client`](super)
+    /// module docs for how it resumes and what bounds it).
     pub fn get_media(
         &self,
         stream: StreamId,
@@ -389,6 +476,7 @@ impl<S: Session> ResumingStream<S> {
         options: GetMediaOptions,
     ) -> Self {
         let max_chunks = options.max_chunks;
+        let budget = client.budget(super::operation(Api::GetMedia, &stream));
         ResumingStream {
             client,
             stream,
@@ -402,30 +490,45 @@ impl<S: Session> ResumingStream<S> {
             },
             phase: Phase::Idle,
             out: VecDeque::new(),
-            failures: 0,
-            last_failure: None,
+            budget,
+            reason: None,
             empty_sessions: 0,
             progress_at_open: 0,
-            last_progress: Instant::now(),
+            url: String::new(),
+            received: 0,
+            session_base: 0,
+            chunk_deadline: None,
+            calls: 0,
+            last_reconnect: None,
             idle: None,
             started: false,
+            handed_out: false,
         }
     }
 
     fn open(&mut self) -> Result<Opening, ClientError> {
-        let selector = self.resume.selector(&self.initial).to_json()?;
+        let selector = self.resume.selector(&self.initial);
         let mut body = Map::new();
-        body.insert("StartSelector".into(), selector);
+        body.insert("StartSelector".into(), selector.to_json()?);
+        let body = self.client.with_stream(&self.stream, body)?;
+        if self.calls > 0 {
+            self.last_reconnect = Some(Reconnect {
+                reason: self.reason.take().unwrap_or(ReconnectReason::SessionEnded),
+                selector,
+            });
+        }
+        self.calls += 1;
         let client = self.client.clone();
         let stream = self.stream.clone();
         self.progress_at_open = self.resume.progress;
         self.session = S::new(self.options.limits);
         self.buf.clear();
-        Ok(async move { client.media_call(&stream, Api::GetMedia, body).await }.boxed())
+        Ok(async move { client.data_attempt(&stream, Api::GetMedia, &body).await }.boxed())
     }
 
     fn read(&self, mut body: Incoming) -> Reading {
         let timeout = self.client.inner.config.read_timeout;
+        let url = self.url.clone();
         async move {
             loop {
                 match tokio::time::timeout(timeout, body.frame()).await {
@@ -438,7 +541,7 @@ impl<S: Session> ResumingStream<S> {
                     }
                     Ok(None) => return (body, None),
                     Ok(Some(Err(e))) => {
-                        let e = super::transport("GetMedia body", &e);
+                        let e = super::transport(&url, &e);
                         return (body, Some(Err(e)));
                     }
                     Ok(Some(Ok(frame))) => {
@@ -453,17 +556,15 @@ impl<S: Session> ResumingStream<S> {
     }
 
     /// The session is over: decide whether to go on.
-    fn session_ended(&mut self, broken: bool) {
+    fn session_ended(&mut self, failure: Option<Failure>) {
+        self.chunk_deadline = None;
         let progressed = self.resume.progress > self.progress_at_open;
         if progressed {
-            self.failures = 0;
+            self.budget.progressed();
             self.empty_sessions = 0;
-        } else if broken {
-            self.failures += 1;
-        } else {
+        } else if failure.is_none() {
             self.empty_sessions += 1;
         }
-        let policy = self.client.inner.config.retry;
         let stop_on_error = self.resume.error_chunk && self.options.stop_on_error_chunk;
         if stop_on_error
             || self
@@ -472,38 +573,70 @@ impl<S: Session> ResumingStream<S> {
                 .is_some_and(|n| self.empty_sessions >= n)
         {
             self.phase = Phase::Done;
-        } else if self.failures >= policy.max_attempts {
-            let last = self.last_failure.take().unwrap_or(ClientError::Timeout {
-                after: self.last_progress.elapsed(),
-                what: "GetMedia to make progress",
-            });
-            self.out
-                .push_back(Item::Out(Err(ClientError::RetriesExhausted {
-                    attempts: self.failures,
-                    last: Box::new(last),
-                })));
-            self.phase = Phase::Done;
-        } else {
-            let delay = if broken {
-                backoff(&policy, self.failures)
-            } else {
-                Duration::ZERO
-            };
-            self.phase = Phase::Waiting(Box::pin(tokio::time::sleep(delay)));
+            return;
+        }
+        let pause = match failure {
+            None => {
+                self.reason = Some(ReconnectReason::SessionEnded);
+                Ok(Duration::ZERO)
+            }
+            Some(f) => {
+                self.reason = Some(ReconnectReason::Failed(f.error.to_string()));
+                if progressed && f.retryable {
+                    // The break came after something new: a new count.
+                    Ok(self.budget.pause())
+                } else {
+                    self.budget.failed(f)
+                }
+            }
+        };
+        match pause {
+            Ok(pause) => self.phase = Phase::Waiting(Box::pin(tokio::time::sleep(pause))),
+            Err(e) => {
+                self.out.push_back(Item::Out(Err(e)));
+                self.phase = Phase::Done;
+            }
         }
     }
 
     fn feed(&mut self, eof: bool) {
         let mut items = VecDeque::new();
+        let delivered = self.resume.delivered;
         self.session
             .feed(&mut self.buf, eof, &mut self.resume, &mut items);
         if !items.is_empty() {
-            self.last_progress = Instant::now();
             if let (Some(sleep), Some(t)) = (self.idle.as_mut(), self.options.idle_timeout) {
                 sleep.as_mut().reset(tokio::time::Instant::now() + t);
             }
         }
-        self.out.extend(items.into_iter().map(Item::Out));
+        if self.resume.delivered > delivered {
+            if let Some(deadline) = self.chunk_deadline.as_mut() {
+                let t = self.client.inner.config.chunk_timeout;
+                deadline.as_mut().reset(tokio::time::Instant::now() + t);
+            }
+        }
+        let base = self.session_base;
+        self.out.extend(items.into_iter().map(|item| {
+            Item::Out(match item {
+                Ok(mut out) => {
+                    S::rebase(&mut out, base);
+                    Ok(out)
+                }
+                Err(ClientError::Decode(mut d)) => {
+                    d.offset += base;
+                    Err(ClientError::Decode(d))
+                }
+                Err(e) => Err(e),
+            })
+        }));
+    }
+
+    /// The current session broke: what it brought is fetched again.
+    fn broke(&mut self, e: ClientError) {
+        self.buf.clear();
+        let f = Failure::new(self.url.clone(), e);
+        self.out.push_back(Item::SessionEnd(Some(f)));
+        self.phase = Phase::Idle;
     }
 }
 
@@ -516,11 +649,23 @@ impl<S: Session> Stream for ResumingStream<S> {
         let this = &mut *self;
         if !this.started {
             this.started = true;
-            this.last_progress = Instant::now();
             this.idle = this
                 .options
                 .idle_timeout
                 .map(|t| Box::pin(tokio::time::sleep(t)));
+        }
+        if std::mem::take(&mut this.handed_out) {
+            // The clocks run while the stream waits for the server, not
+            // while the caller works on what it was given.
+            let now = tokio::time::Instant::now();
+            if let (Some(idle), Some(t)) = (this.idle.as_mut(), this.options.idle_timeout) {
+                idle.as_mut().reset(now + t);
+            }
+            if let Some(deadline) = this.chunk_deadline.as_mut() {
+                deadline
+                    .as_mut()
+                    .reset(now + this.client.inner.config.chunk_timeout);
+            }
         }
         loop {
             if this
@@ -533,9 +678,12 @@ impl<S: Session> Stream for ResumingStream<S> {
             }
             if let Some(item) = this.out.pop_front() {
                 match item {
-                    Item::Out(out) => return Poll::Ready(Some(out)),
-                    Item::SessionEnd { broken } => {
-                        this.session_ended(broken);
+                    Item::Out(out) => {
+                        this.handed_out = true;
+                        return Poll::Ready(Some(out));
+                    }
+                    Item::SessionEnd(failure) => {
+                        this.session_ended(failure);
                         continue;
                     }
                 }
@@ -560,51 +708,69 @@ impl<S: Session> Stream for ResumingStream<S> {
                 },
                 Phase::Opening(f) => match f.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(body)) => this.phase = Phase::Reading(this.read(body)),
-                    Poll::Ready(Err(e))
-                        if e.is_retryable()
-                            || matches!(&e, ClientError::RetriesExhausted { last, .. } if last.is_retryable()) =>
-                    {
-                        // Retries inside the call ran out; keep trying as a
-                        // broken session (counts against max_attempts).
-                        this.last_failure = Some(e);
-                        this.out.push_back(Item::SessionEnd { broken: true });
+                    Poll::Ready(Ok(answer)) => {
+                        this.url = answer.url;
+                        this.session_base = this.received;
+                        let t = this.client.inner.config.chunk_timeout;
+                        this.chunk_deadline = Some(Box::pin(tokio::time::sleep(t)));
+                        this.phase = Phase::Reading(this.read(answer.body));
+                    }
+                    Poll::Ready(Err(failure)) => {
+                        this.out.push_back(Item::SessionEnd(Some(failure)));
                         this.phase = Phase::Idle;
                     }
-                    Poll::Ready(Err(e)) => {
-                        this.phase = Phase::Done;
-                        return Poll::Ready(Some(Err(e)));
-                    }
                 },
-                Phase::Reading(f) => match f.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready((body, Some(Ok(data)))) => {
-                        if this.buf.is_empty() {
-                            match data.try_into_mut() {
-                                Ok(owned) => this.buf = owned,
-                                Err(data) => this.buf.extend_from_slice(&data),
+                Phase::Reading(f) => {
+                    // A body that keeps sending bytes without completing a
+                    // chunk ends here (checked before each read, so that a
+                    // fast drip cannot keep it from firing).
+                    let overdue = this.chunk_deadline.as_ref().is_some_and(|d| d.is_elapsed());
+                    let polled = if overdue {
+                        None
+                    } else {
+                        match f.as_mut().poll(cx) {
+                            Poll::Ready(r) => Some(r),
+                            Poll::Pending => {
+                                let fired = this
+                                    .chunk_deadline
+                                    .as_mut()
+                                    .is_some_and(|d| d.as_mut().poll(cx).is_ready());
+                                if !fired {
+                                    return Poll::Pending;
+                                }
+                                None
                             }
-                        } else {
-                            this.buf.extend_from_slice(&data);
                         }
-                        this.feed(false);
-                        this.phase = Phase::Reading(this.read(body));
-                    }
-                    Poll::Ready((_, end)) => {
-                        let broken = end.is_some();
-                        if let Some(Err(e)) = end {
-                            this.last_failure = Some(e);
+                    };
+                    match polled {
+                        None => {
+                            let after = this.client.inner.config.chunk_timeout;
+                            this.broke(ClientError::Timeout {
+                                after,
+                                what: "a complete chunk",
+                            });
                         }
-                        if broken {
-                            // What came before the break is fetched again.
-                            this.buf.clear();
-                        } else {
+                        Some((body, Some(Ok(data)))) => {
+                            this.received += data.len() as u64;
+                            if this.buf.is_empty() {
+                                match data.try_into_mut() {
+                                    Ok(owned) => this.buf = owned,
+                                    Err(data) => this.buf.extend_from_slice(&data),
+                                }
+                            } else {
+                                this.buf.extend_from_slice(&data);
+                            }
+                            this.feed(false);
+                            this.phase = Phase::Reading(this.read(body));
+                        }
+                        Some((_, Some(Err(e)))) => this.broke(e),
+                        Some((_, None)) => {
                             this.feed(true);
+                            this.out.push_back(Item::SessionEnd(None));
+                            this.phase = Phase::Idle;
                         }
-                        this.out.push_back(Item::SessionEnd { broken });
-                        this.phase = Phase::Idle;
                     }
-                },
+                }
             }
         }
     }

@@ -8,6 +8,79 @@
 //! GetDataEndpoint, cached per stream and API, asked again on
 //! `InvalidEndpointException` and after [`ClientConfig::endpoint_ttl`].
 //!
+//! Every byte from the network is treated as hostile. Each user-visible
+//! operation (a GetDataEndpoint, a page of a listing, a GetMedia stream, a
+//! GetMediaForFragmentList stream) has one retry loop and one budget,
+//! [`RetryPolicy::max_attempts`], shared by endpoint discovery, the call and
+//! broken media sessions; giving up is one [`ClientError::RetriesExhausted`]
+//! naming the operation, the attempts, the last URL called and the last
+//! error. Every wait has a deadline (below); every JSON answer is capped
+//! ([`ClientConfig::max_json_body`]) and checked against the service models
+//! ([`ClientError::InvalidResponse`]); text from the server is shown escaped
+//! in errors.
+//!
+//! # GetMedia sessions
+//!
+//! [`Client::get_media`] resumes by itself: when a body ends or breaks, the
+//! chunk cut short is dropped and GetMedia is called again from the last
+//! complete chunk's continuation token. [`MediaStream::reconnects`] and
+//! [`MediaStream::last_reconnect`] say how often and why.
+//! [`ChunkInfo::offset`](crate::ChunkInfo::offset) of the chunks of a
+//! [`MediaStream`] or [`MediaEvents`] (and of a GetMediaForFragmentList
+//! stream) counts every byte the stream's sessions received: offsets keep
+//! growing across reconnects, and the bytes of a chunk cut short and
+//! fetched again count twice.
+//!
+//! # What bounds a session
+//!
+//! Every wait has a deadline; the defaults (of [`ClientConfig`] and
+//! [`GetMediaOptions`]):
+//!
+//! - `connect_timeout` (10 s): TCP connect and TLS handshake together.
+//! - `call_timeout` (30 s): from the request to the last byte of a JSON
+//!   answer; for a media call, to its response headers.
+//! - `read_timeout` (30 s): the longest silence inside a media body.
+//! - `chunk_timeout` (60 s): the longest a media body (GetMedia,
+//!   GetMediaForFragmentList) may take to complete its next chunk, from the
+//!   response headers and from each complete chunk. A body that drips bytes
+//!   without ever completing a chunk (which the read timeout never catches:
+//!   each byte restarts it) ends there as a broken session. The time the
+//!   caller spends with an item does not count.
+//! - `GetMediaOptions::idle_timeout` (off): the longest a GetMedia stream
+//!   goes without a new item, across reconnects; it then ends without
+//!   error. The time the caller spends with an item does not count.
+//!
+//! A call that fails, and a session that breaks (any of the timeouts above,
+//! a cut connection) before delivering anything new, counts against the
+//! stream's one retry budget, [`RetryPolicy::max_attempts`] (8) failed
+//! attempts in a row, endpoint discovery included; the stream then ends
+//! with [`ClientError::RetriesExhausted`]. Against a server that fails every
+//! call that is 8 calls (a few seconds of backoff); against one that accepts
+//! and never answers, 8 call timeouts (4 minutes). Sessions that end cleanly
+//! without anything new stop the stream after
+//! [`GetMediaOptions::stop_after_empty_sessions`] (1); with `None` (tailing a
+//! live stream) GetMedia is called again, at most 5 times a second.
+//!
+//! # Listings
+//!
+//! What a server can make a paginator do: each page is one call (with its
+//! own retry budget), made only when the caller asks for the next page, so
+//! an answer cannot make the paginator loop by itself. A `NextToken` that
+//! was already sent in this listing is [`ClientError::RepeatedNextToken`]
+//! (botocore only compares with the previous token; this also ends cycles).
+//! Empty pages that carry new tokens are handed out as they come, as
+//! botocore does: the service may page through a range with nothing in it,
+//! and a caller that collects every page bounds the listing with
+//! `max_items` (or stops). Every answer is checked against the models
+//! ([`ClientError::InvalidResponse`]) and capped in size
+//! ([`ClientError::BodyTooLarge`]).
+//!
+//! GetMediaForFragmentList: one retry budget per stream of chunks; a call
+//! that fails, a body that breaks or stalls (read and chunk timeouts), and a
+//! body that ends without the fragment asked for next all count against
+//! it, and a delivered fragment starts a new count. Chunk offsets count
+//! every byte received by the stream's calls.
+//!
 //! ```no_run
 //! use futures::StreamExt;
 //! use kvs_mkv::client::{Client, ClientConfig, GetMediaOptions, StartSelector, StreamId};
@@ -39,7 +112,7 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
@@ -47,7 +120,7 @@ use serde_json::{json, Map, Value};
 pub use archive::{ImagePages, Page};
 pub use config::{ClientConfig, RetryPolicy};
 pub use error::{ClientError, ServiceError, ServiceErrorKind};
-pub use media::{GetMediaOptions, MediaEvents, MediaStream};
+pub use media::{GetMediaOptions, MediaEvents, MediaStream, Reconnect, ReconnectReason};
 pub use model::{
     sort_fragments, system_time, timestamp_from_system_time, Fragment, FragmentOrder,
     FragmentSelector, GetImagesRequest, Image, ImageError, ImageFormat, Pagination, StartSelector,
@@ -55,10 +128,12 @@ pub use model::{
 };
 
 use crate::sigv4;
-use retry::{backoff, RateLimiter};
+use retry::{Budget, Failure, RateLimiter};
 
-type HttpClient =
-    hyper_util::client::legacy::Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = hyper_util::client::legacy::Client<
+    ConnectWithin<hyper_rustls::HttpsConnector<HttpConnector>>,
+    Full<Bytes>,
+>;
 
 /// The data-plane APIs, as GetDataEndpoint names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -81,6 +156,16 @@ impl Api {
             Api::ListFragments => "LIST_FRAGMENTS",
             Api::GetMediaForFragmentList => "GET_MEDIA_FOR_FRAGMENT_LIST",
             Api::GetImages => "GET_IMAGES",
+        }
+    }
+
+    /// The operation's name, as the API reference spells it.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Api::GetMedia => "GetMedia",
+            Api::ListFragments => "ListFragments",
+            Api::GetMediaForFragmentList => "GetMediaForFragmentList",
+            Api::GetImages => "GetImages",
         }
     }
 
@@ -136,12 +221,16 @@ impl Client {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(config.connect_timeout));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        // No TCP-only timeout: `ConnectWithin` bounds TCP and TLS together.
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
+        let connector = ConnectWithin {
+            inner: https,
+            timeout: config.connect_timeout,
+        };
         let http =
             hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
         Ok(Client {
@@ -160,35 +249,53 @@ impl Client {
     }
 
     /// GetDataEndpoint, cached per (stream, API) for
-    /// [`endpoint_ttl`](ClientConfig::endpoint_ttl).
+    /// [`endpoint_ttl`](ClientConfig::endpoint_ttl), with its own retries.
     pub async fn data_endpoint(&self, stream: &StreamId, api: Api) -> Result<String, ClientError> {
         stream.validate()?;
+        let mut budget = self.budget(format!(
+            "GetDataEndpoint ({}) for stream {stream}",
+            api.name()
+        ));
+        loop {
+            match self.endpoint_attempt(stream, api).await {
+                Ok(url) => return Ok(url),
+                Err(f) => tokio::time::sleep(budget.failed(f)?).await,
+            }
+        }
+    }
+
+    /// A retry budget for `operation` under the configured policy.
+    pub(crate) fn budget(&self, operation: String) -> Budget {
+        Budget::new(operation, self.inner.config.retry)
+    }
+
+    /// The cached data endpoint, or one GetDataEndpoint call: one attempt.
+    async fn endpoint_attempt(&self, stream: &StreamId, api: Api) -> Result<String, Failure> {
         let key = (stream.key(), api);
         if let Some((url, at)) = self.lock_endpoints().get(&key) {
             if at.elapsed() < self.inner.config.endpoint_ttl {
                 return Ok(url.clone());
             }
         }
-        let body = data_endpoint_body(stream, api);
-        let control = self.inner.config.control_plane_url();
-        let limit_key = format!("{}/GetDataEndpoint", stream.key());
-        let answer = self
-            .retrying(&limit_key, || {
-                self.post_json(&control, "/getDataEndpoint", &body)
-            })
-            .await?;
-        let url = answer
-            .get("DataEndpoint")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ClientError::Protocol {
-                endpoint: control.clone(),
-                detail: "no DataEndpoint in the answer".into(),
-            })?
-            .trim_end_matches('/')
-            .to_string();
+        let url = format!("{}/getDataEndpoint", self.inner.config.control_plane_url());
+        self.inner
+            .limiter
+            .acquire(&format!("{}/GetDataEndpoint", stream.key()))
+            .await;
+        let deadline = self.deadline();
+        let answer = async {
+            let body = self
+                .post(&url, &data_endpoint_body(stream, api), deadline)
+                .await?;
+            let answer = self
+                .read_json(&url, body, self.inner.config.max_json_body, deadline)
+                .await?;
+            model::data_endpoint(&answer).map_err(|bad| bad.at(&url))
+        };
+        let endpoint = answer.await.map_err(|e| Failure::new(&url, e))?;
         self.lock_endpoints()
-            .insert(key, (url.clone(), Instant::now()));
-        Ok(url)
+            .insert(key, (endpoint.clone(), Instant::now()));
+        Ok(endpoint)
     }
 
     fn lock_endpoints(
@@ -204,70 +311,71 @@ impl Client {
         self.lock_endpoints().remove(&(stream.key(), api));
     }
 
-    /// Calls `f` until it succeeds, fails for good, or retries run out;
-    /// every call waits its turn under the per-stream rate limit.
-    async fn retrying<T, F, Fut>(&self, limit_key: &str, mut f: F) -> Result<T, ClientError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, ClientError>>,
-    {
-        let policy = self.inner.config.retry;
-        let mut attempt = 0;
-        loop {
-            self.inner.limiter.acquire(limit_key).await;
-            attempt += 1;
-            match f().await {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
-                    tokio::time::sleep(backoff(&policy, attempt)).await;
+    /// When a call started now must be answered.
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.inner.config.call_timeout
+    }
+
+    /// One attempt of a data-plane call: the data endpoint (cached, or one
+    /// GetDataEndpoint call), then the call under the per-stream rate limit,
+    /// returned once its response headers are in. `InvalidEndpointException`
+    /// forgets the cached endpoint, so that the next attempt asks again.
+    pub(crate) async fn data_attempt(
+        &self,
+        stream: &StreamId,
+        api: Api,
+        body: &Value,
+    ) -> Result<Answer, Failure> {
+        let endpoint = self.endpoint_attempt(stream, api).await?;
+        let url = format!("{endpoint}{}", api.path());
+        self.inner
+            .limiter
+            .acquire(&format!("{}/{}", stream.key(), api.name()))
+            .await;
+        let deadline = self.deadline();
+        match self.post(&url, body, deadline).await {
+            Ok(body) => Ok(Answer {
+                url,
+                body,
+                deadline,
+            }),
+            Err(e) => {
+                if matches!(&e, ClientError::Service(s) if s.kind == ServiceErrorKind::InvalidEndpoint)
+                {
+                    self.forget_endpoint(stream, api);
                 }
-                Err(e) if e.is_retryable() => {
-                    return Err(ClientError::RetriesExhausted {
-                        attempts: attempt,
-                        last: Box::new(e),
-                    })
-                }
-                Err(e) => return Err(e),
+                Err(Failure::new(url, e))
             }
         }
     }
 
-    /// A data-plane JSON call: [`media_call`](Self::media_call), then the
-    /// answer read as JSON.
-    async fn data_call(
+    /// A data-plane JSON call, with the one retry loop of its operation:
+    /// the URL that answered, and the answer (at most `limit` bytes).
+    pub(crate) async fn data_json(
         &self,
         stream: &StreamId,
         api: Api,
         body: Map<String, Value>,
-    ) -> Result<Value, ClientError> {
-        let incoming = self.media_call(stream, api, body).await?;
-        self.read_json(&format!("{} {stream}", api.name()), incoming)
-            .await
-    }
-
-    /// A data-plane call with endpoint discovery, retries and the rate limit,
-    /// returned once the response headers are in. `InvalidEndpointException`
-    /// forgets the cached endpoint before the retry.
-    async fn media_call(
-        &self,
-        stream: &StreamId,
-        api: Api,
-        body: Map<String, Value>,
-    ) -> Result<Incoming, ClientError> {
+        limit: usize,
+    ) -> Result<(String, Value), ClientError> {
         let body = self.with_stream(stream, body)?;
-        let limit_key = format!("{}/{}", stream.key(), api.name());
-        self.retrying(&limit_key, || async {
-            let endpoint = self.data_endpoint(stream, api).await?;
-            let r = self.post(&endpoint, api.path(), &body).await;
-            if is_invalid_endpoint(&r) {
-                self.forget_endpoint(stream, api);
+        let mut budget = self.budget(operation(api, stream));
+        loop {
+            let attempt = async {
+                let a = self.data_attempt(stream, api, &body).await?;
+                match self.read_json(&a.url, a.body, limit, a.deadline).await {
+                    Ok(v) => Ok((a.url, v)),
+                    Err(e) => Err(Failure::new(a.url, e)),
+                }
+            };
+            match attempt.await {
+                Ok(answer) => return Ok(answer),
+                Err(f) => tokio::time::sleep(budget.failed(f)?).await,
             }
-            r
-        })
-        .await
+        }
     }
 
-    fn with_stream(
+    pub(crate) fn with_stream(
         &self,
         stream: &StreamId,
         mut body: Map<String, Value>,
@@ -278,52 +386,71 @@ impl Client {
         Ok(Value::Object(body))
     }
 
-    async fn post_json(
+    /// Reads a JSON answer of at most `limit` bytes by `deadline`. A
+    /// `Content-Length` above the limit fails before reading; a body that
+    /// grows past it fails with nothing past the limit kept (at most one
+    /// read of the connection beyond it is ever in memory).
+    async fn read_json(
         &self,
-        endpoint: &str,
-        path: &str,
-        body: &Value,
+        url: &str,
+        mut body: Incoming,
+        limit: usize,
+        deadline: tokio::time::Instant,
     ) -> Result<Value, ClientError> {
-        let incoming = self.post(endpoint, path, body).await?;
-        self.read_json(&format!("{endpoint}{path}"), incoming).await
-    }
-
-    async fn read_json(&self, endpoint: &str, incoming: Incoming) -> Result<Value, ClientError> {
-        let timeout = self.inner.config.call_timeout;
-        let bytes = tokio::time::timeout(timeout, incoming.collect())
-            .await
-            .map_err(|_| ClientError::Timeout {
-                after: timeout,
-                what: "the answer's body",
-            })?
-            .map_err(|e| transport(endpoint, &e))?
-            .to_bytes();
+        let too_large = |declared| ClientError::BodyTooLarge {
+            endpoint: url.to_string(),
+            limit: limit as u64,
+            declared,
+        };
+        let declared = body.size_hint().exact();
+        if body.size_hint().lower() > limit as u64 {
+            return Err(too_large(declared));
+        }
+        // Room for what was declared, up to 1 MiB: a declared size is a
+        // claim, and memory follows the bytes that actually come.
+        let mut bytes = Vec::with_capacity(declared.map_or(0, |d| d.min(1 << 20) as usize));
+        loop {
+            let frame = tokio::time::timeout_at(deadline, body.frame())
+                .await
+                .map_err(|_| ClientError::Timeout {
+                    after: self.inner.config.call_timeout,
+                    what: "the answer's body",
+                })?;
+            let Some(frame) = frame else { break };
+            let frame = frame.map_err(|e| transport(url, &e))?;
+            if let Ok(data) = frame.into_data() {
+                if bytes.len() + data.len() > limit {
+                    return Err(too_large(declared));
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
-            endpoint: endpoint.to_string(),
+            endpoint: url.to_string(),
             detail: format!("invalid JSON: {e}"),
         })
     }
 
-    /// Signs and sends one POST; an error status becomes a [`ServiceError`].
+    /// Signs and sends one POST, answered (headers) by `deadline`; an error
+    /// status becomes a [`ServiceError`].
     async fn post(
         &self,
-        endpoint: &str,
-        path: &str,
+        url: &str,
         body: &Value,
+        deadline: tokio::time::Instant,
     ) -> Result<Incoming, ClientError> {
         let config = &self.inner.config;
-        let url = format!("{endpoint}{path}");
         let payload =
             serde_json::to_vec(body).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
         let signed = sigv4::sign_kinesis_video_post(
-            &url,
+            url,
             payload,
             &config.region,
             &config.credentials,
             SystemTime::now(),
         )
         .map_err(|e| ClientError::Config(format!("cannot sign a request to {url}: {e}")))?;
-        let mut request = http::Request::builder().method("POST").uri(&url);
+        let mut request = http::Request::builder().method("POST").uri(url);
         for (name, value) in &signed.headers {
             if !name.eq_ignore_ascii_case("host") {
                 request = request.header(name.as_str(), value.as_str());
@@ -332,13 +459,13 @@ impl Client {
         let request = request
             .body(Full::new(Bytes::from(signed.body)))
             .map_err(|e| ClientError::Config(format!("bad request for {url}: {e}")))?;
-        let response = tokio::time::timeout(config.call_timeout, self.inner.http.request(request))
+        let response = tokio::time::timeout_at(deadline, self.inner.http.request(request))
             .await
             .map_err(|_| ClientError::Timeout {
                 after: config.call_timeout,
                 what: "the response headers",
             })?
-            .map_err(|e| transport(&url, &e))?;
+            .map_err(|e| call_error(url, &e))?;
         if response.status().is_success() {
             return Ok(response.into_body());
         }
@@ -391,8 +518,94 @@ fn data_endpoint_body(stream: &StreamId, api: Api) -> Value {
     json!({ member: value, "APIName": api.name() })
 }
 
-fn is_invalid_endpoint<T>(r: &Result<T, ClientError>) -> bool {
-    matches!(r, Err(ClientError::Service(e)) if e.kind == ServiceErrorKind::InvalidEndpoint)
+/// The operation's name in errors: `ListFragments for stream cam`.
+pub(crate) fn operation(api: Api, stream: &StreamId) -> String {
+    format!("{} for stream {stream}", api.operation())
+}
+
+/// A call's response headers are in: the URL called, the body, and the
+/// call's deadline (for a JSON answer's body).
+pub(crate) struct Answer {
+    pub(crate) url: String,
+    pub(crate) body: Incoming,
+    pub(crate) deadline: tokio::time::Instant,
+}
+
+/// A failed call: a connect timeout (found anywhere in the error's chain)
+/// as [`ClientError::ConnectTimeout`], anything else as a transport error.
+fn call_error(url: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(t) = s.downcast_ref::<ConnectTimedOut>() {
+            return ClientError::ConnectTimeout {
+                host: t.host.clone(),
+                after: t.after,
+            };
+        }
+        source = s.source();
+    }
+    transport(url, e)
+}
+
+/// The connector with one timeout over the whole connect: TCP and TLS
+/// (hyper's `HttpConnector::set_connect_timeout` covers TCP only, leaving a
+/// stalled TLS handshake to the call timeout).
+#[derive(Clone)]
+struct ConnectWithin<C> {
+    inner: C,
+    timeout: std::time::Duration,
+}
+
+/// The error of a connect that took longer than the connect timeout.
+#[derive(Debug)]
+struct ConnectTimedOut {
+    host: String,
+    after: std::time::Duration,
+}
+
+impl std::fmt::Display for ConnectTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "connect (TCP+TLS) to {} timed out after {:?}",
+            self.host, self.after
+        )
+    }
+}
+
+impl std::error::Error for ConnectTimedOut {}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<C> tower_service::Service<http::Uri> for ConnectWithin<C>
+where
+    C: tower_service::Service<http::Uri>,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    type Response = C::Response;
+    type Error = BoxError;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<C::Response, BoxError>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        let after = self.timeout;
+        let connecting = self.inner.call(uri);
+        Box::pin(async move {
+            match tokio::time::timeout(after, connecting).await {
+                Ok(done) => done.map_err(Into::into),
+                Err(_) => Err(Box::new(ConnectTimedOut { host, after }) as BoxError),
+            }
+        })
+    }
 }
 
 fn transport(endpoint: &str, e: &dyn std::error::Error) -> ClientError {

@@ -114,10 +114,7 @@ impl StartSelector {
                 json!({"StartSelectorType": "PRODUCER_TIMESTAMP", "StartTimestamp": epoch(*t)})
             }
             StartSelector::ContinuationToken(t) => {
-                let ok = (1..=128).contains(&t.len())
-                    && t.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-                if !ok {
+                if !is_continuation_token(t) {
                     return Err(ClientError::InvalidRequest(format!(
                         "continuation token {t:?} must be 1 to 128 characters of [a-zA-Z0-9_.-]"
                     )));
@@ -126,6 +123,14 @@ impl StartSelector {
             }
         })
     }
+}
+
+/// The models' `ContinuationToken`: 1 to 128 characters of
+/// `[a-zA-Z0-9_.-]`.
+pub(crate) fn is_continuation_token(t: &str) -> bool {
+    (1..=128).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// A timestamp as the JSON protocol writes it: epoch seconds with a fraction.
@@ -230,17 +235,213 @@ pub struct Fragment {
 }
 
 impl Fragment {
-    pub(crate) fn from_json(v: &Value) -> Option<Fragment> {
-        Some(Fragment {
-            fragment_number: v.get("FragmentNumber")?.as_str()?.to_string(),
-            size_bytes: v.get("FragmentSizeInBytes").and_then(Value::as_u64),
-            producer_timestamp: v.get("ProducerTimestamp").and_then(parse_epoch),
-            server_timestamp: v.get("ServerTimestamp").and_then(parse_epoch),
-            length_ms: v
-                .get("FragmentLengthInMilliseconds")
-                .and_then(Value::as_u64),
+    /// A fragment of a ListFragments answer, checked against the models:
+    /// `FragmentNumber` (required here: nothing can be done with a fragment
+    /// without it) 1 to 128 digits, the sizes non-negative integers, the
+    /// timestamps epoch-second numbers. Absent and `null` optional members
+    /// are `None`; unknown members are ignored.
+    pub(crate) fn from_json(v: &Value) -> Result<Fragment, Bad> {
+        let obj = object(v, "")?;
+        let number =
+            string(obj, "FragmentNumber")?.ok_or_else(|| Bad::new("FragmentNumber", "missing"))?;
+        check_fragment_number(number).map_err(|d| Bad::new("FragmentNumber", d))?;
+        Ok(Fragment {
+            fragment_number: number.to_string(),
+            size_bytes: integer(obj, "FragmentSizeInBytes")?,
+            producer_timestamp: timestamp(obj, "ProducerTimestamp")?,
+            server_timestamp: timestamp(obj, "ServerTimestamp")?,
+            length_ms: integer(obj, "FragmentLengthInMilliseconds")?,
         })
     }
+}
+
+/// What is wrong with one member of an answer, before the URL is added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Bad {
+    /// Where: `FragmentNumber`, `Fragments[3].FragmentNumber`, `$` for the
+    /// answer itself.
+    pub(crate) member: String,
+    /// What is wrong.
+    pub(crate) detail: String,
+}
+
+impl Bad {
+    pub(crate) fn new(member: impl Into<String>, detail: impl Into<String>) -> Bad {
+        Bad {
+            member: member.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The same, inside `prefix` (e.g. `Fragments[3]`).
+    pub(crate) fn within(self, prefix: &str) -> Bad {
+        let member = match self.member.as_str() {
+            "" | "$" => prefix.to_string(),
+            m => format!("{prefix}.{m}"),
+        };
+        Bad { member, ..self }
+    }
+
+    /// The typed error, for an answer from `url`.
+    pub(crate) fn at(self, url: &str) -> ClientError {
+        ClientError::InvalidResponse {
+            endpoint: url.to_string(),
+            member: if self.member.is_empty() {
+                "$".into()
+            } else {
+                self.member
+            },
+            detail: self.detail,
+        }
+    }
+}
+
+/// A short description of a JSON value for an error message: its type and
+/// (strings cut to 40 characters, quoted with control characters escaped)
+/// its value. Server text never reaches a terminal raw through it.
+pub(crate) fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(s) => {
+            let short: String = s.chars().take(40).collect();
+            let more = if short.len() < s.len() { "..." } else { "" };
+            format!(
+                "a string ({short:?}{more}, {} characters)",
+                s.chars().count()
+            )
+        }
+        Value::Array(a) => format!("a list ({} items)", a.len()),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// `v` as an object (`member` names it in the error).
+pub(crate) fn object<'a>(v: &'a Value, member: &str) -> Result<&'a Map<String, Value>, Bad> {
+    v.as_object()
+        .ok_or_else(|| Bad::new(member, format!("expected an object, got {}", describe(v))))
+}
+
+/// A member that may be absent: absent and `null` are `None`.
+fn optional<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.get(name).filter(|v| !v.is_null())
+}
+
+/// An optional string member.
+pub(crate) fn string<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Bad> {
+    match optional(obj, name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => Err(Bad::new(
+            name,
+            format!("expected a string, got {}", describe(v)),
+        )),
+    }
+}
+
+/// An optional `Long` member the client keeps as `u64`.
+fn integer(obj: &Map<String, Value>, name: &str) -> Result<Option<u64>, Bad> {
+    match optional(obj, name) {
+        None => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            Bad::new(
+                name,
+                format!("expected a non-negative integer, got {}", describe(v)),
+            )
+        }),
+    }
+}
+
+/// An optional `Timestamp` member: epoch seconds, a number.
+fn timestamp(obj: &Map<String, Value>, name: &str) -> Result<Option<Timestamp>, Bad> {
+    match optional(obj, name) {
+        None => Ok(None),
+        Some(v) => parse_epoch(v).map(Some).ok_or_else(|| {
+            Bad::new(
+                name,
+                format!(
+                    "expected epoch seconds (a number from 0 to 10^15), got {}",
+                    describe(v)
+                ),
+            )
+        }),
+    }
+}
+
+/// A list member (the listings' result keys): absent and `null` are an
+/// empty list, as botocore reads them (the models mark no output member
+/// required); anything but a list is an error.
+pub(crate) fn list<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a [Value], Bad> {
+    match optional(obj, name) {
+        None => Ok(&[]),
+        Some(Value::Array(items)) => Ok(items),
+        Some(v) => Err(Bad::new(
+            name,
+            format!("expected a list, got {}", describe(v)),
+        )),
+    }
+}
+
+/// The models' `FragmentNumberString`: `^[0-9]+$`, 1 to 128 characters.
+pub(crate) fn check_fragment_number(s: &str) -> Result<(), String> {
+    if (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected 1 to 128 digits, got {}",
+            describe(&Value::String(s.to_string()))
+        ))
+    }
+}
+
+/// The `NextToken` of a listing's answer: the models' `NextToken`, 1 to
+/// 4096 characters of `[a-zA-Z0-9+/]+={0,2}` (base64). The service refuses
+/// any other token on the next call, so one that breaks this is not the
+/// service's.
+pub(crate) fn next_token(obj: &Map<String, Value>) -> Result<Option<String>, Bad> {
+    let Some(t) = string(obj, "NextToken")? else {
+        return Ok(None);
+    };
+    let body = t.trim_end_matches('=');
+    let ok = (1..=4096).contains(&t.len())
+        && t.len() - body.len() <= 2
+        && !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    if !ok {
+        return Err(Bad::new(
+            "NextToken",
+            format!(
+                "expected 1 to 4096 characters of [a-zA-Z0-9+/]+={{0,2}}, got {}",
+                describe(&Value::String(t.to_string()))
+            ),
+        ));
+    }
+    Ok(Some(t.to_string()))
+}
+
+/// GetDataEndpoint's `DataEndpoint`: required, an absolute `http` or
+/// `https` URL without query (the calls' paths are appended to it).
+pub(crate) fn data_endpoint(answer: &Value) -> Result<String, Bad> {
+    let obj = object(answer, "$")?;
+    let url = string(obj, "DataEndpoint")?.ok_or_else(|| Bad::new("DataEndpoint", "missing"))?;
+    let bad = || {
+        Bad::new(
+            "DataEndpoint",
+            format!(
+                "expected an http or https URL, got {}",
+                describe(&Value::String(url.to_string()))
+            ),
+        )
+    };
+    let uri: http::Uri = url.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.authority().is_none() || uri.query().is_some() || url.len() > 2048 {
+        return Err(bad());
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 /// How to order a fragment list.
@@ -434,18 +635,27 @@ pub struct Image {
 }
 
 impl Image {
-    pub(crate) fn from_json(v: &Value) -> Result<Image, String> {
+    /// An image of a GetImages answer, checked against the models:
+    /// `TimeStamp` an epoch-seconds number, `Error` a string, `ImageContent`
+    /// 1 to `max_content` characters of base64.
+    pub(crate) fn from_json(v: &Value, max_content: usize) -> Result<Image, Bad> {
         use base64::Engine;
-        let timestamp = v.get("TimeStamp").and_then(parse_epoch);
-        let content = match (
-            v.get("ImageContent").and_then(Value::as_str),
-            v.get("Error").and_then(Value::as_str),
-        ) {
-            (Some(b64), _) => Ok(Bytes::from(
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .map_err(|e| format!("ImageContent is not base64: {e}"))?,
-            )),
+        let obj = object(v, "")?;
+        let timestamp = timestamp(obj, "TimeStamp")?;
+        let content = match (string(obj, "ImageContent")?, string(obj, "Error")?) {
+            (Some(b64), _) => {
+                if b64.is_empty() || b64.len() > max_content {
+                    return Err(Bad::new(
+                        "ImageContent",
+                        format!("{} characters, outside 1..={max_content}", b64.len()),
+                    ));
+                }
+                Ok(Bytes::from(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|e| Bad::new("ImageContent", format!("not base64: {e}")))?,
+                ))
+            }
             (None, Some("NO_MEDIA")) => Err(ImageError::NoMedia),
             (None, Some("MEDIA_ERROR")) => Err(ImageError::MediaError),
             (None, Some(other)) => Err(ImageError::Other(other.to_string())),

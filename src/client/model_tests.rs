@@ -311,8 +311,8 @@ fn response_members() {
     .unwrap();
     assert_eq!((f.size_bytes, f.length_ms), (Some(10), Some(2000)));
     assert_eq!(f.server_timestamp.unwrap().as_millis(), 2250);
-    let i = Image::from_json(&json!({"TimeStamp": 3.0, "ImageContent": "aGk="})).unwrap();
+    let i = Image::from_json(&json!({"TimeStamp": 3.0, "ImageContent": "aGk="}), 6 << 20).unwrap();
     assert_eq!(&i.content.unwrap()[..], b"hi");
-    let i = Image::from_json(&json!({"TimeStamp": 3.0, "Error": "NO_MEDIA"})).unwrap();
+    let i = Image::from_json(&json!({"TimeStamp": 3.0, "Error": "NO_MEDIA"}), 6 << 20).unwrap();
     assert_eq!(i.content, Err(ImageError::NoMedia));
 }

@@ -1,4 +1,5 @@
-//! Backoff with jitter, and the per-stream call-rate limit.
+//! The retry budget of an operation, backoff with jitter, and the
+//! per-stream call-rate limit.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -6,6 +7,86 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::config::RetryPolicy;
+use super::ClientError;
+
+/// One failed attempt: the URL called and what went wrong.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) url: String,
+    pub(crate) error: ClientError,
+    /// Whether another attempt may succeed.
+    pub(crate) retryable: bool,
+}
+
+impl Failure {
+    /// A failure, worth another attempt when the error is retryable.
+    pub(crate) fn new(url: impl Into<String>, error: ClientError) -> Failure {
+        let retryable = error.is_retryable();
+        Failure {
+            url: url.into(),
+            error,
+            retryable,
+        }
+    }
+
+    /// A failure worth another attempt whatever its kind (a media body that
+    /// ended without what was asked for).
+    pub(crate) fn retry(url: impl Into<String>, error: ClientError) -> Failure {
+        Failure {
+            url: url.into(),
+            error,
+            retryable: true,
+        }
+    }
+}
+
+/// The one retry budget of one user-visible operation: every failed
+/// attempt of it (endpoint discovery, the call, a media session broken
+/// before progress) counts here, and nowhere else.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    operation: String,
+    policy: RetryPolicy,
+    failures: u32,
+}
+
+impl Budget {
+    pub(crate) fn new(operation: String, policy: RetryPolicy) -> Budget {
+        Budget {
+            operation,
+            policy,
+            failures: 0,
+        }
+    }
+
+    /// Something new was delivered: the next failure starts a new count.
+    pub(crate) fn progressed(&mut self) {
+        self.failures = 0;
+    }
+
+    /// The pause before calling again after a session that made progress.
+    pub(crate) fn pause(&self) -> Duration {
+        backoff(&self.policy, self.failures)
+    }
+
+    /// A failed attempt: the pause before the next one, or the error to give
+    /// up with (the failure itself when it is not worth retrying).
+    pub(crate) fn failed(&mut self, f: Failure) -> Result<Duration, ClientError> {
+        if !f.retryable {
+            return Err(f.error);
+        }
+        self.failures = self.failures.saturating_add(1);
+        if self.failures >= self.policy.max_attempts.max(1) {
+            return Err(ClientError::RetriesExhausted {
+                operation: self.operation.clone(),
+                endpoint: f.url,
+                attempts: self.failures,
+                last: Box::new(f.error),
+            });
+        }
+        Ok(backoff(&self.policy, self.failures))
+    }
+}
 
 static SEED: AtomicU64 = AtomicU64::new(0);
 
