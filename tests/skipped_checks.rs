@@ -87,7 +87,9 @@ fn parse(root: &Path, path: &Path) -> Source {
         } else if !t.is_empty() && !t.starts_with("//") {
             attrs.clear();
         }
-        if let Some(f) = functions.last_mut() {
+        // Comments are left out: a doc comment above the next function
+        // would otherwise count as the end of this one.
+        if let (Some(f), false) = (functions.last_mut(), t.starts_with("//")) {
             f.body.push_str(line);
             f.body.push('\n');
         }
