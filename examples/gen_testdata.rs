@@ -8,8 +8,13 @@
 //! - `tone-aac.mkv`: `ffmpeg -f lavfi -i sine=frequency=440:sample_rate=48000:duration=3
 //!   -c:a aac -b:a 32k -ac 1 -threads 1 -bitexact -fflags +bitexact -flags +bitexact tone-aac.mkv`
 //!
-//! Run `cargo run --example gen_testdata`. A missing source is made with
-//! ffmpeg first; everything after that is deterministic, and
+//! - `images/{0,1000,2000}.{jpg,png}`: `ffmpeg -ss S -i source/clip-h264.mkv
+//!   -frames:v 1 [-q:v 12] -fflags +bitexact -flags:v +bitexact images/N.jpg|png`
+//!   (one frame at 0, 1 and 2 s, named by offset in milliseconds, for
+//!   `kvs-mkv serve --images`).
+//!
+//! Run `cargo run --example gen_testdata`. A missing source or image is made
+//! with ffmpeg first; everything after that is deterministic, and
 //! `tests/testdata_fresh.rs` checks that the committed files are what
 //! [`generate`] makes.
 
@@ -348,6 +353,32 @@ fn main() {
             ),
         ),
     };
+    // Images for `kvs-mkv serve --images` (GetImages): one frame of the
+    // clip at 0, 1 and 2 s, as JPEG and PNG, named by their offset in
+    // milliseconds. Made once with ffmpeg, like the sources.
+    std::fs::create_dir_all(root.join("images")).expect("testdata/images");
+    for ms in [0u32, 1000, 2000] {
+        for (ext, quality) in [("jpg", "-q:v 12 "), ("png", "")] {
+            let name = format!("{ms}.{ext}");
+            let path = root.join("images").join(&name);
+            if path.exists() {
+                continue;
+            }
+            let args = format!(
+                "-ss {} -i {} -frames:v 1 {quality}-fflags +bitexact -flags:v +bitexact",
+                ms / 1000,
+                root.join("source/clip-h264.mkv").display()
+            );
+            let status = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-y"])
+                .args(args.split(' '))
+                .arg(&path)
+                .status()
+                .expect("ffmpeg runs (it makes the missing image)");
+            assert!(status.success(), "ffmpeg failed to make images/{name}");
+            println!("made testdata/images/{name} with ffmpeg");
+        }
+    }
     let mut total = 0;
     for (name, bytes) in generate(&sources) {
         std::fs::write(root.join(name), &bytes).expect("write testdata");

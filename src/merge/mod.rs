@@ -32,6 +32,26 @@
 //! (in space reserved at the start) and Duration are patched at the end,
 //! hence `Write + Seek`.
 //!
+//! **To a pipe.** [`merge_streaming`] and [`Merger::streaming`] need only
+//! `Write` and patch nothing, as ffmpeg's live mode writes: one EBML
+//! header; one Segment of unknown size holding Info (no Duration) and
+//! Tracks; then, chunk by chunk, its Clusters (of known size) followed by a
+//! Tags element with its tags, and a flush. No SeekHead and no Cues, so
+//! memory holds one chunk whatever the length of the stream, and a reader
+//! (`ffprobe -`, `ffmpeg -i -`, GStreamer) sees each chunk as soon as it is
+//! merged ([`OutputKind::Streaming`]).
+//!
+//! ```
+//! let body = std::fs::File::open("testdata/sample.mkv")?;
+//! let mut pipe = Vec::new(); // any `Write`: standard output, a socket
+//! let report = kvs_mkv::merge::merge_streaming(body, &mut pipe, &Default::default())?;
+//! assert_eq!((report.chunks, report.frames, report.cue_points), (3, 45, 0));
+//! assert_eq!(report.bytes_written as usize, pipe.len());
+//! // The Segment's size is unknown (all ones): nothing was patched.
+//! assert_eq!(&pipe[..4], b"\x1a\x45\xdf\xa3");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! **Damage and cut input.** A chunk cut short (the input ended inside it,
 //! or damage) keeps the frames that arrived whole and is listed in
 //! [`MergeReport::incomplete`]. Undecodable bytes are passed over, as the
@@ -56,7 +76,7 @@ pub use timeline::Timeline;
 use crate::io::DecodeReader;
 use crate::matroska::ids;
 use crate::writer::block::{block_group, lace_runs, simple_block};
-use crate::writer::element::{put_id, put_vint, Element, Segments};
+use crate::writer::element::{put_id, put_unknown_size, put_vint, Element, Segments};
 use crate::writer::{ebml_header, simple_tag, track_entry, Lacing};
 use crate::{
     ChunkDecoder, DecodeError, DecodeErrorKind, Error, Frame, Limits, TagValue, Track, TrackType,
@@ -211,8 +231,9 @@ pub enum MergeError {
     NoTracks,
 }
 
-/// Merges the chunks of `input` into one Matroska file written to `output`
-/// (from its current position); see the [module docs](self).
+/// Merges the chunks of `input` into one seekable Matroska file written to
+/// `output` (from its current position); see the [module docs](self). For a
+/// pipe, see [`merge_streaming`].
 ///
 /// ```no_run
 /// use std::io::BufWriter;
@@ -229,7 +250,35 @@ pub fn merge<R: Read, W: Write + Seek>(
     output: W,
     options: &MergeOptions,
 ) -> Result<MergeReport, MergeError> {
-    let mut merger = Merger::new(output, *options)?;
+    merge_into(input, Merger::new(output, *options)?, options)
+}
+
+/// Merges the chunks of `input` into one streamable Matroska file written to
+/// `output`, which needs no `Seek` (standard output, a pipe, a socket): each
+/// chunk is written and flushed as soon as it is read, and nothing is
+/// patched ([`OutputKind::Streaming`]; the [module docs](self) say what the
+/// file holds).
+///
+/// ```no_run
+/// // `kvs-mkv merge body.mkv -o - | ffplay -`, in Rust:
+/// let input = std::fs::File::open("get-media-body.mkv")?;
+/// let report = kvs_mkv::merge::merge_streaming(input, std::io::stdout().lock(), &Default::default())?;
+/// eprintln!("{} frames piped", report.frames);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn merge_streaming<R: Read, W: Write>(
+    input: R,
+    output: W,
+    options: &MergeOptions,
+) -> Result<MergeReport, MergeError> {
+    merge_into(input, Merger::streaming(output, *options), options)
+}
+
+fn merge_into<R: Read, W: Write>(
+    input: R,
+    mut merger: Merger<W>,
+    options: &MergeOptions,
+) -> Result<MergeReport, MergeError> {
     let chunks = DecodeReader::new(input, ChunkDecoder::with_limits(options.limits));
     for item in chunks {
         match item {
@@ -253,13 +302,23 @@ pub fn merge<R: Read, W: Write + Seek>(
     merger.finish()
 }
 
-/// A `Write + Seek` that knows its position.
+/// A `Write` that knows its position, and can go back to patch bytes when
+/// it was made from a `Write + Seek`.
 struct Out<W> {
     inner: W,
     pos: u64,
+    /// `Some` for a seekable output ([`seek_to`], monomorphized where
+    /// `W: Seek` is known).
+    seek: Option<SeekFn<W>>,
 }
 
-impl<W: Write + Seek> Out<W> {
+type SeekFn<W> = fn(&mut W, u64) -> std::io::Result<()>;
+
+fn seek_to<W: Seek>(w: &mut W, at: u64) -> std::io::Result<()> {
+    w.seek(SeekFrom::Start(at)).map(drop)
+}
+
+impl<W: Write> Out<W> {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.inner.write_all(bytes)?;
         self.pos += bytes.len() as u64;
@@ -275,13 +334,33 @@ impl<W: Write + Seek> Out<W> {
         Ok(())
     }
 
-    /// Overwrites bytes at `at`, then comes back.
+    /// Overwrites bytes at `at`, then comes back. Only a seekable output
+    /// is ever patched.
     fn patch(&mut self, at: u64, bytes: &[u8]) -> std::io::Result<()> {
-        self.inner.seek(SeekFrom::Start(at))?;
+        let seek = self.seek.expect("only a seekable output is patched");
+        seek(&mut self.inner, at)?;
         self.inner.write_all(bytes)?;
-        self.inner.seek(SeekFrom::Start(self.pos))?;
-        Ok(())
+        seek(&mut self.inner, self.pos)
     }
+}
+
+/// What kind of file a [`Merger`] writes.
+///
+/// ```
+/// use kvs_mkv::merge::{Merger, OutputKind};
+/// let merger = Merger::streaming(Vec::new(), Default::default());
+/// assert_eq!(merger.kind(), OutputKind::Streaming);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputKind {
+    /// A seekable file (`Write + Seek`): Segment of known size, SeekHead,
+    /// Duration, Cues and all Tags at the end, patched by
+    /// [`Merger::finish`].
+    Seekable,
+    /// A stream (`Write`): Segment of unknown size, no SeekHead, Duration
+    /// or Cues; each chunk's Clusters then its Tags, flushed per chunk.
+    Streaming,
 }
 
 /// Where the parts to patch are, once the head is written.
@@ -333,12 +412,49 @@ pub struct Merger<W> {
 }
 
 impl<W: Write + Seek> Merger<W> {
-    /// Starts a merge into `inner` at its current position.
+    /// Starts a seekable merge into `inner` at its current position
+    /// ([`OutputKind::Seekable`]).
     pub fn new(mut inner: W, options: MergeOptions) -> Result<Self, MergeError> {
         let start = inner.stream_position()?;
-        Ok(Merger {
-            out: Out { inner, pos: start },
-            start,
+        Ok(Merger::with_out(
+            Out {
+                inner,
+                pos: start,
+                seek: Some(seek_to::<W>),
+            },
+            options,
+        ))
+    }
+}
+
+impl<W: Write> Merger<W> {
+    /// Starts a streaming merge into `inner` ([`OutputKind::Streaming`]):
+    /// nothing is patched, each chunk is flushed once written.
+    ///
+    /// ```
+    /// let mut merger = kvs_mkv::merge::Merger::streaming(Vec::new(), Default::default());
+    /// for chunk in kvs_mkv::io::read_chunks(std::fs::File::open("testdata/sample.mkv")?) {
+    ///     merger.push(chunk?)?; // written and flushed here
+    /// }
+    /// let report = merger.finish()?;
+    /// assert_eq!((report.frames, report.cue_points), (45, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn streaming(inner: W, options: MergeOptions) -> Self {
+        Merger::with_out(
+            Out {
+                inner,
+                pos: 0,
+                seek: None,
+            },
+            options,
+        )
+    }
+
+    fn with_out(out: Out<W>, options: MergeOptions) -> Self {
+        Merger {
+            start: out.pos,
+            out,
             options,
             report: MergeReport::default(),
             head: None,
@@ -347,7 +463,26 @@ impl<W: Write + Seek> Merger<W> {
             last_cluster: 0,
             cues: Vec::new(),
             tags: Vec::new(),
-        })
+        }
+    }
+
+    /// The kind of file being written.
+    pub fn kind(&self) -> OutputKind {
+        if self.out.seek.is_some() {
+            OutputKind::Seekable
+        } else {
+            OutputKind::Streaming
+        }
+    }
+
+    fn streams(&self) -> bool {
+        self.kind() == OutputKind::Streaming
+    }
+
+    /// What was merged so far (chunks, frames, bytes written; the
+    /// duration and Cues once finished).
+    pub fn report(&self) -> &MergeReport {
+        &self.report
     }
 
     /// Whether anything was written yet.
@@ -401,21 +536,33 @@ impl<W: Write + Seek> Merger<W> {
         let (known, unknown): (Vec<Frame>, Vec<Frame>) =
             frames.into_iter().partition(|f| self.has_track(f));
         self.report.skipped_frames += unknown.len() as u64;
-        if known.is_empty() {
-            return Ok(());
+        if !known.is_empty() {
+            self.push_frames(known, info.timecode_scale)?;
         }
+        if self.streams() && self.head.is_some() {
+            // The chunk's tags after its Clusters, as the service sends
+            // them; then the whole chunk goes out.
+            self.write_tags()?;
+            self.out.inner.flush()?;
+        }
+        self.report.bytes_written = self.out.pos - self.start;
+        Ok(())
+    }
+
+    /// Places one chunk's frames of the file's tracks and writes them.
+    fn push_frames(&mut self, known: Vec<Frame>, info_scale: u64) -> Result<(), MergeError> {
         let placer = self
             .placer
             .as_mut()
             .expect("tracks, hence a head and a placer");
-        let tcs = placer.place(&known, info.timecode_scale, &self.tracks);
-        let scale = self.head.as_ref().map_or(info.timecode_scale, |h| h.scale);
-        let known = if info.timecode_scale == scale {
+        let tcs = placer.place(&known, info_scale, &self.tracks);
+        let scale = self.head.as_ref().map_or(info_scale, |h| h.scale);
+        let known = if info_scale == scale {
             known
         } else {
             // BlockDurations are in TimecodeScale units too.
             let rescale =
-                |d: u64| timeline::rescale(i128::from(d), info.timecode_scale, scale).max(0) as u64;
+                |d: u64| timeline::rescale(i128::from(d), info_scale, scale).max(0) as u64;
             known
                 .into_iter()
                 .map(|f| {
@@ -433,32 +580,41 @@ impl<W: Write + Seek> Merger<W> {
     }
 
     /// EBML header, Segment (size to patch), room for the SeekHead, Info
-    /// (Duration to patch), Tracks.
+    /// (Duration to patch), Tracks. Streaming: the Segment's size unknown,
+    /// no SeekHead, no Duration.
     fn write_head(&mut self, tracks: &[Track], scale: u64) -> Result<(), MergeError> {
         self.tracks = tracks.to_vec();
+        let streams = self.streams();
         self.out.element(&ebml_header(4))?;
         let mut segment = BytesMut::new();
         put_id(&mut segment, ids::SEGMENT);
         let segment_size_at = self.out.pos + segment.len() as u64;
-        put_vint(&mut segment, 0, 8);
+        if streams {
+            put_unknown_size(&mut segment, 8);
+        } else {
+            put_vint(&mut segment, 0, 8);
+        }
         self.out.write(&segment)?;
         let data_start = self.out.pos;
         let seek_head_at = self.out.pos;
-        self.out.element(&void(SEEK_HEAD_SPACE))?;
+        if !streams {
+            self.out.element(&void(SEEK_HEAD_SPACE))?;
+        }
 
-        let info = Element::master(
-            ids::INFO,
-            vec![
-                Element::float(ids::DURATION, 0.0),
-                Element::uint(ids::TIMECODE_SCALE, scale),
-                Element::string(ids::MUXING_APP, "kvs-mkv", None),
-                Element::string(
-                    ids::WRITING_APP,
-                    concat!("kvs-mkv ", env!("CARGO_PKG_VERSION")),
-                    None,
-                ),
-            ],
-        );
+        let mut info = Vec::with_capacity(4);
+        if !streams {
+            info.push(Element::float(ids::DURATION, 0.0));
+        }
+        info.extend([
+            Element::uint(ids::TIMECODE_SCALE, scale),
+            Element::string(ids::MUXING_APP, "kvs-mkv", None),
+            Element::string(
+                ids::WRITING_APP,
+                concat!("kvs-mkv ", env!("CARGO_PKG_VERSION")),
+                None,
+            ),
+        ]);
+        let info = Element::master(ids::INFO, info);
         let info_at = self.out.pos;
         // Duration is Info's first child: its ID (2 bytes) and size (1).
         let duration_at = info_at + (info.total_len() - info.body_len()) + 3;
@@ -504,6 +660,7 @@ impl<W: Write + Seek> Merger<W> {
                 .iter()
                 .any(|t| t.number == track && t.track_type == Some(TrackType::Video))
         };
+        let streams = self.streams();
         let runs = lace_runs(frames, Lacing::Ebml);
         let mut r = 0;
         while r < runs.len() {
@@ -535,7 +692,7 @@ impl<W: Write + Seek> Merger<W> {
                     } else {
                         !cued.contains(&f.track())
                     };
-                if cue {
+                if cue && !streams {
                     cued.push(f.track());
                     cues.push(Cue {
                         time: at(r) as u64,
@@ -562,12 +719,42 @@ impl<W: Write + Seek> Merger<W> {
         Ok(())
     }
 
-    /// Cues, Tags, then the patches: Segment size, SeekHead, Duration.
-    /// Writes Cues, Tags and the final sizes, and returns the report.
+    /// One Tags element, one Tag per chunk, for the tags kept so far.
+    fn write_tags(&mut self) -> Result<(), MergeError> {
+        if self.tags.is_empty() {
+            return Ok(());
+        }
+        let tags = self
+            .tags
+            .drain(..)
+            .map(|chunk_tags| {
+                let mut c = vec![Element::master(ids::TARGETS, Vec::new())];
+                c.extend(chunk_tags.iter().map(|(n, v)| simple_tag(n, v, None)));
+                Element::master(ids::TAG, c)
+            })
+            .collect();
+        self.out.element(&Element::master(ids::TAGS, tags))?;
+        Ok(())
+    }
+
+    /// Seekable: writes Cues and Tags, then the patches (Segment size,
+    /// SeekHead, Duration). Streaming: writes the tags not yet written and
+    /// flushes. Returns the report.
+    ///
+    /// Call it when the input ends, or when a caller stops early (e.g. on
+    /// Ctrl-C): the file then holds every chunk pushed so far.
     pub fn finish(mut self) -> Result<MergeReport, MergeError> {
         let Some(head) = self.head.take() else {
             return Err(MergeError::NoTracks);
         };
+        let ticks = self.placer.as_ref().map_or(0, |p| p.end());
+        self.report.duration_ns = u128::try_from(ticks).unwrap_or(0) * u128::from(head.scale);
+        if self.streams() {
+            self.write_tags()?;
+            self.out.inner.flush()?;
+            self.report.bytes_written = self.out.pos - self.start;
+            return Ok(self.report);
+        }
         let mut seeks = vec![(ids::INFO, head.info_at), (ids::TRACKS, head.tracks_at)];
         if !self.cues.is_empty() {
             self.cues.sort_by_key(|c| c.time);
@@ -597,16 +784,7 @@ impl<W: Write + Seek> Merger<W> {
         }
         if !self.tags.is_empty() {
             seeks.push((ids::TAGS, self.out.pos));
-            let tags = self
-                .tags
-                .iter()
-                .map(|chunk_tags| {
-                    let mut c = vec![Element::master(ids::TARGETS, Vec::new())];
-                    c.extend(chunk_tags.iter().map(|(n, v)| simple_tag(n, v, None)));
-                    Element::master(ids::TAG, c)
-                })
-                .collect();
-            self.out.element(&Element::master(ids::TAGS, tags))?;
+            self.write_tags()?;
         }
         let end = self.out.pos;
 
@@ -637,13 +815,11 @@ impl<W: Write + Seek> Merger<W> {
         self.out
             .patch(head.seek_head_at, &segments.finish().concat())?;
 
-        let ticks = self.placer.as_ref().map_or(0, |p| p.end());
         self.out
             .patch(head.duration_at, &(ticks as f64).to_be_bytes())?;
         self.out.inner.flush()?;
 
         self.report.bytes_written = end - self.start;
-        self.report.duration_ns = u128::try_from(ticks).unwrap_or(0) * u128::from(head.scale);
         Ok(self.report)
     }
 }

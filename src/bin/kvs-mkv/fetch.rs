@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kvs_mkv::client::{
-    sort_fragments, Client, ClientConfig, ClientError, FragmentOrder, FragmentSelector,
+    sort_fragments, Client, ClientConfig, ClientError, Fragment, FragmentOrder, FragmentSelector,
     GetImagesRequest, GetMediaOptions, ImageError, ImageFormat, Pagination, StartSelector,
     StreamId, TimestampKind,
 };
-use kvs_mkv::merge::{MergeOptions, Merger};
+use kvs_mkv::merge::{MergeError, MergeOptions, MergeReport, Merger};
 use kvs_mkv::{Chunk, Limits, Timestamp};
 use serde_json::json;
 
 use crate::inspect::Printer;
+use crate::out::{escape, json_line, remove_if_empty_file, say, stdout_failed};
+use crate::signals::{Signals, Stop};
 
 /// Options every fetch command takes.
 #[derive(clap::Args, Debug)]
@@ -83,7 +85,7 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
     if d.len() != 3
         || t.len() != 3
         || !(1..=12).contains(&d[1])
-        || !(1..=31).contains(&d[2])
+        || !(1..=days_in_month(d[0], d[1])).contains(&d[2])
         || t[0] > 23
         || t[1] > 59
         || t[2] > 60
@@ -103,8 +105,18 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
         .map_err(|_| err())
 }
 
+/// Days of month `m` (1-12) of year `y` (proleptic Gregorian).
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 fn fail(e: &ClientError) -> ExitCode {
-    eprintln!("kvs-mkv: {e}");
+    say(e);
     match e {
         ClientError::InvalidRequest(_) | ClientError::Config(_) | ClientError::Credentials(_) => {
             ExitCode::from(2)
@@ -138,8 +150,10 @@ pub struct GetMediaArgs {
     /// Keep reconnecting even when sessions deliver nothing (tail forever).
     #[arg(long)]
     follow: bool,
-    /// Also write the chunks, merged into one seekable MKV, to this file.
-    #[arg(long)]
+    /// Also write the chunks, merged into one seekable MKV, to this file;
+    /// `-` for a streamable MKV on standard output, chunk by chunk (the
+    /// rows then go to standard error).
+    #[arg(long, value_name = "OUT.mkv|-")]
     save: Option<PathBuf>,
     /// One JSON object per chunk (as `inspect --json`).
     #[arg(long)]
@@ -167,7 +181,7 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
     let start = match start_selector(&args.start) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("kvs-mkv: {e}");
+            say(e);
             return ExitCode::from(2);
         }
     };
@@ -185,89 +199,292 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
     runtime().block_on(print_chunks(chunks, args.json, args.save))
 }
 
+/// Runs a chunk stream to its end, or to the first SIGINT / SIGTERM: rows
+/// (or JSON lines) as chunks come, the `--save` file, the exit status.
 async fn print_chunks(
     mut chunks: impl futures::Stream<Item = Result<Chunk, ClientError>> + Unpin,
     json: bool,
     save: Option<PathBuf>,
 ) -> ExitCode {
-    let mut save = match save.map(|p| std::fs::File::create(p).map(io::BufWriter::new)) {
-        None => None,
-        Some(Ok(f)) => match Merger::new(f, MergeOptions::default()) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                eprintln!("kvs-mkv: cannot start the --save file: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        Some(Err(e)) => {
-            eprintln!("kvs-mkv: cannot create the --save file: {e}");
+    // Caught before the first call, so that no signal is lost.
+    let mut stop = match Signals::new() {
+        Ok(s) => s.watch(),
+        Err(e) => {
+            say(format_args!("cannot catch signals: {e}"));
             return ExitCode::from(2);
         }
     };
-    let mut out = io::stdout().lock();
-    let mut printer = Printer {
-        json,
-        index: 0,
-        errors: 0,
+    let mut session = match Session::start(json, save) {
+        Ok(s) => s,
+        Err(status) => return ExitCode::from(status),
     };
-    let progress = io::stderr().is_terminal();
-    if !json {
-        let _ = printer.header(&mut out);
-    }
-    let (mut frames, mut bytes) = (0u64, 0u64);
-    while let Some(item) = chunks.next().await {
-        match item {
-            Ok(chunk) => {
-                frames += chunk.frames().len() as u64;
-                bytes += chunk.raw().len() as u64;
-                if printer.chunk(&mut out, chunk.info()).is_err() {
-                    break;
-                }
-                if let Some(m) = save.as_mut() {
-                    if let Err(e) = m.push(chunk) {
-                        eprintln!("kvs-mkv: --save: {e}");
-                        printer.errors += 1;
-                        break;
+    let (stop, early) = loop {
+        tokio::select! {
+            biased;
+            // Stop taking chunks; a second signal exits without finishing.
+            Ok(stop) = &mut stop => break (Some(stop), None),
+            item = chunks.next() => match item {
+                Some(item) => {
+                    if let Some(status) = session.item(item) {
+                        break (None, Some(status));
                     }
                 }
-                let _ = out.flush();
-                if progress {
-                    eprint!("\r{} chunks, {frames} frames, {bytes} bytes", printer.index);
-                }
-            }
+                None => break (None, None),
+            },
+        }
+    };
+    drop(chunks);
+    ExitCode::from(session.finish(stop, early))
+}
+
+/// Where `--save` writes: a seekable file, or a streamable MKV on standard
+/// output (`--save -`).
+enum Save {
+    File {
+        path: PathBuf,
+        /// Whether the file was there before (then it is never removed).
+        existed: bool,
+        merger: Merger<io::BufWriter<std::fs::File>>,
+    },
+    Stdout(Merger<io::BufWriter<io::StdoutLock<'static>>>),
+}
+
+impl Save {
+    fn create(path: PathBuf) -> Result<Save, u8> {
+        if path.as_os_str() == "-" {
+            let out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            return Ok(Save::Stdout(Merger::streaming(
+                out,
+                MergeOptions::default(),
+            )));
+        }
+        let existed = path.exists();
+        let file = std::fs::File::create(&path).map_err(|e| {
+            say(format_args!(
+                "--save {}: cannot create: {e}",
+                path.display()
+            ));
+            2
+        })?;
+        match Merger::new(io::BufWriter::new(file), MergeOptions::default()) {
+            Ok(merger) => Ok(Save::File {
+                path,
+                existed,
+                merger,
+            }),
             Err(e) => {
-                printer.errors += 1;
-                let _ = out.flush();
-                if json {
-                    let _ = writeln!(
-                        out,
-                        "{}",
-                        json!({"kind": "error", "offset": null, "message": e.to_string(), "skipped": 0})
-                    );
-                } else {
-                    eprintln!("kvs-mkv: {e}");
-                }
-                if matches!(
-                    e,
-                    ClientError::InvalidRequest(_)
-                        | ClientError::Credentials(_)
-                        | ClientError::Config(_)
-                ) {
-                    return ExitCode::from(2);
-                }
+                say(format_args!("--save {}: {e}", path.display()));
+                Err(2)
             }
         }
     }
-    if progress {
-        eprintln!();
-    }
-    if let Some(m) = save {
-        if let Err(e) = m.finish() {
-            eprintln!("kvs-mkv: finishing the --save file: {e}");
-            return ExitCode::from(1);
+
+    fn name(&self) -> String {
+        match self {
+            Save::File { path, .. } => path.display().to_string(),
+            Save::Stdout(_) => "standard output".to_string(),
         }
     }
-    ExitCode::from(if printer.errors > 0 { 1 } else { 0 })
+
+    fn push(&mut self, chunk: Chunk) -> Result<(), MergeError> {
+        match self {
+            Save::File { merger, .. } => merger.push(chunk),
+            Save::Stdout(merger) => merger.push(chunk),
+        }
+    }
+
+    fn finish(self) -> Result<MergeReport, MergeError> {
+        match self {
+            Save::File { merger, .. } => merger.finish(),
+            Save::Stdout(merger) => merger.finish(),
+        }
+    }
+
+    /// Says why `what` failed and gives the exit status: a closed pipe
+    /// after `--save -` ends quietly with `status`; a change of tracks
+    /// refused is 1; a failed write 2.
+    fn failed(name: &str, to_stdout: bool, what: &str, e: MergeError, status: u8) -> u8 {
+        match e {
+            MergeError::Write(e) if to_stdout => stdout_failed(&e, status),
+            e @ MergeError::TracksChanged { .. } => {
+                say(format_args!("--save {name}: {e}"));
+                1
+            }
+            e => {
+                say(format_args!("--save {name}: {what}: {e}"));
+                2
+            }
+        }
+    }
+}
+
+/// One GetMedia or GetMediaForFragmentList session of the command line:
+/// what is done with each item the stream gives ([`item`](Self::item):
+/// print it, save it, count it), and how it ends
+/// ([`finish`](Self::finish)). Another per-item report (e.g. reconnects)
+/// goes in `item`.
+struct Session {
+    printer: Printer,
+    /// Standard output, or standard error when the MKV goes to standard
+    /// output (`--save -`).
+    rows: Box<dyn Write>,
+    rows_on_stdout: bool,
+    save: Option<Save>,
+    progress: bool,
+    frames: u64,
+    bytes: u64,
+}
+
+impl Session {
+    fn start(json: bool, save: Option<PathBuf>) -> Result<Session, u8> {
+        let save = save.map(Save::create).transpose()?;
+        let mkv_on_stdout = matches!(save, Some(Save::Stdout(_)));
+        let rows: Box<dyn Write> = if mkv_on_stdout {
+            Box::new(io::stderr())
+        } else {
+            Box::new(io::stdout())
+        };
+        Ok(Session {
+            printer: Printer::new(json),
+            rows,
+            rows_on_stdout: !mkv_on_stdout,
+            save,
+            progress: !mkv_on_stdout && io::stderr().is_terminal(),
+            frames: 0,
+            bytes: 0,
+        })
+    }
+
+    /// Handles one item; `Some(status)` when the session must stop.
+    fn item(&mut self, item: Result<Chunk, ClientError>) -> Option<u8> {
+        match item {
+            Ok(chunk) => self.chunk(chunk),
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn chunk(&mut self, chunk: Chunk) -> Option<u8> {
+        self.frames += chunk.frames().len() as u64;
+        self.bytes += chunk.raw().len() as u64;
+        let printed = self
+            .printer
+            .chunk(&mut self.rows, chunk.info())
+            .and_then(|()| self.rows.flush());
+        if let Err(e) = printed {
+            return Some(self.rows_failed(&e));
+        }
+        if let Some(save) = self.save.as_mut() {
+            if let Err(e) = save.push(chunk) {
+                self.printer.errors += 1;
+                let to_stdout = !self.rows_on_stdout;
+                return Some(Save::failed(
+                    &save.name(),
+                    to_stdout,
+                    "writing",
+                    e,
+                    self.printer.status(),
+                ));
+            }
+        }
+        if self.progress {
+            eprint!(
+                "\r{} chunks, {} frames, {} bytes",
+                self.printer.index, self.frames, self.bytes
+            );
+        }
+        None
+    }
+
+    fn error(&mut self, e: ClientError) -> Option<u8> {
+        self.printer.errors += 1;
+        if self.printer.json {
+            let line =
+                json!({"kind": "error", "offset": null, "message": e.to_string(), "skipped": 0});
+            if let Err(e) =
+                writeln!(self.rows, "{}", json_line(&line)).and_then(|()| self.rows.flush())
+            {
+                return Some(self.rows_failed(&e));
+            }
+        } else {
+            let _ = self.rows.flush();
+            say(&e);
+        }
+        matches!(
+            e,
+            ClientError::InvalidRequest(_) | ClientError::Credentials(_) | ClientError::Config(_)
+        )
+        .then_some(2)
+    }
+
+    fn rows_failed(&self, e: &io::Error) -> u8 {
+        if self.rows_on_stdout {
+            stdout_failed(e, self.printer.status())
+        } else {
+            2
+        }
+    }
+
+    /// Finishes the `--save` file with every chunk taken so far and says
+    /// what it holds; the exit status. `stop` is the signal that ended the
+    /// session, `early` the status of an item that did.
+    fn finish(mut self, stop: Option<Stop>, early: Option<u8>) -> u8 {
+        if self.progress {
+            eprintln!();
+        }
+        let mut status = early
+            .or(stop.map(|s| s.status))
+            .unwrap_or(self.printer.status());
+        let interrupted = stop
+            .map(|s| format!("interrupted by {}: ", s.name))
+            .unwrap_or_default();
+        let Some(save) = self.save.take() else {
+            if stop.is_some() {
+                say(format_args!(
+                    "{interrupted}{} chunks, {} frames, {} bytes received",
+                    self.printer.index, self.frames, self.bytes
+                ));
+            }
+            return status;
+        };
+        let name = save.name();
+        let (file, created) = match &save {
+            Save::File { path, existed, .. } => (Some(path.clone()), !existed),
+            Save::Stdout(_) => (None, false),
+        };
+        let report = match save.finish() {
+            Ok(report) => report,
+            Err(MergeError::NoTracks) => {
+                say(format_args!(
+                    "{interrupted}--save {name}: nothing saved (no chunk with tracks)"
+                ));
+                if let (Some(path), true) = (&file, created) {
+                    remove_if_empty_file(path);
+                }
+                return if early.is_some() || stop.is_some() {
+                    status
+                } else {
+                    1
+                };
+            }
+            // Already said: the write that failed before.
+            Err(_) if early.is_some() => return status,
+            Err(e) => return Save::failed(&name, file.is_none(), "finishing", e, status),
+        };
+        say(format_args!(
+            "{interrupted}saved {} chunks, {} frames ({} bytes of frames) to {name} ({} bytes)",
+            report.chunks, report.frames, report.frame_bytes, report.bytes_written,
+        ));
+        if report.skipped_frames > 0 {
+            say(format_args!(
+                "--save {name}: {} frames of undeclared tracks were left out",
+                report.skipped_frames
+            ));
+            if early.is_none() && stop.is_none() {
+                status = status.max(1);
+            }
+        }
+        status
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -326,33 +543,48 @@ pub fn list_fragments(args: ListFragmentsArgs) -> ExitCode {
             }
         }
         let mut out = io::stdout().lock();
-        for f in sort_fragments(all, FragmentOrder::FragmentNumber) {
-            let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
-            let line = if args.json {
-                json!({
-                    "FragmentNumber": f.fragment_number,
-                    "FragmentSizeInBytes": f.size_bytes,
-                    "ProducerTimestamp": ts(f.producer_timestamp),
-                    "ServerTimestamp": ts(f.server_timestamp),
-                    "FragmentLengthInMilliseconds": f.length_ms,
-                })
-                .to_string()
-            } else {
-                format!(
-                    "{:<48} {:>10} {:>16} {:>16} {:>8}",
-                    f.fragment_number,
-                    f.size_bytes.map(|v| v.to_string()).unwrap_or_default(),
-                    ts(f.producer_timestamp).unwrap_or_default(),
-                    ts(f.server_timestamp).unwrap_or_default(),
-                    f.length_ms.map(|v| v.to_string()).unwrap_or_default(),
-                )
-            };
-            if writeln!(out, "{line}").is_err() {
-                break;
-            }
-        }
-        ExitCode::SUCCESS
+        let written = write_fragments(&mut out, all, args.json).and_then(|()| out.flush());
+        ExitCode::from(written.map_or_else(|e| stdout_failed(&e, 0), |()| 0))
     })
+}
+
+/// The listing, sorted by fragment number: one JSON object per line, or a
+/// table whose fixed-width columns come first and the fragment number
+/// (up to 48 digits) last.
+fn write_fragments(out: &mut impl Write, all: Vec<Fragment>, json: bool) -> io::Result<()> {
+    let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
+    if !json && !all.is_empty() {
+        writeln!(
+            out,
+            "{:>10} {:>14} {:>14} {:>9} FRAGMENT",
+            "SIZE", "PRODUCER_TS", "SERVER_TS", "LENGTH_MS"
+        )?;
+    }
+    for f in sort_fragments(all, FragmentOrder::FragmentNumber) {
+        if json {
+            let line = json!({
+                "FragmentNumber": f.fragment_number,
+                "FragmentSizeInBytes": f.size_bytes,
+                "ProducerTimestamp": ts(f.producer_timestamp),
+                "ServerTimestamp": ts(f.server_timestamp),
+                "FragmentLengthInMilliseconds": f.length_ms,
+            });
+            writeln!(out, "{}", json_line(&line))?;
+        } else {
+            let dash = || "-".to_string();
+            let row = format!(
+                "{:>10} {:>14} {:>14} {:>9} {}",
+                f.size_bytes.map_or_else(dash, |v| v.to_string()),
+                ts(f.producer_timestamp).unwrap_or_else(dash),
+                ts(f.server_timestamp).unwrap_or_else(dash),
+                f.length_ms.map_or_else(dash, |v| v.to_string()),
+                f.fragment_number,
+            );
+            // The fragment number is the server's text.
+            writeln!(out, "{}", escape(&row))?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(clap::Args, Debug)]
@@ -362,8 +594,10 @@ pub struct FragmentListArgs {
     /// Fragment numbers, in the order wanted.
     #[arg(required = true)]
     fragments: Vec<String>,
-    /// Also write the chunks, merged into one seekable MKV, to this file.
-    #[arg(long)]
+    /// Also write the chunks, merged into one seekable MKV, to this file;
+    /// `-` for a streamable MKV on standard output, chunk by chunk (the
+    /// rows then go to standard error).
+    #[arg(long, value_name = "OUT.mkv|-")]
     save: Option<PathBuf>,
     /// One JSON object per chunk.
     #[arg(long)]
@@ -434,12 +668,13 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
     request.width = args.width;
     request.height = args.height;
     if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("kvs-mkv: cannot create {}: {e}", args.out.display());
+        say(format_args!("cannot create {}: {e}", args.out.display()));
         return ExitCode::from(2);
     }
     runtime().block_on(async move {
         let mut pages = client.get_images(stream, &request, Pagination::default());
         let (mut written, mut missing) = (0, 0);
+        let mut out = io::stdout().lock();
         while let Some(page) = pages.next().await {
             let page = match page {
                 Ok(p) => p,
@@ -456,10 +691,13 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
                             .out
                             .join(format!("{when}.{}", request.format.extension()));
                         if let Err(e) = std::fs::write(&path, &bytes) {
-                            eprintln!("kvs-mkv: writing {}: {e}", path.display());
-                            return ExitCode::from(1);
+                            say(format_args!("writing {}: {e}", path.display()));
+                            return ExitCode::from(2);
                         }
-                        println!("{}", path.display());
+                        let listed = writeln!(out, "{}", path.display()).and_then(|()| out.flush());
+                        if let Err(e) = listed {
+                            return ExitCode::from(stdout_failed(&e, 0));
+                        }
                         written += 1;
                     }
                     Err(why) => {
@@ -468,13 +706,16 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
                             ImageError::MediaError => "MEDIA_ERROR".to_string(),
                             ImageError::Other(o) => o,
                         };
-                        eprintln!("kvs-mkv: no image at {when}: {why}");
+                        // The server's text: say() escapes it.
+                        say(format_args!("no image at {when}: {why}"));
                         missing += 1;
                     }
                 }
             }
         }
-        eprintln!("kvs-mkv: {written} images written, {missing} times without an image");
+        say(format_args!(
+            "{written} images written, {missing} times without an image"
+        ));
         ExitCode::SUCCESS
     })
 }
@@ -500,5 +741,34 @@ mod tests {
         );
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("2017-13-01T00:00:00Z").is_err());
+    }
+
+    #[test]
+    fn impossible_dates_are_refused() {
+        for bad in [
+            "2023-02-31T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2023-04-31T00:00:00Z",
+            "2023-00-10T00:00:00Z",
+            "2023-01-00T00:00:00Z",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2023-01-31T23:59:59Z",
+            "2023-04-30T00:00:00Z",
+            "2023-12-31T00:00:00.5Z",
+        ] {
+            assert!(parse_time(good).is_ok(), "{good}");
+        }
+        // The day after the last of February is the first of March.
+        assert_eq!(
+            parse_time("2024-03-01T00:00:00Z").unwrap().secs()
+                - parse_time("2024-02-29T00:00:00Z").unwrap().secs(),
+            86_400
+        );
     }
 }

@@ -8,6 +8,8 @@ use kvs_mkv::io::read_events;
 use kvs_mkv::{ChunkInfo, DecodeError, Error, Event, TagValue};
 use serde_json::{json, Value};
 
+use crate::out::{escape, json_line, no_matroska, say, stdout_failed, Counted};
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The input file; `-` or nothing for standard input.
@@ -18,19 +20,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let input = match crate::open_input(args.file.as_deref()) {
+    let (input, name) = match crate::open_input(args.file.as_deref()) {
         Ok(i) => i,
         Err(code) => return code,
     };
+    let (input, read) = Counted::new(input);
     let mut out = io::stdout().lock();
-    let mut printer = Printer {
-        json: args.json,
-        index: 0,
-        errors: 0,
-    };
-    if !printer.json {
-        let _ = printer.header(&mut out);
-    }
+    let mut printer = Printer::new(args.json);
     for event in read_events(input) {
         let written = match event {
             Ok(Event::End(info)) => printer.chunk(&mut out, &info),
@@ -38,41 +34,68 @@ pub fn run(args: Args) -> ExitCode {
             Err(Error::Decode(e)) => printer.error(&mut out, &e),
             Err(Error::Io(e)) => {
                 let _ = out.flush();
-                eprintln!("kvs-mkv: read error: {e}");
+                say(format_args!("read error in {name}: {e}"));
                 return ExitCode::from(2);
             }
         };
-        if written.is_err() {
-            // The reader went away (e.g. `| head`): stop quietly.
-            return ExitCode::from(if printer.errors > 0 { 1 } else { 0 });
+        if let Err(e) = written {
+            return ExitCode::from(stdout_failed(&e, printer.status()));
         }
     }
-    let _ = out.flush();
-    ExitCode::from(if printer.errors > 0 { 1 } else { 0 })
+    if let Err(e) = out.flush() {
+        return ExitCode::from(stdout_failed(&e, printer.status()));
+    }
+    if printer.index == 0 && printer.errors == 0 {
+        return no_matroska(&name, read.get());
+    }
+    ExitCode::from(printer.status())
 }
 
-/// Prints chunk rows (table or JSON lines) and counts errors.
+/// Prints chunk rows (table or JSON lines) and counts errors. The table's
+/// header comes with the first row.
+///
+/// The table keeps its fixed-width columns within 95 characters; the
+/// fragment number (up to 48 digits) and any error text come last, so that
+/// a narrow terminal wraps only them.
 pub struct Printer {
     pub json: bool,
     pub index: u64,
     pub errors: u64,
+    header_done: bool,
 }
 
 impl Printer {
-    pub fn header(&self, out: &mut impl Write) -> io::Result<()> {
+    pub fn new(json: bool) -> Printer {
+        Printer {
+            json,
+            index: 0,
+            errors: 0,
+            header_done: json,
+        }
+    }
+
+    /// 0 when no error was reported, else 1.
+    pub fn status(&self) -> u8 {
+        u8::from(self.errors > 0)
+    }
+
+    fn header(&mut self, out: &mut impl Write) -> io::Result<()> {
+        if std::mem::replace(&mut self.header_done, true) {
+            return Ok(());
+        }
         writeln!(
             out,
-            "{:>5} {:>10} {:>9} {:<48} {:>14} {:>14} {:>6} {:>4} {:>10} {:>5} STATUS",
+            "{:>5} {:>10} {:>8} {:>6} {:>4} {:>9} {:>4} {:>14} {:>14} {:<10} FRAGMENT",
             "CHUNK",
             "OFFSET",
             "LENGTH",
-            "FRAGMENT",
-            "SERVER_TS",
-            "PRODUCER_TS",
             "FRAMES",
             "KEY",
             "BYTES",
-            "TAGS"
+            "TAGS",
+            "SERVER_TS",
+            "PRODUCER_TS",
+            "STATUS",
         )
     }
 
@@ -80,35 +103,50 @@ impl Printer {
         let index = self.index;
         self.index += 1;
         if self.json {
-            return writeln!(out, "{}", chunk_json(index, info));
+            return writeln!(out, "{}", json_line(&chunk_json(index, info)));
         }
+        self.header(out)?;
         let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
-        let mut status = if info.complete {
-            "complete".to_string()
+        let status = if info.complete {
+            "complete"
         } else {
-            "INCOMPLETE".to_string()
+            "INCOMPLETE"
         };
-        if let Some(id) = info.aws.error_id {
-            status.push_str(&format!(", error {id}"));
-        }
-        if let Some(code) = info.aws.exception_error_code {
-            status.push_str(&format!(", exception {code}"));
-        }
-        writeln!(
-            out,
-            "{:>5} {:>10} {:>9} {:<48} {:>14} {:>14} {:>6} {:>4} {:>10} {:>5} {}",
+        let mut row = format!(
+            "{:>5} {:>10} {:>8} {:>6} {:>4} {:>9} {:>4} {:>14} {:>14} {:<10} {}",
             index,
             info.offset,
             info.length,
-            opt(info.fragment_number().map(|f| f.to_string())),
-            opt(info.server_timestamp().map(|t| t.to_string())),
-            opt(info.producer_timestamp().map(|t| t.to_string())),
             info.stats.frames,
             info.stats.keyframes,
             info.stats.frame_bytes,
             info.tags.len(),
+            opt(info.server_timestamp().map(|t| t.to_string())),
+            opt(info.producer_timestamp().map(|t| t.to_string())),
             status,
-        )
+            opt(info.fragment_number().map(|f| f.to_string())),
+        );
+        let aws = &info.aws;
+        if aws.error_id.is_some() || aws.error_code.is_some() {
+            row.push_str(" error");
+            if let Some(id) = aws.error_id {
+                row.push_str(&format!(" {id}"));
+            }
+            if let Some(text) = &aws.error_code {
+                row.push_str(&format!(": {}", text.as_str()));
+            }
+        }
+        if aws.exception_error_code.is_some() || aws.exception_message.is_some() {
+            row.push_str(" exception");
+            if let Some(code) = aws.exception_error_code {
+                row.push_str(&format!(" {code}"));
+            }
+            if let Some(text) = &aws.exception_message {
+                row.push_str(&format!(": {}", text.as_str()));
+            }
+        }
+        // Tag texts come from the input: escaped.
+        writeln!(out, "{}", escape(&row))
     }
 
     pub fn error(&mut self, out: &mut impl Write, e: &DecodeError) -> io::Result<()> {
@@ -120,10 +158,10 @@ impl Printer {
                 "message": e.kind.to_string(),
                 "skipped": e.skipped,
             });
-            writeln!(out, "{line}")
+            writeln!(out, "{}", json_line(&line))
         } else {
             out.flush()?;
-            eprintln!("kvs-mkv: {e}");
+            say(e);
             Ok(())
         }
     }

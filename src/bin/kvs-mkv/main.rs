@@ -3,7 +3,9 @@
 mod fetch;
 mod inspect;
 mod merge;
+mod out;
 mod serve;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -25,20 +27,41 @@ enum Command {
     /// Decode a GetMedia / GetMediaForFragmentList body (or any Matroska
     /// stream) and print one row per chunk, or one JSON line with --json.
     ///
-    /// Exit status: 0 when every chunk decoded cleanly, 1 when any error was
-    /// reported (decoding goes on after it), 2 for bad usage or an
-    /// unreadable file.
+    /// Exit status: 0 when every chunk decoded cleanly; 1 when any error was
+    /// reported (decoding goes on after it) or the input holds no Matroska
+    /// data (e.g. it is empty); 2 for bad usage, an unreadable file, or a
+    /// failed write of standard output (a closed pipe, as with `| head`,
+    /// ends quietly).
     Inspect(inspect::Args),
     /// GetMedia: tail a stream across reconnects, one row (or JSON line) per chunk.
+    ///
+    /// Exit status: 0 when the stream ended cleanly; 1 when the service or
+    /// the stream reported an error; 2 for bad usage, missing credentials or
+    /// configuration, or a failed write (standard output or --save).
+    /// SIGINT / SIGTERM stop taking chunks, finish the --save file with the
+    /// chunks taken, say what was saved, and exit 130 / 143; a second
+    /// signal exits at once.
     GetMedia(fetch::GetMediaArgs),
     /// ListFragments: every fragment in a time range, sorted by fragment number.
+    ///
+    /// Exit status: 0; 1 when the service reported an error; 2 for bad
+    /// usage, missing credentials or configuration, or a failed write of
+    /// standard output.
     ListFragments(fetch::ListFragmentsArgs),
     /// GetMediaForFragmentList: the chunks of the given fragments.
+    ///
+    /// Exit status, signals: as get-media.
     GetMediaForFragmentList(fetch::FragmentListArgs),
     /// GetImages: one image file per sampled timestamp.
+    ///
+    /// Exit status: 0 (times without an image are said on stderr); 1 when
+    /// the service reported an error; 2 for bad usage, missing credentials
+    /// or configuration, or a failed write (an image file or standard
+    /// output).
     GetImages(fetch::GetImagesArgs),
     /// Merge a GetMedia / GetMediaForFragmentList body into one standard,
-    /// seekable MKV (one Segment, Cues, AWS tags kept as Matroska Tags).
+    /// seekable MKV (one Segment, Cues, AWS tags kept as Matroska Tags), or
+    /// a streamable one on standard output (-o -).
     ///
     /// Each chunk continues where the previous one ended (--keep-gaps keeps
     /// forward gaps). A chunk cut short keeps its complete frames. A change
@@ -46,28 +69,42 @@ enum Command {
     /// the chunks before it.
     ///
     /// Exit status: 0 when merged cleanly (a stream cut at the end
-    /// included), 1 when input was damaged or refused, 2 for bad usage, an
-    /// unreadable input or an unwritable output.
+    /// included); 1 when input was damaged or refused, or holds no Matroska
+    /// data; 2 for bad usage, an unreadable input or an unwritable output.
     Merge(merge::Args),
     /// Serve recordings as a local Kinesis Video Streams endpoint
     /// (GetDataEndpoint, GetMedia, ListFragments, GetMediaForFragmentList,
     /// GetImages), SigV4-checked. Prints the URL as the first line of
     /// standard output; runs until interrupted.
+    ///
+    /// Exit status: 0 after SIGINT / SIGTERM; 2 for bad usage, an
+    /// unreadable recording, an address it cannot listen on, or a failed
+    /// write of the URL.
     Serve(Box<serve::Args>),
 }
 
 /// The input of `inspect` and `merge`: a file, or standard input for `-` or
-/// nothing. An unreadable file is exit status 2, said on stderr.
-pub fn open_input(file: Option<&std::path::Path>) -> Result<Box<dyn std::io::Read>, ExitCode> {
+/// nothing, and its name for messages. An unreadable file is exit status 2,
+/// said on stderr.
+pub fn open_input(
+    file: Option<&std::path::Path>,
+) -> Result<(Box<dyn std::io::Read>, String), ExitCode> {
     match file {
-        None => Ok(Box::new(std::io::stdin().lock())),
-        Some(p) if p.as_os_str() == "-" => Ok(Box::new(std::io::stdin().lock())),
-        Some(p) => std::fs::File::open(p)
-            .map(|f| Box::new(f) as Box<dyn std::io::Read>)
+        Some(p) if p.as_os_str() != "-" => std::fs::File::open(p)
+            .map(|f| {
+                (
+                    Box::new(f) as Box<dyn std::io::Read>,
+                    p.display().to_string(),
+                )
+            })
             .map_err(|e| {
-                eprintln!("kvs-mkv: cannot open {}: {e}", p.display());
+                out::say(format_args!("cannot open {}: {e}", p.display()));
                 ExitCode::from(2)
             }),
+        _ => Ok((
+            Box::new(std::io::stdin().lock()),
+            "standard input".to_string(),
+        )),
     }
 }
 

@@ -1,17 +1,22 @@
-//! `kvs-mkv merge`: one seekable MKV from a GetMedia body.
+//! `kvs-mkv merge`: one seekable MKV from a GetMedia body, or a streamable
+//! one on standard output.
 
-use std::io::BufWriter;
+use std::io::{self, BufWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kvs_mkv::merge::{merge, MergeError, MergeOptions, Timeline};
+use kvs_mkv::merge::{merge, merge_streaming, MergeError, MergeOptions, MergeReport, Timeline};
+
+use crate::out::{no_matroska, say, stdout_failed, Counted};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The input file; `-` or nothing for standard input.
     file: Option<PathBuf>,
-    /// The merged file to write (a file: it is patched at the end).
-    #[arg(short, long, value_name = "OUT.mkv")]
+    /// The merged file to write (seekable: patched at the end), or `-` for a
+    /// streamable MKV on standard output, written chunk by chunk (Segment of
+    /// unknown size, no Cues), e.g. `| ffplay -`.
+    #[arg(short, long, value_name = "OUT.mkv|-")]
     output: PathBuf,
     /// Keep forward gaps between fragments instead of closing them.
     #[arg(long)]
@@ -19,62 +24,102 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let input = match crate::open_input(args.file.as_deref()) {
+    let (input, in_name) = match crate::open_input(args.file.as_deref()) {
         Ok(i) => i,
         Err(code) => return code,
     };
-    let out_name = args.output.display();
-    let output = match std::fs::File::create(&args.output) {
-        Ok(f) => BufWriter::with_capacity(1 << 20, f),
-        Err(e) => {
-            eprintln!("kvs-mkv: cannot create {out_name}: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (input, read) = Counted::new(input);
     let mut options = MergeOptions::default();
     if args.keep_gaps {
         options.timeline = Timeline::KeepGaps;
     }
-    let report = match merge(input, output, &options) {
+    let to_stdout = args.output.as_os_str() == "-";
+    let out_name = if to_stdout {
+        "standard output".to_string()
+    } else {
+        args.output.display().to_string()
+    };
+    let mut existed = true;
+    let result = if to_stdout {
+        // Flushed by the merger after every chunk.
+        merge_streaming(
+            input,
+            BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+            &options,
+        )
+    } else {
+        existed = args.output.exists();
+        let output = match std::fs::File::create(&args.output) {
+            Ok(f) => BufWriter::with_capacity(1 << 20, f),
+            Err(e) => {
+                say(format_args!("cannot create {out_name}: {e}"));
+                return ExitCode::from(2);
+            }
+        };
+        merge(input, output, &options)
+    };
+    let report = match result {
         Ok(report) => report,
         Err(e) => {
-            eprintln!("kvs-mkv: {e}");
-            // Nothing written (no tracks, or unreadable from the start):
-            // leave no empty file behind.
-            if std::fs::metadata(&args.output).is_ok_and(|m| m.len() == 0) {
-                let _ = std::fs::remove_file(&args.output);
+            if !existed {
+                // Nothing written (no tracks, or unreadable from the start):
+                // leave no empty file behind.
+                crate::out::remove_if_empty_file(&args.output);
             }
-            let refused = matches!(e, MergeError::TracksChanged { .. } | MergeError::NoTracks);
-            return ExitCode::from(if refused { 1 } else { 2 });
+            return match e {
+                MergeError::NoTracks if read.get() == 0 => no_matroska(&in_name, 0),
+                MergeError::TracksChanged { .. } | MergeError::NoTracks => {
+                    say(e);
+                    ExitCode::from(1)
+                }
+                MergeError::Write(e) if to_stdout => ExitCode::from(stdout_failed(&e, 0)),
+                MergeError::Write(e) => {
+                    say(format_args!("writing {out_name}: {e}"));
+                    ExitCode::from(2)
+                }
+                MergeError::Read(e) => {
+                    say(format_args!("read error in {in_name}: {e}"));
+                    ExitCode::from(2)
+                }
+                e => {
+                    say(e);
+                    ExitCode::from(2)
+                }
+            };
         }
     };
+    tell(&report, &out_name)
+}
+
+/// What the merge did, on standard error; the exit status.
+fn tell(report: &MergeReport, out_name: &str) -> ExitCode {
     for e in &report.decode_errors {
-        eprintln!("kvs-mkv: {e}");
+        say(e);
     }
     let unlisted = report.decode_error_count - report.decode_errors.len() as u64;
     if unlisted > 0 {
-        eprintln!("kvs-mkv: ... and {unlisted} more decoding errors");
+        say(format_args!("... and {unlisted} more decoding errors"));
     }
     for c in &report.incomplete {
-        eprintln!(
-            "kvs-mkv: chunk {} (at byte {}) was cut short; its {} complete frames were kept",
+        say(format_args!(
+            "chunk {} (at byte {}) was cut short; its {} complete frames were kept",
             c.index, c.offset, c.frames_kept
-        );
+        ));
     }
     if report.skipped_frames > 0 {
-        eprintln!(
-            "kvs-mkv: {} frames of undeclared tracks were left out",
+        say(format_args!(
+            "{} frames of undeclared tracks were left out",
             report.skipped_frames
-        );
+        ));
     }
-    eprintln!(
-        "kvs-mkv: merged {} chunks, {} frames ({} bytes), {:.3} s, into {out_name} ({} bytes)",
+    say(format_args!(
+        "merged {} chunks, {} frames ({} bytes), {:.3} s, into {out_name} ({} bytes)",
         report.chunks,
         report.frames,
         report.frame_bytes,
         report.duration_ns as f64 / 1e9,
         report.bytes_written,
-    );
+    ));
     if report.decode_error_count > 0 || report.skipped_frames > 0 {
         ExitCode::from(1)
     } else {

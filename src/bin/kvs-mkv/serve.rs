@@ -8,6 +8,14 @@ use std::time::{Duration, UNIX_EPOCH};
 use kvs_mkv::emulator::{Emulator, Fault, Options};
 use kvs_mkv::sigv4::Credentials;
 
+/// Messages of `serve` (file names and recordings' texts escaped).
+fn say(message: impl std::fmt::Display) {
+    eprintln!(
+        "kvs-mkv serve: {}",
+        crate::out::escape(&message.to_string())
+    );
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Address to listen on; port 0 picks a free port. The URL is printed
@@ -177,7 +185,7 @@ pub fn run(args: Args) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("kvs-mkv serve: cannot start the runtime: {e}");
+            say(format_args!("cannot start the runtime: {e}"));
             return ExitCode::from(2);
         }
     };
@@ -185,13 +193,17 @@ pub fn run(args: Args) -> ExitCode {
         let handle = match builder.start(args.listen.as_str()).await {
             Ok(handle) => handle,
             Err(e) => {
-                eprintln!("kvs-mkv serve: {e}");
+                say(e);
                 return ExitCode::from(2);
             }
         };
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", handle.url());
-        let _ = out.flush();
+        if let Err(e) = writeln!(out, "{}", handle.url()).and_then(|()| out.flush()) {
+            // Whoever started the server cannot learn where it is.
+            say(format_args!("cannot write the URL to standard output: {e}"));
+            handle.shutdown().await;
+            return ExitCode::from(2);
+        }
         drop(out);
         let mut streams = handle.streams().to_vec();
         streams.sort_by(|a, b| a.name.cmp(&b.name));
