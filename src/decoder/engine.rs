@@ -76,10 +76,13 @@ enum State {
     Top,
     InChunk,
     /// After damage at `at`: looking for the next EBML header from `scan`.
+    /// The error is reported when it is found (with the bytes skipped), or
+    /// at end of input; unless `reported`, when it went out at once.
     Resync {
         kind: DecodeErrorKind,
         at: u64,
         scan: u64,
+        reported: bool,
     },
 }
 
@@ -683,7 +686,8 @@ impl Engine {
             return Fast::No;
         }
         let end = self.pos + h.body as u64 + h.size;
-        if bound.is_some_and(|b| end > b) {
+        // Past the Cluster or the chunk limit: the general path says so.
+        if bound.is_some_and(|b| end > b) || end - chunk.info.offset > self.limits.max_chunk_size {
             return Fast::No;
         }
         let data_end = self.base + buf.len() as u64;
@@ -886,12 +890,12 @@ impl Engine {
                         return damage(kind, start);
                     }
                 }
-                if self.retaining() {
-                    let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
-                    if end - offset > self.limits.max_chunk_size {
-                        let limit = self.limits.max_chunk_size;
-                        return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
-                    }
+                // Both modes: a chunk may not grow past the limit, even
+                // where nothing of it is kept (streaming, after its head).
+                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                if end - offset > self.limits.max_chunk_size {
+                    let limit = self.limits.max_chunk_size;
+                    return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
                 }
                 Some(end)
             }
@@ -1270,22 +1274,42 @@ impl Engine {
 
     /// Damage at `at`: the chunk so far is handed out (complete only when the
     /// damage stands where it could have ended cleanly), then the decoder
-    /// looks for the next EBML header.
+    /// looks for the next EBML header, dropping the bytes it passes over.
+    ///
+    /// The error is reported when that header is found, with the bytes
+    /// skipped; but a chunk past `max_chunk_size` (an unknown-size Cluster
+    /// that never ends) may be followed by no header at all, so
+    /// `ChunkTooLarge` is reported at once, with nothing skipped yet.
     fn damaged(&mut self, buf: &mut BytesMut, kind: DecodeErrorKind, at: u64, clean: bool) {
         if self.chunk.is_some() {
             let complete = clean && self.stack.iter().all(|o| o.end.is_none());
             self.finish(buf, at, complete);
         }
         self.stack.clear();
+        let reported = matches!(kind, DecodeErrorKind::ChunkTooLarge { .. });
+        if reported {
+            self.out.push_back(Output::Error(DecodeError {
+                offset: at,
+                skipped: 0,
+                kind: kind.clone(),
+            }));
+        }
         self.state = State::Resync {
             kind,
             at,
             scan: at + 1,
+            reported,
         };
     }
 
     fn resync(&mut self, buf: &mut BytesMut) -> Progress {
-        let State::Resync { kind, at, scan } = &mut self.state else {
+        let State::Resync {
+            kind,
+            at,
+            scan,
+            reported,
+        } = &mut self.state
+        else {
             return Progress::Continue;
         };
         let data_end = self.base + buf.len() as u64;
@@ -1300,13 +1324,15 @@ impl Engine {
                 buf.advance(i);
                 self.base += i as u64;
                 self.pos = self.base;
-                let error = DecodeError {
-                    offset: *at,
-                    skipped: self.base - *at,
-                    kind: kind.clone(),
-                };
+                if !*reported {
+                    let error = DecodeError {
+                        offset: *at,
+                        skipped: self.base - *at,
+                        kind: kind.clone(),
+                    };
+                    self.out.push_back(Output::Error(error));
+                }
                 self.state = State::Top;
-                self.out.push_back(Output::Error(error));
                 Progress::Continue
             }
             None => {
@@ -1325,12 +1351,16 @@ impl Engine {
     fn at_eof(&mut self, buf: &mut BytesMut) {
         let data_end = self.data_end(buf);
         match std::mem::replace(&mut self.state, State::Top) {
-            State::Resync { kind, at, .. } => {
-                self.out.push_back(Output::Error(DecodeError {
-                    offset: at,
-                    skipped: 0,
-                    kind,
-                }));
+            State::Resync {
+                kind, at, reported, ..
+            } => {
+                if !reported {
+                    self.out.push_back(Output::Error(DecodeError {
+                        offset: at,
+                        skipped: 0,
+                        kind,
+                    }));
+                }
             }
             State::Top => {
                 if data_end > self.pos {
