@@ -734,9 +734,17 @@ impl Engine {
         Some((bound, i64::try_from(timecode).ok()?))
     }
 
-    /// Outside a chunk: only an EBML header may come.
+    /// Outside a chunk: only an EBML header may come (or a Void or
+    /// CRC-32, skipped as anywhere else; or what continues a Segment that
+    /// went on after a token).
     fn top_level(&mut self, buf: &mut BytesMut, h: Header) -> Step {
         let start = self.pos;
+        if matches!(h.id, ids::VOID | ids::CRC32) && h.size.is_some() {
+            // Dropped from the buffer as it arrives (no chunk keeps it);
+            // a Segment that goes on after a token still goes on after it.
+            let end = element_end(h, start)?;
+            return self.skip(h, start, end);
+        }
         let continuation = self.continuation.take();
         if h.id != ids::EBML {
             if let Some((tracks, timecode_scale)) =
@@ -823,26 +831,7 @@ impl Engine {
             }
         }
         let Some(parent) = self.stack.last().copied() else {
-            // After the EBML header, before (or instead of) the Segment.
-            return match h.id {
-                ids::SEGMENT => {
-                    let end = match h.size {
-                        Some(size) => Some(
-                            start
-                                .checked_add(u64::from(h.len))
-                                .and_then(|p| p.checked_add(size))
-                                .ok_or((too_large(h.id, size, u64::MAX), start, false))?,
-                        ),
-                        None => None,
-                    };
-                    self.open(buf, h, start, end)
-                }
-                ids::VOID | ids::CRC32 => self.skip(h, start, None),
-                _ => {
-                    self.finish(buf, start, true);
-                    Ok(Progress::Continue)
-                }
-            };
+            return self.level_zero(buf, h, start);
         };
         if !fits && !may_contain(parent.id, h.id) {
             if h.id == ids::EBML {
@@ -941,6 +930,32 @@ impl Engine {
             | ids::BLOCK_GROUP => self.leaf(buf, h, start),
             _ if end.is_none() => self.open(buf, h, start, None),
             _ => self.skip(h, start, end),
+        }
+    }
+
+    /// Inside a chunk, after the EBML header, before (or instead of) the
+    /// Segment: once a chunk, so out of [`element`](Self::element)'s way.
+    #[inline(never)]
+    fn level_zero(&mut self, buf: &mut BytesMut, h: Header, start: u64) -> Step {
+        match h.id {
+            ids::SEGMENT => {
+                let end = element_end(h, start)?;
+                self.open(buf, h, start, end)
+            }
+            // Skipped as anywhere else (and kept with the chunk).
+            ids::VOID | ids::CRC32 => {
+                let end = element_end(h, start)?;
+                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                if end.is_some_and(|end| end - offset > self.limits.max_chunk_size) {
+                    let limit = self.limits.max_chunk_size;
+                    return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
+                }
+                self.skip(h, start, end)
+            }
+            _ => {
+                self.finish(buf, start, true);
+                Ok(Progress::Continue)
+            }
         }
     }
 
@@ -1371,6 +1386,16 @@ impl Engine {
                             inside: ElementId(ids::EBML),
                         },
                     }));
+                } else if let Some((_, h)) = self.header_at.filter(|_| self.pos > data_end) {
+                    // Cut inside a Void or CRC-32 skipped between chunks,
+                    // the last header read (once: it is forgotten below).
+                    self.out.push_back(Output::Error(DecodeError {
+                        offset: data_end,
+                        skipped: 0,
+                        kind: DecodeErrorKind::Truncated {
+                            inside: ElementId(h.id),
+                        },
+                    }));
                 }
             }
             State::InChunk => {
@@ -1387,6 +1412,12 @@ impl Engine {
                         .rev()
                         .find(|o| o.end.is_some())
                         .map(|o| o.id)
+                })
+                .or_else(|| {
+                    // Before the Segment: cut inside the Void or CRC-32
+                    // being skipped, the last header read.
+                    let cut_skip = self.stack.is_empty() && self.pos > data_end;
+                    self.header_at.filter(|_| cut_skip).map(|(_, h)| h.id)
                 })
                 .unwrap_or(ids::SEGMENT);
                 let offset = self.pos.min(data_end);
@@ -1408,6 +1439,8 @@ impl Engine {
         self.pos = self.pos.max(self.base);
         self.stack.clear();
         self.chunk = None;
+        // (Nor is a cut reported twice when decode_eof is called again.)
+        self.header_at = None;
     }
 }
 
@@ -1565,6 +1598,18 @@ fn read_group(group: &[u8]) -> Result<(Range<usize>, bool, Option<u64>), &'stati
         at = child_end;
     }
     Ok((block.ok_or("no Block inside")?, !referenced, duration))
+}
+
+/// Where an element that starts at `start` ends, when its size is known.
+fn element_end(h: Header, start: u64) -> Result<Option<u64>, (DecodeErrorKind, u64, bool)> {
+    let Some(size) = h.size else {
+        return Ok(None);
+    };
+    start
+        .checked_add(u64::from(h.len))
+        .and_then(|p| p.checked_add(size))
+        .map(Some)
+        .ok_or((too_large(h.id, size, u64::MAX), start, false))
 }
 
 fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {

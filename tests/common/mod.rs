@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod ebml;
+pub mod oracle;
 pub mod sample;
 
 use std::path::PathBuf;
