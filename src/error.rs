@@ -33,7 +33,11 @@ impl Error {
 ///
 /// `offset` is where the problem was found. `skipped` is how many bytes from
 /// there the decoder passed over before it picked up again at the next EBML
-/// header (0 when the input ended first).
+/// header (0 when the input ended first). The error is reported when that
+/// header is found; except
+/// [`ChunkTooLarge`](DecodeErrorKind::ChunkTooLarge), reported as soon as
+/// the chunk passes the limit, before any byte is skipped (its `skipped` is
+/// 0; the next chunk's offset says where decoding picked up again).
 ///
 /// ```
 /// let mut decoder = kvs_mkv::ChunkDecoder::default();
@@ -48,7 +52,8 @@ impl Error {
 pub struct DecodeError {
     /// Byte offset in the input where decoding failed.
     pub offset: u64,
-    /// Bytes passed over before decoding resumed at the next EBML header.
+    /// Bytes passed over before decoding resumed at the next EBML header
+    /// (0 for `ChunkTooLarge`, reported before any were).
     pub skipped: u64,
     /// What was wrong.
     pub kind: DecodeErrorKind,
@@ -124,7 +129,11 @@ pub enum DecodeErrorKind {
         /// [`Limits::max_element_size`](crate::Limits::max_element_size).
         limit: u64,
     },
-    /// A chunk larger than the limit on chunks held in memory.
+    /// A chunk larger than the limit on chunks (for instance an
+    /// unknown-size Cluster that never ends). Reported as soon as an element
+    /// would take the chunk past the limit, with that element's offset, after
+    /// the chunk so far; the bytes after it are dropped as they arrive, up to
+    /// the next EBML header.
     #[error("chunk grows past the limit of {limit} bytes")]
     ChunkTooLarge {
         /// [`Limits::max_chunk_size`](crate::Limits::max_chunk_size).

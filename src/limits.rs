@@ -15,12 +15,22 @@ pub struct Limits {
     /// Largest element read into memory whole (a frame, a tag value,
     /// CodecPrivate). Default 64 MiB: a KVS fragment is at most 50 MB.
     pub max_element_size: u64,
-    /// Largest chunk a [`ChunkDecoder`](crate::ChunkDecoder) buffers, counting
-    /// with its bytes the bookkeeping it keeps per frame (128 bytes, so
-    /// laced blocks of empty frames cannot multiply memory); the most an
-    /// [`EventDecoder`](crate::EventDecoder) buffers before the first
-    /// Cluster; and the largest element either decoder skips unread.
-    /// Default 256 MiB.
+    /// Largest chunk either decoder accepts, in bytes from its EBML header.
+    /// A [`ChunkDecoder`](crate::ChunkDecoder) buffers a chunk whole and
+    /// counts with its bytes the bookkeeping it keeps per frame (128 bytes,
+    /// so laced blocks of empty frames cannot multiply memory). An
+    /// [`EventDecoder`](crate::EventDecoder) keeps only a chunk's head (up to
+    /// its first Cluster) and one block, and counts bytes alone; a chunk that
+    /// grows past the limit is damage all the same (an unknown-size Cluster
+    /// that never ends).
+    ///
+    /// As soon as an element would take a chunk past the limit, the chunk
+    /// so far is handed out (incomplete) and
+    /// [`ChunkTooLarge`](crate::DecodeErrorKind::ChunkTooLarge) is reported
+    /// at once; the bytes after it are dropped from the caller's buffer as
+    /// they arrive, up to the next EBML header. So the buffer never holds
+    /// more than the limit plus one read. Also the largest element either
+    /// decoder skips unread. Default 256 MiB.
     pub max_chunk_size: u64,
     /// Deepest nesting of master elements. Default 32 (Matroska needs 6,
     /// nested SimpleTags a few more).

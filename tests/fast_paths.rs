@@ -656,7 +656,8 @@ fn long_clean_runs_agree() {
 
 /// Runs of the smallest SimpleBlocks (6 bytes: an empty frame) under every
 /// `max_chunk_size` around where the per-frame cost bites: the room-free
-/// variant of the run may only be chosen when no block could meet the limit.
+/// variant of the run may only be chosen when no block could meet the limit,
+/// and the streaming block must stop at the limit where the general path does.
 #[test]
 fn smallest_blocks_meet_the_chunk_limit_at_the_same_place() {
     let mut failures = Vec::new();
@@ -679,10 +680,17 @@ fn smallest_blocks_meet_the_chunk_limit_at_the_same_place() {
             l.max_chunk_size = max;
             let whole = [input.len()];
             let reference = chunks(&input, &whole, l, false);
+            let events_reference = events(&input, &whole, l, false);
             for sizes in [&whole[..], &[1][..], &[7][..], &[50][..]] {
                 if chunks(&input, sizes, l, true) != reference {
                     failures.push(format!(
                         "{n} blocks, max_chunk_size {max}, pieces {sizes:?}"
+                    ));
+                }
+                // The streaming block meets the same limit (bytes only).
+                if events(&input, sizes, l, true) != events_reference {
+                    failures.push(format!(
+                        "events: {n} blocks, max_chunk_size {max}, pieces {sizes:?}"
                     ));
                 }
             }

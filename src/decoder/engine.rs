@@ -76,10 +76,13 @@ enum State {
     Top,
     InChunk,
     /// After damage at `at`: looking for the next EBML header from `scan`.
+    /// The error is reported when it is found (with the bytes skipped), or
+    /// at end of input; unless `reported`, when it went out at once.
     Resync {
         kind: DecodeErrorKind,
         at: u64,
         scan: u64,
+        reported: bool,
     },
 }
 
@@ -683,7 +686,8 @@ impl Engine {
             return Fast::No;
         }
         let end = self.pos + h.body as u64 + h.size;
-        if bound.is_some_and(|b| end > b) {
+        // Past the Cluster or the chunk limit: the general path says so.
+        if bound.is_some_and(|b| end > b) || end - chunk.info.offset > self.limits.max_chunk_size {
             return Fast::No;
         }
         let data_end = self.base + buf.len() as u64;
@@ -730,9 +734,17 @@ impl Engine {
         Some((bound, i64::try_from(timecode).ok()?))
     }
 
-    /// Outside a chunk: only an EBML header may come.
+    /// Outside a chunk: only an EBML header may come (or a Void or
+    /// CRC-32, skipped as anywhere else; or what continues a Segment that
+    /// went on after a token).
     fn top_level(&mut self, buf: &mut BytesMut, h: Header) -> Step {
         let start = self.pos;
+        if matches!(h.id, ids::VOID | ids::CRC32) && h.size.is_some() {
+            // Dropped from the buffer as it arrives (no chunk keeps it);
+            // a Segment that goes on after a token still goes on after it.
+            let end = element_end(h, start)?;
+            return self.skip(h, start, end);
+        }
         let continuation = self.continuation.take();
         if h.id != ids::EBML {
             if let Some((tracks, timecode_scale)) =
@@ -819,26 +831,7 @@ impl Engine {
             }
         }
         let Some(parent) = self.stack.last().copied() else {
-            // After the EBML header, before (or instead of) the Segment.
-            return match h.id {
-                ids::SEGMENT => {
-                    let end = match h.size {
-                        Some(size) => Some(
-                            start
-                                .checked_add(u64::from(h.len))
-                                .and_then(|p| p.checked_add(size))
-                                .ok_or((too_large(h.id, size, u64::MAX), start, false))?,
-                        ),
-                        None => None,
-                    };
-                    self.open(buf, h, start, end)
-                }
-                ids::VOID | ids::CRC32 => self.skip(h, start, None),
-                _ => {
-                    self.finish(buf, start, true);
-                    Ok(Progress::Continue)
-                }
-            };
+            return self.level_zero(buf, h, start);
         };
         if !fits && !may_contain(parent.id, h.id) {
             if h.id == ids::EBML {
@@ -886,12 +879,12 @@ impl Engine {
                         return damage(kind, start);
                     }
                 }
-                if self.retaining() {
-                    let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
-                    if end - offset > self.limits.max_chunk_size {
-                        let limit = self.limits.max_chunk_size;
-                        return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
-                    }
+                // Both modes: a chunk may not grow past the limit, even
+                // where nothing of it is kept (streaming, after its head).
+                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                if end - offset > self.limits.max_chunk_size {
+                    let limit = self.limits.max_chunk_size;
+                    return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
                 }
                 Some(end)
             }
@@ -937,6 +930,32 @@ impl Engine {
             | ids::BLOCK_GROUP => self.leaf(buf, h, start),
             _ if end.is_none() => self.open(buf, h, start, None),
             _ => self.skip(h, start, end),
+        }
+    }
+
+    /// Inside a chunk, after the EBML header, before (or instead of) the
+    /// Segment: once a chunk, so out of [`element`](Self::element)'s way.
+    #[inline(never)]
+    fn level_zero(&mut self, buf: &mut BytesMut, h: Header, start: u64) -> Step {
+        match h.id {
+            ids::SEGMENT => {
+                let end = element_end(h, start)?;
+                self.open(buf, h, start, end)
+            }
+            // Skipped as anywhere else (and kept with the chunk).
+            ids::VOID | ids::CRC32 => {
+                let end = element_end(h, start)?;
+                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                if end.is_some_and(|end| end - offset > self.limits.max_chunk_size) {
+                    let limit = self.limits.max_chunk_size;
+                    return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
+                }
+                self.skip(h, start, end)
+            }
+            _ => {
+                self.finish(buf, start, true);
+                Ok(Progress::Continue)
+            }
         }
     }
 
@@ -1270,22 +1289,42 @@ impl Engine {
 
     /// Damage at `at`: the chunk so far is handed out (complete only when the
     /// damage stands where it could have ended cleanly), then the decoder
-    /// looks for the next EBML header.
+    /// looks for the next EBML header, dropping the bytes it passes over.
+    ///
+    /// The error is reported when that header is found, with the bytes
+    /// skipped; but a chunk past `max_chunk_size` (an unknown-size Cluster
+    /// that never ends) may be followed by no header at all, so
+    /// `ChunkTooLarge` is reported at once, with nothing skipped yet.
     fn damaged(&mut self, buf: &mut BytesMut, kind: DecodeErrorKind, at: u64, clean: bool) {
         if self.chunk.is_some() {
             let complete = clean && self.stack.iter().all(|o| o.end.is_none());
             self.finish(buf, at, complete);
         }
         self.stack.clear();
+        let reported = matches!(kind, DecodeErrorKind::ChunkTooLarge { .. });
+        if reported {
+            self.out.push_back(Output::Error(DecodeError {
+                offset: at,
+                skipped: 0,
+                kind: kind.clone(),
+            }));
+        }
         self.state = State::Resync {
             kind,
             at,
             scan: at + 1,
+            reported,
         };
     }
 
     fn resync(&mut self, buf: &mut BytesMut) -> Progress {
-        let State::Resync { kind, at, scan } = &mut self.state else {
+        let State::Resync {
+            kind,
+            at,
+            scan,
+            reported,
+        } = &mut self.state
+        else {
             return Progress::Continue;
         };
         let data_end = self.base + buf.len() as u64;
@@ -1300,13 +1339,15 @@ impl Engine {
                 buf.advance(i);
                 self.base += i as u64;
                 self.pos = self.base;
-                let error = DecodeError {
-                    offset: *at,
-                    skipped: self.base - *at,
-                    kind: kind.clone(),
-                };
+                if !*reported {
+                    let error = DecodeError {
+                        offset: *at,
+                        skipped: self.base - *at,
+                        kind: kind.clone(),
+                    };
+                    self.out.push_back(Output::Error(error));
+                }
                 self.state = State::Top;
-                self.out.push_back(Output::Error(error));
                 Progress::Continue
             }
             None => {
@@ -1325,12 +1366,16 @@ impl Engine {
     fn at_eof(&mut self, buf: &mut BytesMut) {
         let data_end = self.data_end(buf);
         match std::mem::replace(&mut self.state, State::Top) {
-            State::Resync { kind, at, .. } => {
-                self.out.push_back(Output::Error(DecodeError {
-                    offset: at,
-                    skipped: 0,
-                    kind,
-                }));
+            State::Resync {
+                kind, at, reported, ..
+            } => {
+                if !reported {
+                    self.out.push_back(Output::Error(DecodeError {
+                        offset: at,
+                        skipped: 0,
+                        kind,
+                    }));
+                }
             }
             State::Top => {
                 if data_end > self.pos {
@@ -1339,6 +1384,16 @@ impl Engine {
                         skipped: 0,
                         kind: DecodeErrorKind::Truncated {
                             inside: ElementId(ids::EBML),
+                        },
+                    }));
+                } else if let Some((_, h)) = self.header_at.filter(|_| self.pos > data_end) {
+                    // Cut inside a Void or CRC-32 skipped between chunks,
+                    // the last header read (once: it is forgotten below).
+                    self.out.push_back(Output::Error(DecodeError {
+                        offset: data_end,
+                        skipped: 0,
+                        kind: DecodeErrorKind::Truncated {
+                            inside: ElementId(h.id),
                         },
                     }));
                 }
@@ -1357,6 +1412,12 @@ impl Engine {
                         .rev()
                         .find(|o| o.end.is_some())
                         .map(|o| o.id)
+                })
+                .or_else(|| {
+                    // Before the Segment: cut inside the Void or CRC-32
+                    // being skipped, the last header read.
+                    let cut_skip = self.stack.is_empty() && self.pos > data_end;
+                    self.header_at.filter(|_| cut_skip).map(|(_, h)| h.id)
                 })
                 .unwrap_or(ids::SEGMENT);
                 let offset = self.pos.min(data_end);
@@ -1378,6 +1439,8 @@ impl Engine {
         self.pos = self.pos.max(self.base);
         self.stack.clear();
         self.chunk = None;
+        // (Nor is a cut reported twice when decode_eof is called again.)
+        self.header_at = None;
     }
 }
 
@@ -1535,6 +1598,18 @@ fn read_group(group: &[u8]) -> Result<(Range<usize>, bool, Option<u64>), &'stati
         at = child_end;
     }
     Ok((block.ok_or("no Block inside")?, !referenced, duration))
+}
+
+/// Where an element that starts at `start` ends, when its size is known.
+fn element_end(h: Header, start: u64) -> Result<Option<u64>, (DecodeErrorKind, u64, bool)> {
+    let Some(size) = h.size else {
+        return Ok(None);
+    };
+    start
+        .checked_add(u64::from(h.len))
+        .and_then(|p| p.checked_add(size))
+        .map(Some)
+        .ok_or((too_large(h.id, size, u64::MAX), start, false))
 }
 
 fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {

@@ -23,6 +23,9 @@ use engine::{Engine, Mode, Output};
 /// Errors carry the byte offset. After an error the decoder has already
 /// handed out the chunk the damage was found in (marked incomplete) and
 /// resynchronized at the next EBML header: keep calling `decode` to go on.
+/// (A chunk past [`Limits::max_chunk_size`] is reported as soon as it passes
+/// it; the decoder then drops the bytes that follow as they arrive, until the
+/// next EBML header.)
 ///
 /// ```
 /// use bytes::BytesMut;
@@ -129,7 +132,9 @@ pub enum Event {
 /// Frame-level decoding for consumers that cannot wait for a fragment to end
 /// (a live camera with 10 s fragments): each frame is handed out as soon as
 /// its block is in, and nothing is kept after that, so memory stays at one
-/// block plus the chunk's head, whatever the fragment size.
+/// block plus the chunk's head, whatever the fragment size. A chunk still
+/// may not grow past [`Limits::max_chunk_size`] (an unknown-size Cluster
+/// that never ends is reported there, as by a [`ChunkDecoder`]).
 ///
 /// ```
 /// use bytes::BytesMut;

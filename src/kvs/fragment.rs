@@ -98,6 +98,25 @@ impl fmt::Debug for FragmentNumber {
 mod tests {
     use super::*;
 
+    fn n(s: &str) -> FragmentNumber {
+        s.parse().unwrap()
+    }
+
+    /// By length first: a shorter number is smaller whatever its digits
+    /// (as text, "999" > "1000"); same length, digit by digit.
+    #[test]
+    fn order_by_length_then_digits() {
+        assert!(n("999") < n("1000"));
+        assert!(n("1000") > n("999"));
+        assert!(n("9") < n("10"));
+        let nines_47 = "9".repeat(47);
+        let one_48 = format!("1{}", "0".repeat(47));
+        assert!(n(&nines_47) < n(&one_48));
+        assert!(n("12") < n("13") && n("13") > n("12"));
+        assert_eq!(n("0042").cmp(&n("0042")), Ordering::Equal);
+        assert_eq!(n(&one_48).max(n(&nines_47)), n(&one_48));
+    }
+
     #[test]
     fn limits() {
         let max = "9".repeat(48);

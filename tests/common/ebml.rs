@@ -100,6 +100,7 @@ pub const TAG_NAME: u32 = 0x45A3;
 pub const TAG_STRING: u32 = 0x4487;
 pub const TAG_BINARY: u32 = 0x4485;
 pub const VOID: u32 = 0xEC;
+pub const CRC32: u32 = 0xBF;
 
 /// EBML header: version 1, max ID length 4, max size length 8, DocType matroska.
 pub fn ebml_header() -> Vec<u8> {

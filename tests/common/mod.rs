@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod ebml;
+pub mod oracle;
 pub mod sample;
 
 use std::path::PathBuf;
