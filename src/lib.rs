@@ -58,7 +58,7 @@ pub use error::{DecodeError, DecodeErrorKind, ElementId, Error};
 pub use kvs::{AwsTags, ErrorId, FragmentNumber, Timestamp};
 pub use limits::Limits;
 pub use matroska::{Track, TrackType};
-pub use text::Text;
+pub use text::{escape_controls, needs_escape, Text};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

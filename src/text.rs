@@ -1,8 +1,8 @@
 //! [`Text`]: the strings a chunk carries (tag names and values, codec IDs),
 //! cheap to clone and made without an allocation of their own.
 
-use std::borrow::Borrow;
-use std::fmt;
+use std::borrow::{Borrow, Cow};
+use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
@@ -248,4 +248,54 @@ mod tests {
         assert_eq!(format!("{t} {t:?}"), "abc \"abc\"");
         assert_eq!(String::from(t), "abc");
     }
+}
+
+/// `s` with every control character (C0, DEL, C1) and every invisible
+/// formatting character that can reorder or hide text (bidirectional
+/// overrides and isolates, zero-width characters, the BOM) written as an
+/// escape (`\x1b`, `\r`, `\u{202e}`), so that text from a file or a server
+/// cannot move a terminal's cursor, retitle it or disguise itself.
+/// Anything else, non-ASCII letters included, is kept. The client's errors
+/// and the command-line program show text from the wire through this.
+///
+/// ```
+/// use kvs_mkv::escape_controls;
+/// assert_eq!(escape_controls("plain ü 東京"), "plain ü 東京");
+/// assert_eq!(escape_controls("a\x1b[2Jb\x07\r\n\t"), "a\\x1b[2Jb\\x07\\r\\n\\t");
+/// assert_eq!(escape_controls("\u{7f}\u{9b}"), "\\x7f\\u{9b}");
+/// assert_eq!(escape_controls("abc\u{202e}fed"), "abc\\u{202e}fed");
+/// ```
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !needs_escape(c) {
+            out.push(c);
+            continue;
+        }
+        let _ = match c {
+            '\n' => out.write_str("\\n"),
+            '\r' => out.write_str("\\r"),
+            '\t' => out.write_str("\\t"),
+            c if (c as u32) < 0x80 => write!(out, "\\x{:02x}", c as u32),
+            c => write!(out, "\\u{{{:x}}}", c as u32),
+        };
+    }
+    Cow::Owned(out)
+}
+
+/// Whether [`escape_controls`] escapes `c`: controls, and the invisible
+/// characters that reorder or hide text.
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061c}' // Arabic letter mark
+            | '\u{200b}'..='\u{200f}' // zero-width space/joiners, LRM, RLM
+            | '\u{2028}' | '\u{2029}' // line and paragraph separators
+            | '\u{202a}'..='\u{202e}' // embeddings and overrides
+            | '\u{2060}'..='\u{2069}' // word joiner, invisible operators, isolates
+            | '\u{feff}' // byte order mark
+        )
 }

@@ -132,21 +132,17 @@ pub enum ClientError {
 }
 
 /// Text that came from the server, made safe for a terminal and a log line:
-/// control characters (ESC, BEL, CR, LF...) are written as escapes, and
+/// control and invisible characters are escaped ([`crate::escape_controls`]), and
 /// anything past 512 characters is cut.
 pub(crate) fn shown(s: &str) -> String {
     const MAX: usize = 512;
-    let mut out = String::with_capacity(s.len().min(MAX));
-    for (i, c) in s.chars().enumerate() {
-        if i == MAX {
-            out.push_str("...");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
+    let cut = match s.char_indices().nth(MAX) {
+        Some((at, _)) => &s[..at],
+        None => s,
+    };
+    let mut out = crate::escape_controls(cut).into_owned();
+    if cut.len() < s.len() {
+        out.push_str("...");
     }
     out
 }
@@ -333,7 +329,7 @@ mod tests {
         let shown = e.to_string();
         assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
         assert!(
-            shown.contains("\\u{1b}[2J") && shown.contains("line\\r\\nfake"),
+            shown.contains("\\x1b[2J") && shown.contains("line\\r\\nfake"),
             "{shown}"
         );
         assert_eq!(super::shown(&"x".repeat(600)).len(), 515);

@@ -10,43 +10,10 @@ use std::io::{self, Read};
 use std::process::ExitCode;
 use std::rc::Rc;
 
-/// `s` with every control character (C0, DEL, C1) and every invisible
-/// formatting character that can reorder or hide text (bidirectional
-/// overrides and isolates, zero-width characters, the BOM) written as an
-/// escape (`\x1b`, `\r`, `\u{202e}`), so that text from a file or a server
-/// cannot move the cursor, retitle the terminal or disguise itself.
-/// Anything else, non-ASCII letters included, is kept.
+/// Text from a file or a server, safe for a terminal: the library's
+/// [`kvs_mkv::escape_controls`].
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if !needs_escape(c) {
-            out.push(c);
-            continue;
-        }
-        let _ = match c {
-            '\n' => out.write_str("\\n"),
-            '\r' => out.write_str("\\r"),
-            '\t' => out.write_str("\\t"),
-            c if (c as u32) < 0x80 => write!(out, "\\x{:02x}", c as u32),
-            c => write!(out, "\\u{{{:x}}}", c as u32),
-        };
-    }
-    Cow::Owned(out)
-}
-
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{061c}' // Arabic letter mark
-            | '\u{200b}'..='\u{200f}' // zero-width space/joiners, LRM, RLM
-            | '\u{2028}' | '\u{2029}' // line and paragraph separators
-            | '\u{202a}'..='\u{202e}' // embeddings and overrides
-            | '\u{2060}'..='\u{2069}' // word joiner, invisible operators, isolates
-            | '\u{feff}' // byte order mark
-        )
+    kvs_mkv::escape_controls(s)
 }
 
 /// A JSON value as one line. serde_json escapes control characters; the
@@ -55,12 +22,12 @@ fn needs_escape(c: char) -> bool {
 /// terminal cannot reorder or hide text either.
 pub fn json_line(value: &serde_json::Value) -> String {
     let s = value.to_string();
-    if !s.chars().any(needs_escape) {
+    if !s.chars().any(kvs_mkv::needs_escape) {
         return s;
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if needs_escape(c) {
+        if kvs_mkv::needs_escape(c) {
             // Only inside strings (serde_json writes no other such
             // character), and all in the Basic Multilingual Plane.
             let _ = write!(out, "\\u{:04x}", c as u32);
