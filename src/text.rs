@@ -205,51 +205,6 @@ impl TextArena {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arena_texts_are_views_of_shared_blocks() {
-        let mut arena = TextArena::default();
-        let a = arena.text(b"AWS_KINESISVIDEO_FRAGMENT_NUMBER");
-        let b = arena.text(b"91343852333181432392682062607743920146159");
-        assert_eq!(a, "AWS_KINESISVIDEO_FRAGMENT_NUMBER");
-        assert_eq!(b, "91343852333181432392682062607743920146159");
-        // Adjacent in one block.
-        assert_eq!(
-            a.bytes().as_ptr() as usize + a.len(),
-            b.bytes().as_ptr() as usize
-        );
-        assert_eq!(arena.text(b""), "");
-        assert_eq!(arena.text(b"a\xFFb"), "a\u{FFFD}b");
-        let long = vec![b'x'; 5000];
-        assert_eq!(arena.text(&long).len(), 5000);
-        // Filling a block starts another.
-        for _ in 0..200 {
-            assert_eq!(
-                arena.text(b"0123456789abcdef0123456789"),
-                "0123456789abcdef0123456789"
-            );
-        }
-    }
-
-    #[test]
-    fn compares_and_hashes_as_str() {
-        use std::collections::HashSet;
-        let t = Text::from("abc");
-        let owned = String::from("abc");
-        assert_eq!(t, "abc");
-        assert_eq!("abc", t);
-        assert_eq!(t, owned);
-        assert_ne!(t, "abd");
-        let set: HashSet<Text> = [t.clone()].into_iter().collect();
-        assert!(set.contains("abc"));
-        assert_eq!(format!("{t} {t:?}"), "abc \"abc\"");
-        assert_eq!(String::from(t), "abc");
-    }
-}
-
 /// `s` with every control character (C0, DEL, C1) and every invisible
 /// formatting character that can reorder or hide text (bidirectional
 /// overrides and isolates, zero-width characters, the BOM) written as an
@@ -298,4 +253,49 @@ pub fn needs_escape(c: char) -> bool {
             | '\u{2060}'..='\u{2069}' // word joiner, invisible operators, isolates
             | '\u{feff}' // byte order mark
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arena_texts_are_views_of_shared_blocks() {
+        let mut arena = TextArena::default();
+        let a = arena.text(b"AWS_KINESISVIDEO_FRAGMENT_NUMBER");
+        let b = arena.text(b"91343852333181432392682062607743920146159");
+        assert_eq!(a, "AWS_KINESISVIDEO_FRAGMENT_NUMBER");
+        assert_eq!(b, "91343852333181432392682062607743920146159");
+        // Adjacent in one block.
+        assert_eq!(
+            a.bytes().as_ptr() as usize + a.len(),
+            b.bytes().as_ptr() as usize
+        );
+        assert_eq!(arena.text(b""), "");
+        assert_eq!(arena.text(b"a\xFFb"), "a\u{FFFD}b");
+        let long = vec![b'x'; 5000];
+        assert_eq!(arena.text(&long).len(), 5000);
+        // Filling a block starts another.
+        for _ in 0..200 {
+            assert_eq!(
+                arena.text(b"0123456789abcdef0123456789"),
+                "0123456789abcdef0123456789"
+            );
+        }
+    }
+
+    #[test]
+    fn compares_and_hashes_as_str() {
+        use std::collections::HashSet;
+        let t = Text::from("abc");
+        let owned = String::from("abc");
+        assert_eq!(t, "abc");
+        assert_eq!("abc", t);
+        assert_eq!(t, owned);
+        assert_ne!(t, "abd");
+        let set: HashSet<Text> = [t.clone()].into_iter().collect();
+        assert!(set.contains("abc"));
+        assert_eq!(format!("{t} {t:?}"), "abc \"abc\"");
+        assert_eq!(String::from(t), "abc");
+    }
 }
