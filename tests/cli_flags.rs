@@ -1115,3 +1115,70 @@ fn serve_fault() {
     ]));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A GetMedia tail through cut connections: every reconnect is one line on
+/// stderr with its cause and where it resumes, every fragment comes once,
+/// and the chunks' offsets keep growing across sessions (they count every
+/// byte the stream received), so no two chunks share an offset.
+#[test]
+fn get_media_says_each_reconnect_and_offsets_grow() {
+    let serve = Serve::start(&[
+        "--stream",
+        &sample_arg(),
+        "--idle-timeout",
+        "0.2",
+        "--fault",
+        "cut-in-chunk=1,times=2",
+    ]);
+    let out = run(&mut serve.cmd(&[
+        "get-media",
+        "--stream",
+        "cam",
+        "--start",
+        "earliest",
+        "--json",
+    ]));
+    let rows = ok(&out);
+    let stderr = text(&out.stderr);
+    let reconnect_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("kvs-mkv: reconnect "))
+        .collect();
+    // Two cut sessions, then one that ends cleanly after the last fragment.
+    assert!(
+        reconnect_lines.len() >= 2,
+        "one line per reconnect expected:\n{stderr}"
+    );
+    assert!(
+        reconnect_lines[0].starts_with("kvs-mkv: reconnect 1: ")
+            && reconnect_lines[1].starts_with("kvs-mkv: reconnect 2: "),
+        "{stderr}"
+    );
+    assert!(
+        reconnect_lines.iter().all(|l| l.contains("; resuming at ")),
+        "{stderr}"
+    );
+    // The first cut comes inside the second chunk: the stream resumes after
+    // the first one's continuation token.
+    assert!(
+        reconnect_lines[0].contains(&format!("resuming at continuation token {}", FRAGMENTS[0])),
+        "{stderr}"
+    );
+    let chunks: Vec<Value> = rows
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let numbers: Vec<&str> = chunks
+        .iter()
+        .map(|c| c["fragment_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, FRAGMENTS);
+    let offsets: Vec<u64> = chunks
+        .iter()
+        .map(|c| c["offset"].as_u64().unwrap())
+        .collect();
+    assert!(
+        offsets.windows(2).all(|w| w[0] < w[1]),
+        "offsets restart after a reconnect: {offsets:?}"
+    );
+}

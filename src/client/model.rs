@@ -89,6 +89,32 @@ pub enum StartSelector {
     ContinuationToken(String),
 }
 
+/// How a selector reads in a message: `now`, `earliest`, `fragment N`,
+/// `server timestamp T`, `producer timestamp T`, `continuation token T`
+/// (server text escaped).
+///
+/// ```
+/// use kvs_mkv::client::StartSelector;
+/// assert_eq!(StartSelector::FragmentNumber("91343".into()).to_string(), "fragment 91343");
+/// assert_eq!(StartSelector::ContinuationToken("a\x1b".into()).to_string(), "continuation token a\\x1b");
+/// ```
+impl std::fmt::Display for StartSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartSelector::Now => f.write_str("now"),
+            StartSelector::Earliest => f.write_str("earliest"),
+            StartSelector::FragmentNumber(n) => {
+                write!(f, "fragment {}", crate::escape_controls(n))
+            }
+            StartSelector::ServerTimestamp(t) => write!(f, "server timestamp {t}"),
+            StartSelector::ProducerTimestamp(t) => write!(f, "producer timestamp {t}"),
+            StartSelector::ContinuationToken(t) => {
+                write!(f, "continuation token {}", crate::escape_controls(t))
+            }
+        }
+    }
+}
+
 impl StartSelector {
     pub(crate) fn to_json(&self) -> Result<Value, ClientError> {
         let digits = |s: &str, what: &str| {

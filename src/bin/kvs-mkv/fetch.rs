@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kvs_mkv::client::{
-    sort_fragments, Client, ClientConfig, ClientError, Fragment, FragmentOrder, FragmentSelector,
-    GetImagesRequest, GetMediaOptions, ImageError, ImageFormat, Pagination, StartSelector,
-    StreamId, TimestampKind,
+    sort_fragments, ChunkStream, Client, ClientConfig, ClientError, Fragment, FragmentOrder,
+    FragmentSelector, GetImagesRequest, GetMediaOptions, ImageError, ImageFormat, MediaStream,
+    Pagination, StartSelector, StreamId, TimestampKind,
 };
 use kvs_mkv::merge::{MergeError, MergeOptions, MergeReport, Merger};
 use kvs_mkv::{Chunk, Limits, Timestamp};
@@ -199,10 +199,32 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
     runtime().block_on(print_chunks(chunks, args.json, args.save))
 }
 
+/// A chunk stream that may call the service again on its own: each new
+/// reconnect is said on stderr, one line each.
+trait Reconnects {
+    /// The reconnects so far, and how the last one reads.
+    fn reconnects(&self) -> (u64, Option<String>) {
+        (0, None)
+    }
+}
+
+impl Reconnects for MediaStream {
+    fn reconnects(&self) -> (u64, Option<String>) {
+        let line = self
+            .last_reconnect()
+            .map(|r| format!("{}; resuming at {}", r.reason, r.selector));
+        (MediaStream::reconnects(self), line)
+    }
+}
+
+/// GetMediaForFragmentList asks again for what is missing, but says
+/// nothing of it through its stream type.
+impl Reconnects for ChunkStream {}
+
 /// Runs a chunk stream to its end, or to the first SIGINT / SIGTERM: rows
 /// (or JSON lines) as chunks come, the `--save` file, the exit status.
 async fn print_chunks(
-    mut chunks: impl futures::Stream<Item = Result<Chunk, ClientError>> + Unpin,
+    mut chunks: impl futures::Stream<Item = Result<Chunk, ClientError>> + Reconnects + Unpin,
     json: bool,
     save: Option<PathBuf>,
 ) -> ExitCode {
@@ -218,19 +240,30 @@ async fn print_chunks(
         Ok(s) => s,
         Err(status) => return ExitCode::from(status),
     };
+    let mut reconnects = 0;
+    let mut say_reconnects = |chunks: &dyn Reconnects| {
+        let (n, why) = chunks.reconnects();
+        if n > reconnects {
+            reconnects = n;
+            say(format_args!("reconnect {n}: {}", why.unwrap_or_default()));
+        }
+    };
     let (stop, early) = loop {
         tokio::select! {
             biased;
             // Stop taking chunks; a second signal exits without finishing.
             Ok(stop) = &mut stop => break (Some(stop), None),
-            item = chunks.next() => match item {
-                Some(item) => {
-                    if let Some(status) = session.item(item) {
-                        break (None, Some(status));
+            item = chunks.next() => {
+                say_reconnects(&chunks);
+                match item {
+                    Some(item) => {
+                        if let Some(status) = session.item(item) {
+                            break (None, Some(status));
+                        }
                     }
+                    None => break (None, None),
                 }
-                None => break (None, None),
-            },
+            }
         }
     };
     drop(chunks);
