@@ -1008,3 +1008,38 @@ fn sort_fragments_compares_lengths_first() {
     let got: Vec<&str> = sorted.iter().map(|f| f.fragment_number.as_str()).collect();
     assert_eq!(got, ["5", "999", "1000", n47.as_str(), n48.as_str()]);
 }
+
+/// A GetImages answer that never ends is cut at the most a legitimate page
+/// can hold: at most 25 images (the service's page limit, whatever
+/// MaxResults says) of at most 6 MiB each, plus the JSON cap. With no page
+/// size, the models' MaxResults maximum (100) must not make the cap 600 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_get_images_answer_stops_at_25_images() {
+    let server = Server::start(|r: &Request| match r.path.as_str() {
+        "/getDataEndpoint" => Reply::endpoint_of(r),
+        _ => Reply::with(
+            200,
+            Body::Chunked(vec![
+                Piece::Data(br#"{"Images":[{"TimeStamp":10,"ImageContent":""#.to_vec()),
+                Piece::Forever(b"QUFB".repeat(1 << 16), Duration::ZERO),
+            ]),
+        ),
+    })
+    .await;
+    let ts = |s: u64| Timestamp::new(s, 0).unwrap();
+    let request = GetImagesRequest::new(TimestampKind::Server, ts(10), ts(16), 3000);
+    let err = guarded(120, async {
+        client(&server.url)
+            .get_images(stream(), &request, Pagination::default())
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err()
+    })
+    .await;
+    match &err {
+        ClientError::BodyTooLarge { limit, .. } => {
+            assert_eq!(*limit, (4 << 20) + 25 * ((6 << 20) + 1024));
+        }
+        other => panic!("expected BodyTooLarge, got {other:?}"),
+    }
+}

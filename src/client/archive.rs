@@ -225,7 +225,12 @@ fn pager<T>(
     let limit = if api == Api::GetImages {
         // Each image may be as large as the models allow (see
         // `ClientConfig::max_image_size`): a legitimate page is never refused.
-        let images = pagination.page_size.unwrap_or(max_page) as usize;
+        // The service answers at most 25 images a page, whatever MaxResults
+        // says (the models' documentation of GetImages' MaxResults).
+        let images = pagination
+            .page_size
+            .unwrap_or(max_page)
+            .min(MAX_IMAGES_PER_ANSWER) as usize;
         config
             .max_json_body
             .saturating_add(images.saturating_mul(config.max_image_size.saturating_add(1024)))
@@ -360,6 +365,11 @@ impl Client {
         }))
     }
 }
+
+/// The most images one GetImages answer holds: "Providing a MaxResults
+/// greater than this value will result in a page size of 25" (the
+/// kinesis-video-archived-media model).
+pub(crate) const MAX_IMAGES_PER_ANSWER: u64 = 25;
 
 /// Service limit on fragments per GetMediaForFragmentList call.
 pub(crate) const MAX_FRAGMENTS_PER_CALL: usize = 1000;

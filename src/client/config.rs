@@ -93,12 +93,13 @@ pub struct ClientConfig {
     /// characters) is under 0.5 MB.
     pub max_json_body: usize,
     /// Largest `ImageContent` of a GetImages image, in base64 characters.
-    /// Default 6 MiB (6 291 456), the models' limit. A GetImages page may
-    /// hold up to its page size of images (100, the models' limit, when no
-    /// page size is given), so its answer may be up to `max_json_body +
-    /// page_size * (max_image_size + 1 KiB)`: 600 MiB with no page size, 30
-    /// MiB with a page size of 5. That is its cap: a legitimate page is never
-    /// refused, and a smaller page size lowers it.
+    /// Default 6 MiB (6 291 456), the models' limit. A GetImages answer
+    /// holds at most its page size of images, and never more than 25 (the
+    /// service's documented page limit, whatever `MaxResults` asks), so it
+    /// may be up to `max_json_body + min(page_size, 25) * (max_image_size +
+    /// 1 KiB)`: about 154 MiB with the defaults, 34 MiB with a page size of
+    /// 5. That is its cap: a legitimate page is never refused, and a smaller
+    /// page size or `max_image_size` lowers it.
     pub max_image_size: usize,
     /// How long a data endpoint is used before it is asked for again.
     pub endpoint_ttl: Duration,
