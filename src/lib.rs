@@ -3,7 +3,18 @@
 //! A zero-copy, incremental decoder for the bodies of Amazon Kinesis Video
 //! Streams `GetMedia` and `GetMediaForFragmentList` responses: a
 //! concatenation of Matroska "chunks", one per fragment, each carrying the
-//! service's `AWS_KINESISVIDEO_*` tags.
+//! service's `AWS_KINESISVIDEO_*` tags. Around it, behind opt-in features: a
+//! SigV4-signed client for the consumer APIs, and a local emulator of them.
+//!
+//! # Three entry points
+//!
+//! **The decoder** (the default build: bytes, nom, memchr, thiserror,
+//! tokio-util and what they need, 15 crates). Sans-IO: feed bytes as they
+//! arrive, take [`Chunk`]s (or frame-level [`Event`]s) out.
+//!
+//! ```toml
+//! kvs-mkv = "0.1"
+//! ```
 //!
 //! ```
 //! use bytes::BytesMut;
@@ -24,14 +35,40 @@
 //! # Ok::<(), kvs_mkv::Error>(())
 //! ```
 //!
-//! The layers, bottom up: [`ebml`] (variable-length integers, element
-//! headers), [`matroska`] (the element schema and the unknown-size rule,
-//! tracks, blocks and lacing), [`kvs`] (the AWS tags as typed values), the
-//! chunk-assembly engine behind [`ChunkDecoder`] and [`EventDecoder`], and
-//! thin adapters for [`std::io::Read`] and `AsyncRead` in [`io`].
-//! [`sigv4`] signs and verifies AWS Signature Version 4 requests;
-//! `emulator` (feature `emulator`) is a local Kinesis Video Streams server
-//! for testing consumers.
+//! **The client** (`client`: hyper 1, rustls with ring, serde_json, tokio's
+//! timers): GetDataEndpoint, GetMedia sessions that resume by themselves,
+//! ListFragments and GetImages paginators, GetMediaForFragmentList; see
+//! `kvs_mkv::client`.
+//!
+//! ```toml
+//! kvs-mkv = { version = "0.1", features = ["client"] }
+//! ```
+//!
+//! **The emulator** (`emulator`: hyper's HTTP/1.1 server, serde_json,
+//! tokio's network): the five consumer operations served from recordings on
+//! 127.0.0.1, SigV4-checked, so a consumer's own tests run without AWS; see
+//! `kvs_mkv::emulator`. Usually a dev-dependency:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! kvs-mkv = { version = "0.1", features = ["emulator"] }
+//! ```
+//!
+//! (`sigv4` alone gives AWS Signature Version 4 signing and verification;
+//! both `client` and `emulator` include it.)
+//!
+//! # Layers
+//!
+//! Bottom up, each using only those below it: [`ebml`] (variable-length
+//! integers, element headers), [`matroska`] (the element schema and the
+//! unknown-size rule, tracks, blocks and lacing, the element reader),
+//! [`kvs`] (the AWS tags as typed values), the chunk-assembly engine behind
+//! [`ChunkDecoder`] and [`EventDecoder`], and thin adapters for
+//! [`std::io::Read`] and `AsyncRead` in [`io`]. Beside the decoder,
+//! [`writer`] writes chunks back from models, and [`merge`] turns a body
+//! into one seekable (or streamable) MKV. On top, behind features: `sigv4`,
+//! `client` (over the decoder and sigv4) and `emulator` (over the decoder,
+//! the writer and sigv4).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -48,6 +85,7 @@ pub mod kvs;
 mod limits;
 pub mod matroska;
 pub mod merge;
+#[cfg(feature = "sigv4")]
 pub mod sigv4;
 mod text;
 pub mod writer;
@@ -61,6 +99,6 @@ pub use matroska::{Track, TrackType};
 pub use text::{escape_controls, needs_escape, Text};
 
 /// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "client", feature = "emulator"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -2,99 +2,22 @@
 //! resuming GetMedia through 100+ cuts, backoff on throttling, the rate
 //! limit, pagination, GetMediaForFragmentList and GetImages, credentials.
 
+mod client_support;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use client_support::{client, credentials, emulator, numbers, recording, stream, SECRET};
 use futures::{StreamExt, TryStreamExt};
 use kvs_mkv::client::{
     sort_fragments, Client, ClientConfig, ClientError, FragmentOrder, GetImagesRequest,
     GetMediaOptions, ImageError, Pagination, ServiceErrorKind, StartSelector, StreamId,
     TimestampKind,
 };
-use kvs_mkv::emulator::{Emulator, EmulatorHandle, Fault, Operation, Options};
+use kvs_mkv::emulator::{Emulator, Fault, Operation, Options};
 use kvs_mkv::sigv4::Credentials;
-use kvs_mkv::writer::{ChunkModel, ChunkWriter, Layout};
-use kvs_mkv::{Chunk, Event, Frame, Limits, Timestamp};
-
-const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-
-fn credentials() -> Credentials {
-    Credentials::new("AKIDEXAMPLE", SECRET)
-}
-
-/// A GetMedia-shaped recording of `n` small fragments (from the sample's
-/// video track), with increasing fragment numbers and timestamps.
-fn recording(n: usize) -> (Vec<u8>, Vec<Chunk>) {
-    let sample =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv")).unwrap();
-    let first = kvs_mkv::io::read_chunks(&sample[..])
-        .next()
-        .unwrap()
-        .unwrap();
-    let writer = ChunkWriter::new(Layout::Service);
-    let mut body = Vec::new();
-    for i in 0..n {
-        let mut model = ChunkModel::default();
-        model.tracks = first.info().tracks.clone();
-        model.aws.fragment_number = Some(
-            format!("9134385233318143239268206260774392014615916{:04}", 1000 + i)
-                .parse()
-                .unwrap(),
-        );
-        let t = Timestamp::new(1_700_000_000 + i as u64, 0).unwrap();
-        model.aws.server_timestamp = Some(t);
-        model.aws.producer_timestamp = Some(t);
-        model.aws.continuation_token = model.aws.fragment_number.map(|f| f.to_string().into());
-        model.aws.millis_behind_now = Some(0);
-        for (k, f) in first.frames().iter().take(3).enumerate() {
-            model.frames.push(Frame::new(
-                f.data().clone(),
-                1,
-                (i * 1000 + k * 66) as i64,
-                1_000_000,
-                k == 0,
-            ));
-        }
-        body.extend_from_slice(&writer.to_bytes(&model).unwrap());
-    }
-    let chunks = kvs_mkv::io::read_chunks(&body[..])
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    assert_eq!(chunks.len(), n);
-    (body, chunks)
-}
-
-async fn emulator(body: Vec<u8>, options: Options) -> EmulatorHandle {
-    Emulator::builder()
-        .stream("cam", body)
-        .credentials(credentials())
-        .options(options)
-        .start("127.0.0.1:0")
-        .await
-        .unwrap()
-}
-
-fn client(e: &EmulatorHandle, fast: bool) -> Client {
-    let mut config = ClientConfig::new(e.region(), credentials()).with_endpoint_url(e.url());
-    if fast {
-        // Cuts every session: keep the test short, not the policy.
-        config.calls_per_second = 1000;
-        config.retry.base_delay = Duration::from_millis(2);
-        config.retry.max_delay = Duration::from_millis(20);
-    }
-    Client::new(config).unwrap()
-}
-
-fn stream() -> StreamId {
-    StreamId::Name("cam".into())
-}
-
-fn numbers(chunks: &[Chunk]) -> Vec<String> {
-    chunks
-        .iter()
-        .map(|c| c.fragment_number().unwrap().to_string())
-        .collect()
-}
+use kvs_mkv::{Chunk, Event, Limits, Timestamp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_media_survives_over_100_cuts() {
@@ -513,85 +436,6 @@ async fn bad_credentials_give_a_clear_error_without_the_secret() {
     );
     assert_eq!(unknown.service().unwrap().status, 404);
     assert!(unknown.service().unwrap().request_id.is_some());
-    e.shutdown().await;
-}
-
-/// The CLI end to end: get-media through the emulator, saved as one MKV.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_get_media_and_list_fragments() {
-    let (body, expected) = recording(4);
-    let e = emulator(body, Options::default()).await;
-    let out = std::env::temp_dir().join(format!("kvs-mkv-cli-{}.mkv", std::process::id()));
-    let run = |args: Vec<String>| {
-        let url = e.url().to_string();
-        async move {
-            tokio::process::Command::new(env!("CARGO_BIN_EXE_kvs-mkv"))
-                .args(args)
-                .args([
-                    "--stream",
-                    "cam",
-                    "--region",
-                    "us-west-2",
-                    "--endpoint-url",
-                    &url,
-                ])
-                .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-                .env("AWS_SECRET_ACCESS_KEY", SECRET)
-                .env_remove("AWS_SESSION_TOKEN")
-                .env_remove("AWS_PROFILE")
-                .output()
-                .await
-                .unwrap()
-        }
-    };
-    let got = run(vec![
-        "get-media".into(),
-        "--start".into(),
-        "earliest".into(),
-        "--json".into(),
-        "--save".into(),
-        out.display().to_string(),
-    ])
-    .await;
-    assert_eq!(
-        got.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&got.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(got.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let fragments: Vec<String> = lines
-        .iter()
-        .map(|l| l["fragment_number"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(fragments, numbers(&expected));
-    let merged = kvs_mkv::io::read_chunks(std::fs::File::open(&out).unwrap())
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    assert_eq!(merged.iter().map(|c| c.frames().len()).sum::<usize>(), 12);
-    let _ = std::fs::remove_file(&out);
-
-    let listed = run(vec!["list-fragments".into(), "--json".into()]).await;
-    assert_eq!(listed.status.code(), Some(0));
-    let numbers_listed: Vec<String> = String::from_utf8(listed.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["FragmentNumber"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(
-        numbers_listed,
-        numbers(&expected),
-        "sorted by fragment number"
-    );
     e.shutdown().await;
 }
 

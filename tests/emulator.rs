@@ -1,7 +1,7 @@
 //! The emulator's five operations, started in-process on 127.0.0.1:0 and
 //! called with requests signed by the crate's own signer.
-#![cfg(feature = "emulator")]
 
+mod common;
 mod emulator_support;
 
 use std::collections::BTreeSet;
@@ -9,11 +9,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use emulator_support::{assert_get_media_chunks, get_media};
 use emulator_support::{decode, recording, Client};
 use kvs_mkv::emulator::{Emulator, EmulatorHandle, Options};
 use kvs_mkv::kvs::names;
 use kvs_mkv::sigv4::Credentials;
-use kvs_mkv::{Chunk, TagPosition};
+use kvs_mkv::Chunk;
 use serde_json::{json, Value};
 
 const IDLE: Duration = Duration::from_millis(100);
@@ -66,31 +67,6 @@ fn frames(chunks: &[Chunk]) -> Vec<(u64, bytes::Bytes)> {
         .iter()
         .flat_map(|c| c.frames().iter().map(|f| (f.track(), f.data().clone())))
         .collect()
-}
-
-fn get_media(stream: &str, selector: Value) -> Value {
-    json!({ "StreamName": stream, "StartSelector": selector })
-}
-
-/// Every chunk of a GetMedia body: complete, with fresh trailing tags, the
-/// continuation token (= the fragment number) last.
-fn assert_get_media_chunks(chunks: &[Chunk]) {
-    for chunk in chunks {
-        assert!(chunk.is_complete());
-        let info = chunk.info();
-        let number = chunk.fragment_number().unwrap().to_string();
-        assert_eq!(chunk.continuation_token(), Some(number.as_str()));
-        assert!(info.millis_behind_now().is_some());
-        let last = info.tags.last().unwrap();
-        assert_eq!(last.name, names::CONTINUATION_TOKEN);
-        assert_eq!(last.position, TagPosition::AfterCluster);
-        let trailing = info
-            .tags
-            .iter()
-            .filter(|t| t.name == names::CONTINUATION_TOKEN)
-            .count();
-        assert_eq!(trailing, 1, "old trailing tags were replaced");
-    }
 }
 
 #[tokio::test]
@@ -726,57 +702,6 @@ async fn signatures_are_checked() {
         .await
         .assert_error(400, "SerializationException");
     emulator.shutdown().await;
-}
-
-#[tokio::test]
-async fn the_serve_command_prints_its_url_first() {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvs-mkv"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--idle-timeout", "0.1"])
-        .arg("--stream")
-        .arg(format!(
-            "cam={}/testdata/sample.mkv",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
-        .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_REGION", "eu-central-1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
-    assert!(!url.ends_with(":0"));
-    let client = Client {
-        url: url.clone(),
-        credentials: Credentials::new("AKIDCLI", "cli-secret"),
-        region: "eu-central-1".into(),
-    };
-    let reply = client
-        .call(
-            "/getMedia",
-            get_media("cam", json!({"StartSelectorType": "EARLIEST"})),
-        )
-        .await;
-    assert_eq!(reply.status, 200);
-    let chunks = reply.chunks();
-    assert_eq!(chunks.len(), 3);
-    assert_get_media_chunks(&chunks);
-    let _ = child.kill();
-    let _ = child.wait();
-
-    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_kvs-mkv"))
-        .args(["serve", "--stream", "cam=/nonexistent.mkv"])
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent.mkv"));
 }
 
 #[tokio::test]

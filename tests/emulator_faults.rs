@@ -1,6 +1,6 @@
 //! The emulator's limits, injected faults and live mode.
-#![cfg(feature = "emulator")]
 
+mod common;
 mod emulator_support;
 
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Request ids: unique per request, across emulators and runs, unless a
 //! seed asks for a repeatable sequence.
-#![cfg(feature = "emulator")]
 
+mod common;
 mod emulator_support;
 
 use std::collections::BTreeSet;
@@ -56,50 +56,4 @@ async fn a_seed_makes_request_ids_repeatable() {
     assert_eq!(a, ids(Some(7), 5).await);
     assert_eq!(a.iter().collect::<BTreeSet<_>>().len(), 5);
     assert_ne!(a, ids(Some(8), 5).await);
-}
-
-/// The first request id of a `kvs-mkv serve` run with `args`.
-fn first_id_of_a_run(args: &[&str]) -> String {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvs-mkv"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--stream"])
-        .arg(format!(
-            "cam={}/testdata/sample.mkv",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
-        .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_REGION", "us-west-2")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let client = Client {
-        url: line.trim().to_string(),
-        credentials: kvs_mkv::sigv4::Credentials::new("AKIDCLI", "cli-secret"),
-        region: "us-west-2".into(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let reply = runtime.block_on(client.call("/listFragments", json!({"StreamName": "cam"})));
-    let _ = child.kill();
-    let _ = child.wait();
-    reply.header("x-amzn-requestid").unwrap().to_string()
-}
-
-#[test]
-fn serve_runs_differ_unless_seeded() {
-    let a = first_id_of_a_run(&[]);
-    let b = first_id_of_a_run(&[]);
-    assert_ne!(a, b, "two runs gave the same first request id");
-    let seeded = first_id_of_a_run(&["--seed", "7"]);
-    assert_eq!(seeded, first_id_of_a_run(&["--seed", "7"]));
 }

@@ -6,21 +6,23 @@
 //! fails the test when the emulator never lets go.
 #![cfg(all(feature = "emulator", feature = "client"))]
 
+mod common;
 mod emulator_support;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use emulator_support::{decode, Client};
+use emulator_support::{
+    closed_by_server, decode, earliest, raw_request, read_response, small_window, Client,
+};
 use futures::TryStreamExt;
 use kvs_mkv::client::{
     ClientConfig, ClientError, GetMediaOptions, ServiceErrorKind, StartSelector, StreamId,
 };
 use kvs_mkv::emulator::{Emulator, EmulatorHandle, Options};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 const SAMPLE: &str = "testdata/sample.mkv";
 /// The longest any test waits for the emulator to let go: a hang guard,
@@ -46,71 +48,6 @@ async fn start(options: Options) -> EmulatorHandle {
         .start("127.0.0.1:0")
         .await
         .expect("start")
-}
-
-fn earliest() -> Value {
-    json!({"StreamName": "cam", "StartSelector": {"StartSelectorType": "EARLIEST"}})
-}
-
-/// A signed request as the bytes of an HTTP/1.1 request.
-fn raw_request(client: &Client, path: &str, body: &Value) -> Vec<u8> {
-    let request = client.signed(path, body);
-    let mut out = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
-    for (name, value) in &request.headers {
-        out.push_str(&format!("{name}: {value}\r\n"));
-    }
-    out.push_str(&format!("content-length: {}\r\n\r\n", request.body.len()));
-    let mut out = out.into_bytes();
-    out.extend_from_slice(&request.body);
-    out
-}
-
-/// Reads until the server closes the connection (end of file or reset);
-/// `false` if it is still open when the guard runs out.
-async fn closed_by_server(socket: &mut TcpStream, guard: Duration) -> bool {
-    let mut buf = [0u8; 4096];
-    let until = tokio::time::Instant::now() + guard;
-    loop {
-        match tokio::time::timeout_at(until, socket.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => {}
-        }
-    }
-}
-
-/// Reads one response with a Content-Length body: its status and body.
-async fn read_response(socket: &mut TcpStream) -> (u16, Vec<u8>) {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 4096];
-    let read = async {
-        loop {
-            if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
-                let status: u16 = head[9..12].parse().unwrap();
-                let len: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .map(|v| v.trim().parse().unwrap())
-                    .expect("a content-length");
-                if data.len() >= end + 4 + len {
-                    return (status, data[end + 4..end + 4 + len].to_vec());
-                }
-            }
-            let n = socket.read(&mut buf).await.expect("read");
-            assert!(n > 0, "closed before a whole response");
-            data.extend_from_slice(&buf[..n]);
-        }
-    };
-    tokio::time::timeout(GUARD, read).await.expect("a response")
-}
-
-/// A connection whose receive buffer is small, so that a response nobody
-/// reads fills it soon.
-async fn small_window(addr: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    socket.connect(addr).await.unwrap()
 }
 
 fn limited(e: &ClientError) -> bool {
@@ -426,146 +363,4 @@ async fn a_response_being_read_is_never_cut() {
     assert_eq!(chunks.len(), 3);
     assert!(chunks.iter().all(|c| c.is_complete()));
     emulator.shutdown().await;
-}
-
-/// A running `kvs-mkv serve`, killed when dropped.
-struct Served(std::process::Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `kvs-mkv serve` with `args`, and a client for it.
-fn serve(args: &[&str]) -> (Served, Client) {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvs-mkv"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--calls-per-second",
-            "0",
-        ])
-        .arg("--stream")
-        .arg(format!("cam={}/{SAMPLE}", env!("CARGO_MANIFEST_DIR")))
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
-        .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("AWS_REGION", "us-west-2")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let client = Client {
-        url: line.trim().to_string(),
-        credentials: kvs_mkv::sigv4::Credentials::new("AKIDCLI", "cli-secret"),
-        region: "us-west-2".into(),
-    };
-    (Served(child), client)
-}
-
-fn addr_of(client: &Client) -> SocketAddr {
-    client.url.trim_start_matches("http://").parse().unwrap()
-}
-
-/// The serve flags: `--write-stall-timeout` frees the session of an unread
-/// GetMedia, `--max-connections` closes one connection too many,
-/// `--header-read-timeout` closes a silent connection and
-/// `--keep-alive-timeout` an idle one; 0 turns a timeout off.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_serve_flags_set_the_connection_limits() {
-    let (served, client) = serve(&[
-        "--live",
-        "--speed",
-        "100000",
-        "--max-get-media-sessions",
-        "1",
-        "--write-stall-timeout",
-        "1",
-    ]);
-    let mut unread = small_window(addr_of(&client)).await;
-    unread
-        .write_all(&raw_request(&client, "/getMedia", &earliest()))
-        .await
-        .unwrap();
-    let mut head = [0u8; 12];
-    let n = tokio::time::timeout(GUARD, unread.peek(&mut head))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&head[..n], b"HTTP/1.1 200");
-    let deadline = Instant::now() + GUARD;
-    loop {
-        let (status, _, body) = client.open("/getMedia", earliest()).await;
-        drop(body);
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "--write-stall-timeout had no effect"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    drop(served);
-
-    // Two silent connections stay open (no header or idle timeout); a third
-    // is closed at once.
-    let (served, client) = serve(&[
-        "--max-connections",
-        "2",
-        "--header-read-timeout",
-        "0",
-        "--keep-alive-timeout",
-        "0",
-    ]);
-    let addr = addr_of(&client);
-    let mut silent = Vec::new();
-    for _ in 0..2 {
-        silent.push(TcpStream::connect(addr).await.unwrap());
-    }
-    let deadline = Instant::now() + GUARD;
-    loop {
-        let mut extra = TcpStream::connect(addr).await.unwrap();
-        if closed_by_server(&mut extra, Duration::from_millis(500)).await {
-            break;
-        }
-        assert!(Instant::now() < deadline, "--max-connections had no effect");
-    }
-    assert!(!closed_by_server(&mut silent[0], Duration::from_millis(300)).await);
-    drop(served);
-
-    let (served, client) = serve(&["--header-read-timeout", "0.5"]);
-    let mut silent = TcpStream::connect(addr_of(&client)).await.unwrap();
-    assert!(
-        closed_by_server(&mut silent, GUARD).await,
-        "--header-read-timeout had no effect"
-    );
-    drop(served);
-
-    let (_served, client) = serve(&[
-        "--keep-alive-timeout",
-        "0.5",
-        "--header-read-timeout",
-        "3600",
-    ]);
-    let mut socket = TcpStream::connect(addr_of(&client)).await.unwrap();
-    let body = json!({"StreamName": "cam", "APIName": "GET_MEDIA"});
-    socket
-        .write_all(&raw_request(&client, "/getDataEndpoint", &body))
-        .await
-        .unwrap();
-    assert_eq!(read_response(&mut socket).await.0, 200);
-    assert!(
-        closed_by_server(&mut socket, GUARD).await,
-        "--keep-alive-timeout had no effect"
-    );
 }

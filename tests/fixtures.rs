@@ -26,18 +26,6 @@ fn decode(bytes: &[u8]) -> Vec<Item> {
     whole
 }
 
-fn head(segment_width: usize) -> Vec<u8> {
-    concat(&[
-        ebml_header(),
-        open_unknown(SEGMENT, segment_width),
-        info(1_000_000),
-        el(
-            TRACKS,
-            &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
-        ),
-    ])
-}
-
 /// Producer-SDK layout: 1-byte unknown Segment and Cluster, 8-byte size fields.
 #[test]
 fn unknown_size_cluster_one_byte_form() {
@@ -497,28 +485,4 @@ fn chunk_cut_by_new_header() {
         other => panic!("{other:?}"),
     }
     assert_eq!(items[2].chunk().unwrap().frames().len(), 2);
-}
-
-/// `inspect --json` shows TagBinary as 0x-hex and exits 0.
-#[test]
-fn inspect_json_binary_tag_and_streaming_stdin() {
-    let binary = el(
-        SIMPLE_TAG,
-        &concat(&[string(TAG_NAME, "BIN"), el(TAG_BINARY, &[0x0A, 0xFF])]),
-    );
-    let bytes = concat(&[head(8), el(TAGS, &el(TAG, &binary))]);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kvs-mkv"))
-        .args(["inspect", "--json", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(&bytes).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(line["tags"], serde_json::json!([["BIN", "0x0aff"]]));
-    assert_eq!(line["tracks"][0]["type"], "video");
-    assert_eq!(line["tracks"][0]["width"], 640);
 }

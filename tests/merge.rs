@@ -4,19 +4,15 @@
 
 mod common;
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use bytes::Bytes;
-use common::{decode_whole, shared, testdata, tool, Item};
+use common::{chunk_with, decode_whole, shared, testdata, tool, video, Item};
 use kvs_mkv::merge::{merge, MergeError, MergeOptions, MergeReport, TrackChange};
 use kvs_mkv::writer::{ChunkModel, ChunkWriter, Layout};
-use kvs_mkv::{Chunk, Frame, Track, TrackType};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kvs-mkv"))
-}
+use kvs_mkv::{Chunk, Frame, TrackType};
 
 fn chunks_of(input: &[u8]) -> Vec<Chunk> {
     decode_whole(input)
@@ -142,27 +138,6 @@ fn damage_is_passed_over_and_reported() {
     assert_eq!(chunks_of(&out)[0].frames().len(), 45);
 }
 
-fn video(private: &'static [u8]) -> Track {
-    let mut t = Track::default();
-    t.number = 1;
-    t.track_type = Some(TrackType::Video);
-    t.codec_id = "V_MPEG4/ISO/AVC".into();
-    t.codec_private = Some(Bytes::from_static(private));
-    t
-}
-
-fn chunk_with(track: Track, tc: i64) -> ChunkModel {
-    let mut m = ChunkModel::new(vec![track]);
-    m.frames.push(Frame::new(
-        Bytes::from_static(b"frame"),
-        1,
-        tc,
-        1_000_000,
-        true,
-    ));
-    m
-}
-
 #[test]
 fn a_change_of_tracks_is_refused_and_the_output_finished() {
     let models = [
@@ -252,87 +227,6 @@ fn chunks_of_another_timecode_scale_are_converted() {
     assert_eq!(frames, [(0, Some(40)), (40, Some(40)), (80, Some(40))]);
 }
 
-#[test]
-fn cli_exit_statuses() {
-    let out = scratch("cli.mkv");
-    let ok = bin()
-        .args(["merge", "-o"])
-        .arg(&out)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/truncated.mkv"
-        ))
-        .output()
-        .unwrap();
-    assert_eq!(ok.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&ok.stderr);
-    assert!(
-        stderr.contains("cut short") && stderr.contains("10 complete frames"),
-        "{stderr}"
-    );
-
-    // Standard input, damaged: merged, but exit 1.
-    let mut damaged = testdata("sample.mkv");
-    damaged.splice(6617..6617, b"junk".iter().copied());
-    let mut child = bin()
-        .args(["merge", "-", "-o"])
-        .arg(&out)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&damaged).unwrap();
-    let done = child.wait_with_output().unwrap();
-    assert_eq!(done.status.code(), Some(1));
-    assert_eq!(
-        chunks_of(&std::fs::read(&out).unwrap())[0].frames().len(),
-        45
-    );
-
-    // Refused: a change of tracks.
-    let models = [chunk_with(video(b"a"), 0), chunk_with(video(b"b"), 40)];
-    let refused_in = scratch("refused-in.mkv");
-    let mut body = Vec::new();
-    ChunkWriter::default()
-        .write_stream(&models, &mut body)
-        .unwrap();
-    std::fs::write(&refused_in, body).unwrap();
-    let refused = bin()
-        .args(["merge", "-o"])
-        .arg(&out)
-        .arg(&refused_in)
-        .output()
-        .unwrap();
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("changes track 1"));
-
-    // Nothing to merge: exit 1, and no empty file left behind.
-    let empty_in = scratch("empty-in.mkv");
-    let mut body = Vec::new();
-    ChunkWriter::default()
-        .write_to(&ChunkModel::default(), &mut body)
-        .unwrap();
-    std::fs::write(&empty_in, body).unwrap();
-    let nothing_out = scratch("nothing.mkv");
-    let nothing = bin()
-        .args(["merge", "-o"])
-        .arg(&nothing_out)
-        .arg(&empty_in)
-        .output()
-        .unwrap();
-    assert_eq!(nothing.status.code(), Some(1));
-    assert!(!nothing_out.exists());
-
-    let missing = bin()
-        .args(["merge", "/nonexistent/in.mkv", "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(missing.status.code(), Some(2));
-    let usage = bin().args(["merge", "x.mkv"]).output().unwrap();
-    assert_eq!(usage.status.code(), Some(2), "-o is required");
-}
-
 // ------------------------------------------------------- ffprobe, mkvinfo
 
 #[derive(Debug, Clone, PartialEq)]
@@ -420,21 +314,19 @@ fn check_mkvinfo(path: &Path) {
     assert!(text.contains("|+ Cues") && text.contains("|+ Seek head"));
 }
 
-/// Merges `input` to a file with the CLI and checks it with ffprobe,
+/// Merges `input` to a file and checks it with ffprobe,
 /// ffmpeg and mkvinfo against the input's frames; returns the packets.
 fn check_merged(input: &Path, name: &str) -> Option<Vec<Packet>> {
     if !tool("ffprobe") || !tool("ffmpeg") || !tool("mkvinfo") {
         return None;
     }
     let out = scratch(name);
-    let status = bin()
-        .arg("merge")
-        .arg(input)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    merge(
+        std::fs::File::open(input).unwrap(),
+        std::io::BufWriter::new(std::fs::File::create(&out).unwrap()),
+        &MergeOptions::default(),
+    )
+    .expect("merges");
 
     let chunks = chunks_of(&std::fs::read(input).unwrap());
     let tracks = chunks[0].info().tracks.clone();

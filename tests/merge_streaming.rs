@@ -9,7 +9,8 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
 
-use common::cli::{ffprobe_packet_count, mkvinfo, mkvinfo_frames, scratch_dir};
+use common::oracle::{ffprobe_packet_count, mkvinfo, mkvinfo_frames};
+use common::scratch_dir;
 use common::{decode_whole, testdata, tool, Item};
 use kvs_mkv::merge::{merge, merge_streaming, MergeOptions, Merger, OutputKind};
 

@@ -180,6 +180,7 @@ fn r3_known_size_segment_cut_between_clusters_is_not_complete() {
 // ---------------------------------------------------------------------
 // Client findings, against a 60-line fake service (std TcpListener).
 // ---------------------------------------------------------------------
+#[cfg(feature = "client")]
 mod client {
     use std::io::{Read, Write};
     use std::net::TcpListener;

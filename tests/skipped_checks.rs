@@ -70,7 +70,9 @@ fn parse(root: &Path, path: &Path) -> Source {
         .unwrap_or(path)
         .display()
         .to_string();
-    let support = rel.starts_with("tests/common/") || rel.contains("_support/");
+    let support = rel.starts_with("tests/common/")
+        || rel.contains("_support/")
+        || rel.starts_with("cli/tests/support/");
     let mut functions = Vec::new();
     let mut attrs = String::new();
     for line in text.lines() {
@@ -138,6 +140,7 @@ fn tools_called(body: &str) -> BTreeSet<String> {
 fn dependencies(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut files = Vec::new();
     rust_files(&root.join("tests"), &mut files);
+    rust_files(&root.join("cli/tests"), &mut files);
     rust_files(&root.join("src"), &mut files);
     files.sort();
     let sources: Vec<Source> = files.iter().map(|p| parse(root, p)).collect();
@@ -168,18 +171,22 @@ fn dependencies(root: &Path) -> BTreeMap<String, BTreeSet<String>> {
                     let local = s.functions.iter().position(|g| g.name == name);
                     let found: Vec<(usize, usize)> = match local {
                         Some(gi) => vec![(si, gi)],
-                        None if s.path.starts_with("tests/") => sources
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, t)| t.support)
-                            .flat_map(|(ti, t)| {
-                                t.functions
-                                    .iter()
-                                    .enumerate()
-                                    .filter(|(_, g)| g.name == name)
-                                    .map(move |(gi, _)| (ti, gi))
-                            })
-                            .collect(),
+                        None if s.path.starts_with("tests/")
+                            || s.path.starts_with("cli/tests/") =>
+                        {
+                            sources
+                                .iter()
+                                .enumerate()
+                                .filter(|(_, t)| t.support)
+                                .flat_map(|(ti, t)| {
+                                    t.functions
+                                        .iter()
+                                        .enumerate()
+                                        .filter(|(_, g)| g.name == name)
+                                        .map(move |(gi, _)| (ti, gi))
+                                })
+                                .collect()
+                        }
                         None => Vec::new(),
                     };
                     for (ti, gi) in found {

@@ -193,3 +193,17 @@ pub fn simple_block(track: u8, tc: i16, keyframe: bool, data: &[u8]) -> Vec<u8> 
         &block_body(track, tc, if keyframe { 0x80 } else { 0 }, data),
     )
 }
+
+/// An EBML header, an unknown-size Segment (size field `segment_width`
+/// bytes), Info and one H.264 video track.
+pub fn head(segment_width: usize) -> Vec<u8> {
+    concat(&[
+        ebml_header(),
+        open_unknown(SEGMENT, segment_width),
+        info(1_000_000),
+        el(
+            TRACKS,
+            &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
+        ),
+    ])
+}

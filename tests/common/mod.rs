@@ -1,7 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-pub mod cli;
 pub mod ebml;
 pub mod oracle;
 pub mod sample;
@@ -13,6 +12,18 @@ use bytes::BytesMut;
 use kvs_mkv::{Chunk, ChunkDecoder, DecodeError, Error, Event, EventDecoder};
 use tokio_util::codec::Decoder;
 
+/// The repository's root: the library package's directory. The tests of
+/// the command-line package (cli/tests) share these helpers, and for them
+/// `CARGO_MANIFEST_DIR` is `cli/`.
+pub fn root() -> &'static std::path::Path {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if dir.join("testdata").is_dir() {
+        dir
+    } else {
+        dir.parent().expect("cli/ has a parent")
+    }
+}
+
 fn ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
@@ -20,9 +31,7 @@ fn ci() -> bool {
 /// `../shared/<rel>`, or `None` (with a "skipped" line) when it is missing
 /// outside CI. Under `CI=true` a missing `../shared` is a failure.
 pub fn shared(rel: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared")
-        .join(rel);
+    let path = root().join("../shared").join(rel);
     if path.exists() {
         return Some(path);
     }
@@ -66,12 +75,7 @@ pub fn recordings() -> Vec<PathBuf> {
 }
 
 pub fn testdata(name: &str) -> Vec<u8> {
-    std::fs::read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata")
-            .join(name),
-    )
-    .unwrap()
+    std::fs::read(root().join("testdata").join(name)).unwrap()
 }
 
 /// What decoding produced: chunks and errors in order.
@@ -161,4 +165,42 @@ pub fn events_pieces(input: &[u8], sizes: &[usize]) -> Vec<Result<Event, DecodeE
     }
     while push(&mut out, wrap(decoder.decode_eof(&mut buf)), Err) {}
     out
+}
+
+/// Video track 1 (H.264) with this CodecPrivate.
+pub fn video(private: &'static [u8]) -> kvs_mkv::Track {
+    let mut t = kvs_mkv::Track::default();
+    t.number = 1;
+    t.track_type = Some(kvs_mkv::TrackType::Video);
+    t.codec_id = "V_MPEG4/ISO/AVC".into();
+    t.codec_private = Some(bytes::Bytes::from_static(private));
+    t
+}
+
+/// A chunk of `track` with one 5-byte keyframe at timecode `tc` (ms).
+pub fn chunk_with(track: kvs_mkv::Track, tc: i64) -> kvs_mkv::writer::ChunkModel {
+    let mut m = kvs_mkv::writer::ChunkModel::new(vec![track]);
+    m.frames.push(kvs_mkv::Frame::new(
+        bytes::Bytes::from_static(b"frame"),
+        1,
+        tc,
+        1_000_000,
+        true,
+    ));
+    m
+}
+
+/// A scratch directory of its own under the target directory.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("scratch")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Bytes as text, invalid UTF-8 replaced.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

@@ -52,3 +52,56 @@ pub fn mkvinfo_frame_sizes(path: &Path) -> (Vec<u64>, String) {
         .collect();
     (sizes, text)
 }
+
+/// Packets per stream as ffprobe counts them (it splits laces).
+pub fn ffprobe_packet_count(path: &str) -> u64 {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+            path,
+        ])
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "ffprobe {path}: {}",
+        super::text(&out.stderr)
+    );
+    super::text(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.trim().trim_end_matches(',').parse::<u64>().unwrap())
+        .sum()
+}
+
+/// mkvinfo's full reading (`-v`) of a file: must succeed.
+pub fn mkvinfo(path: &str) -> String {
+    let out = Command::new("mkvinfo")
+        .args(["-v", path])
+        .output()
+        .expect("mkvinfo runs");
+    assert!(
+        out.status.success(),
+        "mkvinfo {path}: {}",
+        super::text(&out.stdout)
+    );
+    super::text(&out.stdout)
+}
+
+/// Frames in mkvinfo's reading: the frames of every (Simple)Block.
+pub fn mkvinfo_frames(info: &str) -> u64 {
+    info.lines()
+        .filter(|l| l.contains("Simple block:") || l.contains("+ Block:"))
+        .map(|l| {
+            let at = l.find(" frame(s)").expect("a frame count");
+            let n = l[..at].rsplit(' ').next().unwrap();
+            n.parse::<u64>().unwrap()
+        })
+        .sum()
+}

@@ -2,8 +2,9 @@
 //! the crate's own SigV4 signer, one connection per call.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
@@ -13,25 +14,16 @@ use hyper_util::rt::TokioIo;
 use kvs_mkv::emulator::EmulatorHandle;
 use kvs_mkv::sigv4::{self, Credentials};
 use kvs_mkv::{Chunk, ChunkDecoder, DecodeErrorKind};
-use serde_json::Value;
-use tokio::net::TcpStream;
+use serde_json::{json, Value};
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_util::codec::Decoder;
 
 /// `../shared/corpus/kvs-recordings/<name>`, or `None` (after printing
 /// "skipped: ...") when ../shared is missing; under `CI=true` a missing file
 /// is a failure.
 pub fn recording(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/kvs-recordings")
-        .join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but {} is missing", path.display());
-    }
-    eprintln!("skipped: {} not found", path.display());
-    None
+    crate::common::shared(&format!("corpus/kvs-recordings/{name}"))
 }
 
 /// A whole answer. `broken` is set when the body ended in an error (a cut).
@@ -205,5 +197,109 @@ impl Client {
         let response = sender.send_request(request).await.expect("response");
         let (parts, body) = response.into_parts();
         (parts.status.as_u16(), parts.headers, body)
+    }
+}
+
+// ------------------------------------------------ raw sockets (timeouts)
+
+/// The longest a raw-socket helper waits: a hang guard.
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
+
+pub fn earliest() -> Value {
+    json!({"StreamName": "cam", "StartSelector": {"StartSelectorType": "EARLIEST"}})
+}
+
+/// A signed request as the bytes of an HTTP/1.1 request.
+pub fn raw_request(client: &Client, path: &str, body: &Value) -> Vec<u8> {
+    let request = client.signed(path, body);
+    let mut out = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+    for (name, value) in &request.headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str(&format!("content-length: {}\r\n\r\n", request.body.len()));
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&request.body);
+    out
+}
+
+/// Reads until the server closes the connection (end of file or reset);
+/// `false` if it is still open when the guard runs out.
+pub async fn closed_by_server(socket: &mut TcpStream, guard: Duration) -> bool {
+    let mut buf = [0u8; 4096];
+    let until = tokio::time::Instant::now() + guard;
+    loop {
+        match tokio::time::timeout_at(until, socket.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Reads one response with a Content-Length body: its status and body.
+pub async fn read_response(socket: &mut TcpStream) -> (u16, Vec<u8>) {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read = async {
+        loop {
+            if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                let status: u16 = head[9..12].parse().unwrap();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse().unwrap())
+                    .expect("a content-length");
+                if data.len() >= end + 4 + len {
+                    return (status, data[end + 4..end + 4 + len].to_vec());
+                }
+            }
+            let n = socket.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed before a whole response");
+            data.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(HANG_GUARD, read)
+        .await
+        .expect("a response")
+}
+
+/// A connection whose receive buffer is small, so that a response nobody
+/// reads fills it soon.
+pub async fn small_window(addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+pub fn addr_of(client: &Client) -> SocketAddr {
+    client.url.trim_start_matches("http://").parse().unwrap()
+}
+
+// ------------------------------------------------ GetMedia
+
+/// A GetMedia request body.
+pub fn get_media(stream: &str, selector: Value) -> Value {
+    json!({ "StreamName": stream, "StartSelector": selector })
+}
+
+/// Every chunk of a GetMedia body: complete, with fresh trailing tags, the
+/// continuation token (= the fragment number) last.
+pub fn assert_get_media_chunks(chunks: &[Chunk]) {
+    for chunk in chunks {
+        assert!(chunk.is_complete());
+        let info = chunk.info();
+        let number = chunk.fragment_number().unwrap().to_string();
+        assert_eq!(chunk.continuation_token(), Some(number.as_str()));
+        assert!(info.millis_behind_now().is_some());
+        let last = info.tags.last().unwrap();
+        assert_eq!(last.name, kvs_mkv::kvs::names::CONTINUATION_TOKEN);
+        assert_eq!(last.position, kvs_mkv::TagPosition::AfterCluster);
+        let trailing = info
+            .tags
+            .iter()
+            .filter(|t| t.name == kvs_mkv::kvs::names::CONTINUATION_TOKEN)
+            .count();
+        assert_eq!(trailing, 1, "old trailing tags were replaced");
     }
 }

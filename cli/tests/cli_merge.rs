@@ -2,16 +2,19 @@
 //! `get-media-for-fragment-list --save -`: a streamable MKV on standard
 //! output, written chunk by chunk, that ffprobe reads from a pipe.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
-use common::cli::{
+use common::{chunk_with, decode_whole, testdata, tool, video, Item};
+use kvs_mkv::writer::{ChunkModel, ChunkWriter};
+use support::{
     bin, ffprobe_packet_count, scratch_dir, testdata_path, text, wait_output, Serve, HANG_GUARD,
 };
-use common::{decode_whole, testdata, tool, Item};
 
 /// `producer | ffprobe -`: the packets ffprobe counts, read from the
 /// producer's standard output through a pipe; and the producer's stderr.
@@ -212,4 +215,88 @@ fn save_to_standard_output_pipes_into_ffprobe() {
         2,
         "{stderr}"
     );
+}
+
+#[test]
+fn merge_exit_statuses() {
+    let dir = scratch_dir("merge-exit");
+    let out = dir.join("cli.mkv");
+    let ok = bin()
+        .args(["merge", "-o"])
+        .arg(&out)
+        .arg(testdata_path("truncated.mkv"))
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(
+        stderr.contains("cut short") && stderr.contains("10 complete frames"),
+        "{stderr}"
+    );
+
+    // Standard input, damaged: merged, but exit 1.
+    let mut damaged = testdata("sample.mkv");
+    damaged.splice(6617..6617, b"junk".iter().copied());
+    let mut child = bin()
+        .args(["merge", "-", "-o"])
+        .arg(&out)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&damaged).unwrap();
+    let done = child.wait_with_output().unwrap();
+    assert_eq!(done.status.code(), Some(1));
+    assert_eq!(
+        kvs_mkv::io::read_chunks(&std::fs::read(&out).unwrap()[..])
+            .next()
+            .unwrap()
+            .unwrap()
+            .frames()
+            .len(),
+        45
+    );
+
+    // Refused: a change of tracks.
+    let models = [chunk_with(video(b"a"), 0), chunk_with(video(b"b"), 40)];
+    let refused_in = dir.join("refused-in.mkv");
+    let mut body = Vec::new();
+    ChunkWriter::default()
+        .write_stream(&models, &mut body)
+        .unwrap();
+    std::fs::write(&refused_in, body).unwrap();
+    let refused = bin()
+        .args(["merge", "-o"])
+        .arg(&out)
+        .arg(&refused_in)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("changes track 1"));
+
+    // Nothing to merge: exit 1, and no empty file left behind.
+    let empty_in = dir.join("empty-in.mkv");
+    let mut body = Vec::new();
+    ChunkWriter::default()
+        .write_to(&ChunkModel::default(), &mut body)
+        .unwrap();
+    std::fs::write(&empty_in, body).unwrap();
+    let nothing_out = dir.join("nothing.mkv");
+    let nothing = bin()
+        .args(["merge", "-o"])
+        .arg(&nothing_out)
+        .arg(&empty_in)
+        .output()
+        .unwrap();
+    assert_eq!(nothing.status.code(), Some(1));
+    assert!(!nothing_out.exists());
+
+    let missing = bin()
+        .args(["merge", "/nonexistent/in.mkv", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    let usage = bin().args(["merge", "x.mkv"]).output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "-o is required");
 }

@@ -3,17 +3,19 @@
 //! last complete chunk (read back by ffprobe and mkvinfo), the program says
 //! what it saved and exits 130 / 143; a second signal exits at once.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Receiver};
 
-use common::cli::{
+use common::tool;
+use support::{
     ffprobe_packet_count, mkvinfo, mkvinfo_frames, scratch_dir, signal, testdata_path, text,
     wait_output, Serve, HANG_GUARD,
 };
-use common::tool;
 
 /// The lines a child writes on one of its pipes, as they come.
 fn lines_of(pipe: impl Read + Send + 'static) -> Receiver<String> {

@@ -11,22 +11,24 @@
 //!   `--endpoint-url` of an emulator serving `cam` (testdata/sample.mkv
 //!   and testdata/images), with the README's example key pair.
 //! - Cargo commands are checked, not run: `cargo test` is what runs this;
-//!   `cargo test --test T`, `cargo bench --bench B`, `cargo install --path .`
+//!   `cargo test --test T`, `cargo bench --bench B`, `cargo install --path cli`
 //!   and `bash SCRIPT` must name a test target, a bench target, the crate
 //!   with the binary, a script that bash parses.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::cli::{run, scratch_dir, text, Serve};
 use common::tool;
+use support::{run, scratch_dir, text, Serve};
 
 const README_URL: &str = "http://127.0.0.1:4567";
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    common::root()
 }
 
 /// The ```sh blocks, each as its lines (continuations joined).
@@ -100,8 +102,12 @@ fn check_tooling(line: &str) -> bool {
             );
             true
         }
-        ["cargo", "install", "--path", "."] => {
-            assert!(manifest.contains("name = \"kvs-mkv\"") && manifest.contains("[[bin]]"));
+        ["cargo", "install", "--path", path] => {
+            let cli = std::fs::read_to_string(root().join(path).join("Cargo.toml")).unwrap();
+            assert!(
+                cli.contains("[[bin]]") && cli.contains("name = \"kvs-mkv\""),
+                "{line}: no kvs-mkv binary in {path}/Cargo.toml"
+            );
             true
         }
         ["bash", script, ..] => {

@@ -4,6 +4,7 @@
 //! sizes, keyframe flags, pts) and mkvinfo (tags, tracks). The decoder's
 //! answer is taken from `kvs-mkv inspect --json`, as a user would see it.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;
@@ -301,7 +302,7 @@ fn sample_agrees_with_ffprobe_and_mkvinfo() {
     if !common::tool("ffprobe") || !common::tool("mkvinfo") {
         return;
     }
-    check_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.mkv"));
+    check_file(&common::root().join("testdata/sample.mkv"));
 }
 
 /// Facts from the recordings' MANIFEST (counted by AWS's project and ffprobe).

@@ -3,13 +3,15 @@
 //! escaped in every table and message; JSON output escapes them by
 //! construction. The servers here are tiny hostile ones on 127.0.0.1.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::process::Output;
 
-use common::cli::{aws_bin, bin, hostile_server, run, scratch_dir, text, Answer};
 use kvs_mkv::writer::{ChunkModel, ChunkWriter, Layout, TimestampSpelling};
 use kvs_mkv::{ErrorId, Frame, Track, TrackType};
+use support::{aws_bin, bin, hostile_server, run, scratch_dir, text, Answer};
 
 /// Clears the screen, sets the window title, rings the bell, and starts a
 /// fake line; then a right-to-left override.

@@ -2,20 +2,23 @@
 //! checked for its effect; and a guard that fails when a flag that
 //! `--help` lists has no test mentioning it.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "../../tests/emulator_support/mod.rs"]
 mod emulator_support;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::cli::{
-    aws_bin, bin, ffprobe_packet_count, run, scratch_dir, testdata_path, text, wait_output, Serve,
-    KEY_ID, REGION, SECRET,
-};
 use common::tool;
 use kvs_mkv::sigv4::Credentials;
 use serde_json::{json, Value};
+use support::{
+    aws_bin, bin, ffprobe_packet_count, run, scratch_dir, testdata_path, text, wait_output, Serve,
+    KEY_ID, REGION, SECRET,
+};
 
 const FRAGMENTS: [&str; 3] = [
     "91343852333181432392682062607743920146159169392",
@@ -103,12 +106,15 @@ fn flags_from_help() -> Vec<(String, Vec<String>)> {
     all
 }
 
-/// The functions of the test sources (tests/*.rs): each from one `fn` to
-/// the next.
+/// The functions of the test sources (cli/tests/*.rs, where the tests that
+/// run the binary live, and tests/*.rs): each from one `fn` to the next.
 fn test_functions() -> Vec<String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let root = common::root();
+    let entries = [root.join("cli/tests"), root.join("tests")]
+        .into_iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap());
     let mut functions = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
+    for entry in entries {
         let path = entry.unwrap().path();
         if path.extension().is_none_or(|e| e != "rs") {
             continue;

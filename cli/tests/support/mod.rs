@@ -1,10 +1,10 @@
-//! Running the real `kvs-mkv` binary: a `serve` child process, a tiny
-//! hostile HTTP server, and the independent readers (ffprobe, mkvinfo).
+//! Running the real `kvs-mkv` binary: a `serve` child process, and a tiny
+//! hostile HTTP server. (The independent readers, ffprobe and mkvinfo, are
+//! in tests/common/oracle.rs, shared with the library's tests.)
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -37,21 +37,11 @@ pub fn aws_bin() -> Command {
 }
 
 pub fn testdata_path(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::common::root()
         .join("testdata")
         .join(name)
         .display()
         .to_string()
-}
-
-/// A scratch directory of its own under the target directory.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("cli")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Runs a command to its end (with a hang guard), stdin closed.
@@ -89,10 +79,6 @@ pub fn signal(pid: u32, name: &str) {
         .status()
         .expect("kill(1) runs");
     assert!(status.success(), "kill -{name} {pid}");
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `kvs-mkv serve` as a child process, stopped (SIGTERM, then waited for)
@@ -301,55 +287,6 @@ fn read_request(conn: &mut TcpStream) -> Option<Request> {
     })
 }
 
-/// Packets per stream as ffprobe counts them (it splits laces).
-pub fn ffprobe_packet_count(path: &str) -> u64 {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_packets",
-            "-show_entries",
-            "stream=nb_read_packets",
-            "-of",
-            "csv=p=0",
-            path,
-        ])
-        .output()
-        .expect("ffprobe runs");
-    assert!(
-        out.status.success(),
-        "ffprobe {path}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.trim().trim_end_matches(',').parse::<u64>().unwrap())
-        .sum()
-}
-
-/// mkvinfo's full reading (`-v`) of a file: must succeed.
-pub fn mkvinfo(path: &str) -> String {
-    let out = Command::new("mkvinfo")
-        .args(["-v", path])
-        .output()
-        .expect("mkvinfo runs");
-    assert!(
-        out.status.success(),
-        "mkvinfo {path}: {}",
-        text(&out.stdout)
-    );
-    text(&out.stdout)
-}
-
-/// Frames in mkvinfo's reading: the frames of every (Simple)Block.
-pub fn mkvinfo_frames(info: &str) -> u64 {
-    info.lines()
-        .filter(|l| l.contains("Simple block:") || l.contains("+ Block:"))
-        .map(|l| {
-            let at = l.find(" frame(s)").expect("a frame count");
-            let n = l[..at].rsplit(' ').next().unwrap();
-            n.parse::<u64>().unwrap()
-        })
-        .sum()
-}
+#[allow(unused_imports)]
+pub use crate::common::oracle::{ffprobe_packet_count, mkvinfo, mkvinfo_frames};
+pub use crate::common::{scratch_dir, text};

@@ -1,10 +1,12 @@
 //! `kvs-mkv inspect`: exit statuses, streaming output, the adapters.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use common::ebml::*;
 use common::testdata;
 
 fn bin() -> Command {
@@ -13,7 +15,8 @@ fn bin() -> Command {
 
 #[test]
 fn exit_statuses() {
-    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv");
+    let sample = common::root().join("testdata/sample.mkv");
+    let sample = sample.to_str().unwrap();
     let ok = bin().args(["inspect", sample]).output().unwrap();
     assert_eq!(ok.status.code(), Some(0));
     let table = String::from_utf8(ok.stdout).unwrap();
@@ -89,8 +92,7 @@ fn json_lines_stream() {
 
 #[test]
 fn blocking_reader_adapter() {
-    let file =
-        std::fs::File::open(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv")).unwrap();
+    let file = std::fs::File::open(common::root().join("testdata/sample.mkv")).unwrap();
     let chunks: Vec<_> = kvs_mkv::io::read_chunks(file)
         .collect::<Result<_, _>>()
         .unwrap();
@@ -149,4 +151,28 @@ fn sample_is_fresh() {
         common::sample::sample(&clip) == testdata("sample.mkv"),
         "stale: run `cargo run --example gen_testdata`"
     );
+}
+
+/// `inspect --json` shows TagBinary as 0x-hex and exits 0.
+#[test]
+fn inspect_json_binary_tag_and_streaming_stdin() {
+    let binary = el(
+        SIMPLE_TAG,
+        &concat(&[string(TAG_NAME, "BIN"), el(TAG_BINARY, &[0x0A, 0xFF])]),
+    );
+    let bytes = concat(&[head(8), el(TAGS, &el(TAG, &binary))]);
+    let mut child = bin()
+        .args(["inspect", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["tags"], serde_json::json!([["BIN", "0x0aff"]]));
+    assert_eq!(line["tracks"][0]["type"], "video");
+    assert_eq!(line["tracks"][0]["width"], 640);
 }

@@ -3,12 +3,14 @@
 //! quiet), `--save` errors name the path, tables have a header and keep
 //! their fixed columns within 100 characters.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::process::Stdio;
 
-use common::cli::{bin, run, scratch_dir, testdata_path, text, wait_output, Serve};
+use support::{bin, run, scratch_dir, testdata_path, text, wait_output, Serve};
 
 const FRAGMENTS: [&str; 3] = [
     "91343852333181432392682062607743920146159169392",
