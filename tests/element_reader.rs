@@ -142,12 +142,14 @@ fn check_structure(items: &Items) {
                 id,
                 offset_end,
                 depth,
+                complete,
             } => {
                 let (open_id, start, end) = open.pop().expect("End without Start");
                 assert_eq!((id, depth), (open_id, open.len()), "{e:?}");
                 assert!(offset_end >= start && offset_end >= last, "{e:?}");
                 if let Some(end) = end {
-                    assert!(offset_end <= end, "{e:?} after its declared end");
+                    // Complete at its declared end; cut before it.
+                    assert_eq!(complete, offset_end == end, "{e:?}, declared end {end}");
                 }
                 last = offset_end;
             }
@@ -823,10 +825,12 @@ fn shifted(items: &Items, delta: u64) -> Items {
                     id,
                     offset_end,
                     depth,
+                    complete,
                 } => Element::End {
                     id,
                     offset_end: offset_end + delta,
                     depth,
+                    complete,
                 },
             }),
             Err(e) => Err(DecodeError {
@@ -878,11 +882,23 @@ fn until_error(damaged: &[u8]) -> Items {
     items[..n].to_vec()
 }
 
+/// An element's end, complete (by its size or the unknown-size rule).
 fn end(id: u32, offset_end: usize, depth: usize) -> Result<Element, DecodeError> {
     Ok(Element::End {
         id,
         offset_end: offset_end as u64,
         depth,
+        complete: true,
+    })
+}
+
+/// An element's end where damage or the end of the input cut it short.
+fn cut(id: u32, offset_end: usize, depth: usize) -> Result<Element, DecodeError> {
+    Ok(Element::End {
+        id,
+        offset_end: offset_end as u64,
+        depth,
+        complete: false,
     })
 }
 
@@ -944,6 +960,25 @@ fn junk_inside_an_unknown_size_cluster() {
     );
 }
 
+/// Invalid bytes inside a Cluster of known size cut it, and the Segment
+/// around it, though that has an unknown size.
+#[test]
+fn junk_inside_a_known_size_cluster() {
+    let block = simple_block(1, 0, true, &[6; 5]);
+    let (chunk, children, _) =
+        known_cluster_chunk(&[&block[..], &[0, 0, 0, 0]].concat(), 3 + block.len() + 4);
+    let at = children + 3 + block.len();
+    let items = until_error(&chunk);
+    assert_eq!(
+        items[items.len() - 3..],
+        [
+            cut(CLUSTER, at, 1),
+            cut(SEGMENT, at, 0),
+            error(at, chunk.len() - at, DecodeErrorKind::InvalidElementId),
+        ]
+    );
+}
+
 #[test]
 fn junk_before_the_first_chunk() {
     // 'g' (0x67) begins a 2-byte ID, 0x6761 ("ga"), which the schema does
@@ -1001,12 +1036,14 @@ fn void_and_crc_close_nothing_and_ebml_closes_all() {
             Element::End {
                 id: CLUSTER,
                 offset_end: chunk.len() as u64,
-                depth: 1
+                depth: 1,
+                complete: true,
             },
             Element::End {
                 id: SEGMENT,
                 offset_end: chunk.len() as u64,
-                depth: 0
+                depth: 0,
+                complete: true,
             },
         ]
     );
@@ -1037,8 +1074,8 @@ fn an_element_larger_than_its_parent() {
     assert_eq!(
         items[items.len() - 3..],
         [
-            end(CLUSTER, block_at, 1),
-            end(SEGMENT, block_at, 0),
+            cut(CLUSTER, block_at, 1),
+            cut(SEGMENT, block_at, 0),
             error(
                 block_at,
                 chunk.len() - block_at,
@@ -1082,7 +1119,7 @@ fn an_unknown_size_header_across_its_parents_end() {
     assert_eq!(
         items[items.len() - 2..],
         [
-            end(SEGMENT, cluster_at, 0),
+            cut(SEGMENT, cluster_at, 0),
             error(
                 cluster_at,
                 chunk.len() - cluster_at,
@@ -1117,14 +1154,12 @@ fn nesting_deeper_than_the_limit() {
         &error(at, chunk.len() - at, DecodeErrorKind::TooDeep { limit: 32 })
     );
     assert_eq!(elements(&items).iter().map(|e| e.depth()).max(), Some(31));
-    let ends = items
-        .iter()
-        .filter(|i| matches!(i, Ok(Element::End { .. })));
-    assert_eq!(
-        ends.count(),
-        1 + 32,
-        "the EBML header's, then every open one"
-    );
+    let ends = |complete| {
+        let end = |i: &&Result<Element, DecodeError>| matches!(i, Ok(Element::End { complete: c, .. }) if *c == complete);
+        items.iter().filter(end).count()
+    };
+    assert_eq!(ends(true), 1, "the EBML header's");
+    assert_eq!(ends(false), 32, "every open one, cut");
 
     let mut limits = Limits::default();
     limits.max_depth = 4;
@@ -1152,8 +1187,8 @@ fn sizes_of_two_to_the_56() {
     assert_eq!(
         items[items.len() - 3..],
         [
-            end(CLUSTER, at, 1),
-            end(SEGMENT, at, 0),
+            cut(CLUSTER, at, 1),
+            cut(SEGMENT, at, 0),
             error(
                 at,
                 damaged.len() - at,
@@ -1190,8 +1225,8 @@ fn sizes_of_two_to_the_56() {
                 size: 1,
                 depth: 2
             }),
-            end(CLUSTER, cut, 1),
-            end(SEGMENT, cut, 0),
+            self::cut(CLUSTER, cut, 1),
+            self::cut(SEGMENT, cut, 0),
             error(
                 cut,
                 0,
@@ -1229,15 +1264,20 @@ fn a_leaf_of_unknown_size() {
     let at = head.len();
     let damaged = [&head[..], &[0xA3, 0xFF, 0x81, 0, 0, 0x80]].concat();
     let items = until_error(&damaged);
+    // Not invalid bytes: the Cluster and Segment (unknown sizes) are cut.
     assert_eq!(
-        items.last().unwrap(),
-        &error(
-            at,
-            damaged.len() - at,
-            DecodeErrorKind::UnknownSize {
-                id: ElementId(SIMPLE_BLOCK)
-            }
-        )
+        items[items.len() - 3..],
+        [
+            cut(CLUSTER, at, 1),
+            cut(SEGMENT, at, 0),
+            error(
+                at,
+                damaged.len() - at,
+                DecodeErrorKind::UnknownSize {
+                    id: ElementId(SIMPLE_BLOCK)
+                }
+            ),
+        ]
     );
 }
 
@@ -1271,7 +1311,11 @@ fn truncated_input() {
         check_structure(&items);
         assert_eq!(
             items[items.len() - 3..],
-            [end(CLUSTER, cut, 1), end(SEGMENT, cut, 0), expected],
+            [
+                self::cut(CLUSTER, cut, 1),
+                self::cut(SEGMENT, cut, 0),
+                expected
+            ],
             "cut at {cut}"
         );
         assert_eq!(read_pieces(input, &[1]), items);
@@ -1361,17 +1405,19 @@ fn large_payloads_are_passed_over_in_pieces() {
                 offset: tail_at,
                 header_len: 2,
                 size: tail.len() as u64 - 2,
-                depth: 2
+                depth: 2,
             },
             Element::End {
                 id: CLUSTER,
                 offset_end: tail_at + tail.len() as u64,
-                depth: 1
+                depth: 1,
+                complete: true,
             },
             Element::End {
                 id: SEGMENT,
                 offset_end: tail_at + tail.len() as u64,
-                depth: 0
+                depth: 0,
+                complete: true,
             },
         ]
     );

@@ -212,8 +212,9 @@ pub fn elements_from_slices(
 }
 
 /// `Start`s and `End`s pair up with the same IDs and depths, depths follow
-/// the nesting, offsets never go back or past the input, and no element
-/// claims to end after its parent.
+/// the nesting, offsets never go back or past the input, no element claims
+/// to end after its parent, and an element of known size is complete
+/// exactly when it ends at its size.
 pub fn check_elements(items: &[Result<kvs_mkv::matroska::Element, DecodeError>], len: u64) {
     use kvs_mkv::matroska::Element;
     let mut open: Vec<(u32, Option<u64>)> = Vec::new();
@@ -239,11 +240,20 @@ pub fn check_elements(items: &[Result<kvs_mkv::matroska::Element, DecodeError>],
                     open.push((id, end));
                 }
             }
-            Element::End { id, offset_end, .. } => {
+            Element::End {
+                id,
+                offset_end,
+                complete,
+                ..
+            } => {
                 let (open_id, end) = open.pop().expect("End without Start");
                 assert_eq!((id, e.depth()), (open_id, open.len()), "{e:?}");
                 assert!(offset_end >= last && offset_end <= len, "{e:?}");
-                assert!(end.is_none_or(|end| offset_end <= end), "{e:?}");
+                // Complete at its declared end, cut before it.
+                assert!(
+                    end.is_none_or(|end| complete == (offset_end == end) && offset_end <= end),
+                    "{e:?}"
+                );
                 last = offset_end;
             }
         }

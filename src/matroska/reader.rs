@@ -48,7 +48,8 @@
 //! ([`ids::is_master`]); [`Element::Leaf`] is any other element, reported as
 //! soon as its header is in. Every `Start` is followed by exactly one `End`,
 //! also when the input is damaged or ends early (`End` then says where the
-//! reader stopped reading the element). Depth counts the open masters
+//! reader stopped reading the element, and that it is not `complete`).
+//! Depth counts the open masters
 //! around an element: the EBML header and the Segment are at depth 0.
 //!
 //! An element of **unknown size** ends where an element appears that cannot
@@ -75,8 +76,9 @@
 //! [`Limits::max_depth`] ([`TooDeep`]), a leaf larger than
 //! [`Limits::max_chunk_size`], the largest element passed over unread
 //! ([`ElementTooLarge`]: a damaged size would otherwise swallow the rest of
-//! a stream). The open elements then end there (their `End`s come first),
-//! and the reader **resynchronizes at the next EBML header** (found with
+//! a stream). The open elements then end there (their `End`s come first,
+//! not `complete`: invalid bytes alone end elements of unknown size
+//! completely, as the unknown-size rule says), and the reader **resynchronizes at the next EBML header** (found with
 //! `memchr::memmem`, at least one byte on); the error is reported when it is
 //! found, with the bytes passed over in [`DecodeError::skipped`], or at the
 //! end of the input (`skipped` 0). In a Kinesis Video stream every chunk
@@ -158,6 +160,12 @@ pub enum Element {
         offset_end: u64,
         /// The depth of its `Start`.
         depth: usize,
+        /// It ended by its size or by the unknown-size rule. `false` when
+        /// damage, the end of the input or a new EBML header cut it short
+        /// (and so everything around it). Invalid bytes cannot be a child:
+        /// where they stand, elements of unknown size end completely, as
+        /// they do before an element that cannot be their child.
+        complete: bool,
     },
 }
 
@@ -248,7 +256,9 @@ enum State {
     /// a master of known size.
     Skip { end: u64, leaf: Option<LeafAt> },
     /// Ending every open element at `at` (one `End` per call), then `then`.
-    Closing { at: u64, then: Then },
+    /// The `End`s are complete until an element of known size is closed,
+    /// when `complete`; never otherwise.
+    Closing { at: u64, then: Then, complete: bool },
     /// After damage at `at`: looking for the next EBML header.
     Resync { kind: DecodeErrorKind, at: u64 },
 }
@@ -467,9 +477,16 @@ impl ElementReader {
                     };
                     self.truncated(inside, offset);
                 }
-                State::Closing { at, .. } => {
-                    if !self.stack.is_empty() {
-                        if let Next::Report(end) = self.close_top(at) {
+                State::Closing {
+                    at,
+                    ref mut complete,
+                    ..
+                } => {
+                    if let Some(top) = self.stack.last() {
+                        // Cut before its end: it and all around it.
+                        *complete &= top.end.is_none();
+                        let complete = *complete;
+                        if let Next::Report(end) = self.close_top(at, complete) {
                             return Some(end);
                         }
                         continue;
@@ -538,7 +555,7 @@ impl ElementReader {
         // A master of known size ends here.
         if let Some(top) = self.stack.last() {
             if top.end == Some(pos) {
-                return self.close_top(pos);
+                return self.close_top(pos, true);
             }
         }
         let rest = &input[(pos - base) as usize..];
@@ -558,6 +575,7 @@ impl ElementReader {
                             self.state = State::Closing {
                                 at: pos,
                                 then: Then::Nothing,
+                                complete: true,
                             }
                         }
                     }
@@ -575,7 +593,7 @@ impl ElementReader {
         // open element of unknown size ends it.
         if let Some(top) = self.stack.last() {
             if top.end.is_none() && !ids::may_contain(top.id, h.id) {
-                return self.close_top(pos);
+                return self.close_top(pos, true);
             }
         }
         let parent = self.stack.last().copied();
@@ -601,6 +619,7 @@ impl ElementReader {
                     self.state = State::Closing {
                         at: pos,
                         then: Then::Report(error),
+                        complete: false,
                     };
                     return Next::Go;
                 }
@@ -694,10 +713,17 @@ impl ElementReader {
 
     /// Damage at `pos` (the header there is not consumed): the open
     /// elements end there, then the reader looks for the next EBML header.
+    /// Invalid bytes end the open elements of unknown size completely (they
+    /// cannot be their child); anything else cuts them.
     fn damage(&mut self, kind: DecodeErrorKind) -> Next {
+        let complete = matches!(
+            kind,
+            DecodeErrorKind::InvalidElementId | DecodeErrorKind::InvalidElementSize
+        );
         self.state = State::Closing {
             at: self.pos,
             then: Then::Resync(kind),
+            complete,
         };
         Next::Go
     }
@@ -707,6 +733,7 @@ impl ElementReader {
     fn truncated(&mut self, inside: u32, offset: u64) {
         self.state = State::Closing {
             at: self.pos,
+            complete: false,
             then: Then::Report(DecodeError {
                 offset,
                 skipped: 0,
@@ -731,7 +758,7 @@ impl ElementReader {
 
     /// Ends the innermost open master at `at`; its `End`, unless it was
     /// passed over unreported.
-    fn close_top(&mut self, at: u64) -> Next {
+    fn close_top(&mut self, at: u64, complete: bool) -> Next {
         let Some(open) = self.stack.pop() else {
             return Next::Go;
         };
@@ -748,6 +775,7 @@ impl ElementReader {
             id: open.id,
             offset_end: at,
             depth,
+            complete,
         };
         Next::report(reported, end)
     }
