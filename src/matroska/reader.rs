@@ -417,11 +417,12 @@ impl ElementReader {
 
     /// Passes over the rest of the innermost open master (right after its
     /// `Start`: all its children) without reporting it; its `End` comes
-    /// next. An element of known size is passed over as its bytes arrive;
-    /// one of unknown size is still read (its end is where an element
-    /// appears that cannot be its child), only not reported. Damage inside
-    /// is reported all the same. Does nothing when no master is open or
-    /// after damage.
+    /// next. An element of known size is passed over unread as its bytes
+    /// arrive, up to [`Limits::max_chunk_size`] (a damaged size must not
+    /// hide the chunks after it); one of unknown size, or larger, is still
+    /// read (its end is where an element appears that cannot be its child,
+    /// or a new EBML header), only not reported. Damage inside is reported
+    /// all the same. Does nothing when no master is open or after damage.
     pub fn skip_contents(&mut self) {
         let Some(top) = self.stack.len().checked_sub(1) else {
             return;
@@ -433,8 +434,10 @@ impl ElementReader {
             return;
         }
         match self.stack[top].end {
-            Some(end) => self.state = State::Skip { end, leaf: None },
-            None => self.silent = Some(self.silent.map_or(top, |d| d.min(top))),
+            Some(end) if end - self.pos <= self.limits.max_chunk_size => {
+                self.state = State::Skip { end, leaf: None }
+            }
+            _ => self.silent = Some(self.silent.map_or(top, |d| d.min(top))),
         }
     }
 
@@ -653,8 +656,8 @@ impl ElementReader {
         let depth = self.stack.len();
         let silent = self.silent.is_some();
         if ids::is_master(h.id) {
-            if silent {
-                if let Some(end) = end {
+            if let (true, Some(size), Some(end)) = (silent, h.size, end) {
+                if size <= self.limits.max_chunk_size {
                     // Passed over unreported: no need to look inside.
                     self.pos = header_end;
                     self.state = State::Skip { end, leaf: None };
