@@ -1256,7 +1256,9 @@ fn sizes_of_two_to_the_56() {
         skipped.push(item);
     }
     let mut expected = items.clone();
-    expected.remove(n - 3); // the Cluster's Timestamp, unreported
+    // The Cluster's Timestamp is not reported.
+    let timestamp = expected.remove(n - 3);
+    assert!(matches!(timestamp, Ok(Element::Leaf { id: TIMECODE, .. })));
     assert_eq!(skipped, expected);
 
     // In a Cluster of known size.
