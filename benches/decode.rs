@@ -9,7 +9,9 @@
 //! - `recordings`: the real GetMedia recordings of ../shared (skipped when
 //!   absent);
 //! - `peers`: ebml-iterable's push `TagDecoder` (with webm-iterable's
-//!   Matroska spec) and matroska-demuxer on the same bytes.
+//!   Matroska spec) and matroska-demuxer on the same bytes;
+//! - `elements`: the element reader (`matroska::ElementReader`) on the
+//!   small-frame body and the recordings, elements per second.
 //!
 //! Every input is fed whole, in 64 KiB pieces and in 1460-byte pieces (one
 //! TCP segment); the small inputs also one byte at a time. The pieces are
@@ -33,6 +35,7 @@ use std::path::PathBuf;
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use kvs_mkv::matroska::{Element, ElementReader};
 use kvs_mkv::{Chunk, ChunkDecoder, Error, Event, EventDecoder};
 use streams::Shape;
 use tokio_util::codec::Decoder;
@@ -145,6 +148,31 @@ fn kvs_events(input: BytesMut, piece: Option<usize>) -> Run {
         })
     });
     (frames, keep)
+}
+
+/// Elements (starts and leaves) found by an `ElementReader`, every payload
+/// passed over.
+fn kvs_elements(input: BytesMut, piece: Option<usize>) -> Run {
+    let mut reader = ElementReader::default();
+    let mut elements = 0;
+    let keep = feed(input, piece, |buf, eof| loop {
+        let r = if eof {
+            reader.next_eof(buf)
+        } else {
+            reader.next(buf)
+        };
+        match r {
+            Ok(Some(e)) => {
+                elements += u64::from(!matches!(e, Element::End { .. }));
+                black_box(e);
+            }
+            Ok(None) => return,
+            Err(e) => {
+                black_box(e);
+            }
+        }
+    });
+    (elements, keep)
 }
 
 /// Benchmarks one decoder over one input at one piece size.
@@ -361,5 +389,43 @@ fn peers(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, big_frames, small_frames, recordings, peers);
+fn elements(c: &mut Criterion) {
+    let mut inputs = vec![(
+        "small_frames".to_string(),
+        streams::stream(&Shape::small_frames(12)),
+    )];
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/kvs-recordings");
+    for name in ["output_get_media", "vogels_480"] {
+        match std::fs::read(dir.join(format!("{name}.mkv"))) {
+            Ok(bytes) => inputs.push((name.to_string(), bytes)),
+            Err(_) => eprintln!("skipped: {name}.mkv not found in {}", dir.display()),
+        }
+    }
+    let mut g = c.benchmark_group("elements");
+    g.sample_size(20);
+    for (name, input) in inputs {
+        let count = kvs_elements(BytesMut::from(&input[..]), WHOLE).0;
+        g.throughput(Throughput::Elements(count));
+        for piece in [WHOLE, TCP] {
+            bench(
+                &mut g,
+                &format!("{name}/ElementReader"),
+                piece,
+                &input,
+                count,
+                kvs_elements,
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    big_frames,
+    small_frames,
+    recordings,
+    peers,
+    elements
+);
 criterion_main!(benches);

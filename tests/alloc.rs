@@ -495,3 +495,45 @@ fn a_kept_string_keeps_at_most_a_small_block() {
         }
     }
 }
+
+/// The element reader allocates nothing per element: only its stack of
+/// open elements grows (a few times, up to the nesting depth), whatever the
+/// stream's length, damage included; its buffer use is the caller's.
+#[test]
+fn the_element_reader_allocates_nothing_per_element() {
+    use kvs_mkv::matroska::{Element, ElementReader};
+    let run = |input: &[u8], piece: usize| {
+        // The caller's buffer, sized before the measurement.
+        let mut buf = BytesMut::with_capacity(input.len());
+        let (elements, stats) = measure(|| {
+            let mut reader = ElementReader::default();
+            let mut elements = 0u64;
+            let mut on = |r: Result<Option<Element>, kvs_mkv::DecodeError>| match r {
+                Ok(Some(_)) => {
+                    elements += 1;
+                    true
+                }
+                Ok(None) => false,
+                Err(_) => true,
+            };
+            for p in input.chunks(piece) {
+                buf.extend_from_slice(p);
+                while on(reader.next(&mut buf)) {}
+            }
+            while on(reader.next_eof(&mut buf)) {}
+            elements
+        });
+        (elements, stats.allocs)
+    };
+    let small = streams::stream(&Shape::small_frames(12));
+    let mut damaged = small.clone();
+    for at in (1000..damaged.len()).step_by(50_000) {
+        damaged[at..at + 4].copy_from_slice(&[0, 0, 0, 0]);
+    }
+    for (input, piece) in [(&small, 1460), (&small, 64 << 10), (&damaged, 1460)] {
+        let (elements, allocs) = run(input, piece);
+        assert!(elements > 12_000, "{elements}");
+        // Vec growth to depth 4 and 8: two allocations.
+        assert!(allocs <= 3, "{allocs} allocations for {elements} elements");
+    }
+}

@@ -3,6 +3,8 @@
 
 pub mod block;
 pub mod ids;
+pub mod reader;
 mod track;
 
+pub use reader::{Element, ElementReader};
 pub use track::{AudioSettings, Track, TrackType, VideoSettings};
