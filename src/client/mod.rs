@@ -113,6 +113,8 @@
 
 mod archive;
 pub use archive::{ChunkStream, FragmentPages};
+#[cfg(feature = "aws-config")]
+mod aws_sdk;
 mod cache;
 mod config;
 pub mod credentials;
@@ -135,6 +137,8 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
 
 pub use archive::{ImagePages, Page};
+#[cfg(feature = "aws-config")]
+pub use aws_sdk::AwsSdkCredentials;
 pub use cache::{CredentialsCache, CredentialsRefresh, CredentialsStats};
 pub use config::{ClientConfig, RetryPolicy};
 pub use credentials::{
