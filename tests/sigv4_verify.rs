@@ -887,3 +887,48 @@ fn no_output_shows_a_secret() {
         assert_no_secret("Verified Debug", &format!("{verified:?}"));
     }
 }
+
+/// Stored credentials past their expiry refuse the requests they signed
+/// with `ExpiredTokenException` (from the instant of expiry on); before
+/// it, the same request verifies. The message names when, never a secret.
+#[test]
+fn expired_stored_credentials_are_refused() {
+    let expiring = temporary().with_expiry(t0() + Duration::from_secs(30));
+    let request = header_signed(&expiring);
+    let store = HashMap::from([(expiring.access_key_id.clone(), expiring.clone())]);
+    let at = |secs| {
+        verify(
+            &request,
+            &store,
+            &settings(),
+            t0() + Duration::from_secs(secs),
+        )
+    };
+    assert!(at(29).is_ok());
+    for secs in [30, 31, 600] {
+        let err = at(secs).unwrap_err();
+        assert_eq!(
+            err,
+            VerifyError::ExpiredCredentials {
+                expired_at: "20240301T000000Z".into()
+            }
+        );
+        assert_eq!(err.aws_error_code(), "ExpiredTokenException");
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains(SECRET_MARK) && !shown.contains(TOKEN_MARK),
+            "{shown}"
+        );
+    }
+    // A wrong token is still an unrecognized client, expired or not.
+    let other_token = edit_header(&request, "x-amz-security-token", "SESSION", "OTHER");
+    let err = verify(&other_token, &store, &settings(), t0() + minutes(1)).unwrap_err();
+    assert_eq!(err, VerifyError::InvalidSecurityToken);
+    // Debug shows the expiry, not the secrets.
+    let shown = format!("{expiring:?}");
+    assert!(shown.contains("20240301T000000Z"), "{shown}");
+    assert!(
+        !shown.contains(SECRET_MARK) && !shown.contains(TOKEN_MARK),
+        "{shown}"
+    );
+}

@@ -46,8 +46,21 @@ pub struct Common {
 }
 
 impl Common {
-    fn client(&self) -> Result<(Client, StreamId), ClientError> {
-        let mut config = ClientConfig::from_env(self.profile.as_deref(), self.region.as_deref())?;
+    /// The client, its configuration loaded on `rt` (the runtime that will
+    /// run the calls, so whatever the credentials sources set up lives on
+    /// it), and the stream named.
+    fn client(&self, rt: &tokio::runtime::Runtime) -> Result<(Client, StreamId), ClientError> {
+        let (profile, region) = (self.profile.as_deref(), self.region.as_deref());
+        // With the AWS SDK's chain (the default build): every source the
+        // AWS CLI reads. Without it: static keys from the environment and
+        // the shared files.
+        #[cfg(feature = "aws-config")]
+        let mut config = rt.block_on(ClientConfig::from_aws_config(profile, region))?;
+        #[cfg(not(feature = "aws-config"))]
+        let mut config = {
+            let _ = rt;
+            ClientConfig::from_env(profile, region)?
+        };
         if let Some(url) = &self.endpoint_url {
             config = config.with_endpoint_url(url);
         }
@@ -185,7 +198,8 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (client, stream) = match args.common.client() {
+    let rt = runtime();
+    let (client, stream) = match args.common.client(&rt) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
@@ -196,7 +210,7 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
         options.stop_after_empty_sessions = None;
     }
     let chunks = client.get_media(stream, start, options);
-    runtime().block_on(print_chunks(chunks, args.json, args.save))
+    rt.block_on(print_chunks(chunks, args.json, args.save))
 }
 
 /// A chunk stream that may call the service again on its own: each new
@@ -554,7 +568,8 @@ impl From<Which> for TimestampKind {
 }
 
 pub fn list_fragments(args: ListFragmentsArgs) -> ExitCode {
-    let (client, stream) = match args.common.client() {
+    let rt = runtime();
+    let (client, stream) = match args.common.client(&rt) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
@@ -566,7 +581,7 @@ pub fn list_fragments(args: ListFragmentsArgs) -> ExitCode {
         }),
         _ => None,
     };
-    runtime().block_on(async move {
+    rt.block_on(async move {
         let mut pages = client.list_fragments(stream, selector, Pagination::default());
         let mut all = Vec::new();
         while let Some(page) = pages.next().await {
@@ -638,12 +653,13 @@ pub struct FragmentListArgs {
 }
 
 pub fn get_media_for_fragment_list(args: FragmentListArgs) -> ExitCode {
-    let (client, stream) = match args.common.client() {
+    let rt = runtime();
+    let (client, stream) = match args.common.client(&rt) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
     let chunks = client.get_media_for_fragment_list(stream, args.fragments, Limits::default());
-    runtime().block_on(print_chunks(chunks, args.json, args.save))
+    rt.block_on(print_chunks(chunks, args.json, args.save))
 }
 
 #[derive(clap::Args, Debug)]
@@ -686,7 +702,8 @@ pub enum Format {
 }
 
 pub fn get_images(args: GetImagesArgs) -> ExitCode {
-    let (client, stream) = match args.common.client() {
+    let rt = runtime();
+    let (client, stream) = match args.common.client(&rt) {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
@@ -704,7 +721,7 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
         say(format_args!("cannot create {}: {e}", args.out.display()));
         return ExitCode::from(2);
     }
-    runtime().block_on(async move {
+    rt.block_on(async move {
         let mut pages = client.get_images(stream, &request, Pagination::default());
         let (mut written, mut missing) = (0, 0);
         let mut out = io::stdout().lock();

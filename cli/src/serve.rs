@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
-use kvs_mkv::emulator::{Emulator, Fault, Options};
+use kvs_mkv::emulator::{Emulator, Fault, KeyStore, Options};
 use kvs_mkv::sigv4::Credentials;
 
 /// Messages of `serve` (file names and recordings' texts escaped).
@@ -39,6 +39,14 @@ pub struct Args {
     /// A session token requests must carry [env: AWS_SESSION_TOKEN].
     #[arg(long, value_name = "TOKEN")]
     session_token: Option<String>,
+    /// Accept the keys listed in FILE instead, read again whenever it
+    /// changes (write it whole: elsewhere, then rename). One key per line:
+    /// ACCESS_KEY_ID SECRET [SESSION_TOKEN|- [EXPIRES_EPOCH_SECS]]; blank
+    /// lines and lines starting with # are ignored. A request signed with
+    /// an expired key gets 403 ExpiredTokenException, with a key not in
+    /// the file 403 UnrecognizedClientException.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["access_key_id", "secret_access_key", "session_token"])]
+    credentials_file: Option<PathBuf>,
     /// The region requests must be signed for [env: AWS_REGION,
     /// AWS_DEFAULT_REGION; default us-west-2].
     #[arg(long)]
@@ -119,32 +127,28 @@ fn env(name: &str) -> Option<String> {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let id = args.access_key_id.or_else(|| env("AWS_ACCESS_KEY_ID"));
-    let secret = args
-        .secret_access_key
-        .or_else(|| env("AWS_SECRET_ACCESS_KEY"));
-    let credentials = match (id, secret) {
-        (Some(id), Some(secret)) => {
-            let creds = Credentials::new(id, secret);
-            match args.session_token.or_else(|| env("AWS_SESSION_TOKEN")) {
-                Some(token) => creds.with_session_token(token),
-                None => creds,
+    let keys = match &args.credentials_file {
+        Some(path) => match KeyStore::from_file(path) {
+            Ok(keys) => Some(keys),
+            Err(e) => {
+                eprintln!("kvs-mkv serve: --credentials-file: {e}");
+                return ExitCode::from(2);
             }
-        }
-        (None, None) => {
-            let creds = Credentials::new(
-                kvs_mkv::emulator::DEFAULT_ACCESS_KEY_ID,
-                kvs_mkv::emulator::DEFAULT_SECRET_ACCESS_KEY,
-            );
-            eprintln!(
-                "kvs-mkv serve: no credentials given; accepting {} with its documented example secret",
-                creds.access_key_id
-            );
-            creds
-        }
-        _ => {
-            eprintln!("kvs-mkv serve: give both an access key id and a secret access key");
-            return ExitCode::from(2);
+        },
+        None => None,
+    };
+    // With a key file, the key options conflict (clap) and the
+    // environment's keys are not used.
+    let credentials = if keys.is_some() {
+        None
+    } else {
+        match static_key(
+            args.access_key_id,
+            args.secret_access_key,
+            args.session_token,
+        ) {
+            Ok(c) => Some(c),
+            Err(code) => return code,
         }
     };
     let mut options = Options::default();
@@ -169,9 +173,13 @@ pub fn run(args: Args) -> ExitCode {
     options.keep_alive_timeout = off_at_zero(args.keep_alive_timeout);
     options.max_connections = (args.max_connections > 0).then_some(args.max_connections);
 
-    let mut builder = Emulator::builder()
-        .credentials(credentials)
-        .options(options);
+    let mut builder = Emulator::builder().options(options);
+    if let Some(keys) = &keys {
+        builder = builder.key_store(keys.clone());
+    }
+    if let Some(credentials) = credentials {
+        builder = builder.credentials(credentials);
+    }
     for (name, file) in args.streams {
         builder = builder.stream(name, file);
     }
@@ -219,16 +227,87 @@ pub fn run(args: Args) -> ExitCode {
                 );
             }
         }
+        let accepted = match &keys {
+            Some(keys) => format!(
+                "{} keys from {}",
+                keys.len(),
+                keys.file().unwrap_or(std::path::Path::new("")).display()
+            ),
+            None => format!("key {}", handle.credentials().access_key_id),
+        };
         eprintln!(
-            "kvs-mkv serve: listening at {} (region {}, key {})",
+            "kvs-mkv serve: listening at {} (region {}, {accepted})",
             handle.url(),
             handle.region(),
-            handle.credentials().access_key_id
         );
+        if let Some(keys) = keys {
+            tokio::spawn(watch_key_file(keys));
+        }
         stop_signal().await;
         handle.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// The one key pair accepted: the options', else the environment's, else
+/// the default pair.
+fn static_key(
+    id: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+) -> Result<Credentials, ExitCode> {
+    let id = id.or_else(|| env("AWS_ACCESS_KEY_ID"));
+    let secret = secret.or_else(|| env("AWS_SECRET_ACCESS_KEY"));
+    match (id, secret) {
+        (Some(id), Some(secret)) => {
+            let creds = Credentials::new(id, secret);
+            Ok(match token.or_else(|| env("AWS_SESSION_TOKEN")) {
+                Some(token) => creds.with_session_token(token),
+                None => creds,
+            })
+        }
+        (None, None) => {
+            let creds = Credentials::new(
+                kvs_mkv::emulator::DEFAULT_ACCESS_KEY_ID,
+                kvs_mkv::emulator::DEFAULT_SECRET_ACCESS_KEY,
+            );
+            eprintln!(
+                "kvs-mkv serve: no credentials given; accepting {} with its documented example secret",
+                creds.access_key_id
+            );
+            Ok(creds)
+        }
+        _ => {
+            eprintln!("kvs-mkv serve: give both an access key id and a secret access key");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Reads the key file again each second when it changed (requests do too),
+/// and says on stderr what was read or what is wrong with it.
+async fn watch_key_file(keys: KeyStore) {
+    let mut last_error = None;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        match keys.reload() {
+            Ok(false) => {}
+            Ok(true) => {
+                last_error = None;
+                eprintln!(
+                    "kvs-mkv serve: credentials file read again: {} keys",
+                    keys.len()
+                );
+            }
+            Err(e) => {
+                let shown = e.to_string();
+                if last_error.as_ref() != Some(&shown) {
+                    eprintln!("kvs-mkv serve: credentials file: {shown} (keeping the {} keys read before)", keys.len());
+                    last_error = Some(shown);
+                }
+            }
+        }
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix.

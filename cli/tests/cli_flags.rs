@@ -578,7 +578,11 @@ fn common_flags_of_every_fetch_command() {
             &serve.url,
         ]);
         assert_eq!(no_profile.status.code(), Some(2), "{args:?}");
-        assert!(text(&no_profile.stderr).contains("profile \"nope\""));
+        assert!(
+            text(&no_profile.stderr).contains("profile \"nope\""),
+            "{}",
+            text(&no_profile.stderr)
+        );
         // --stream and --stream-arn exclude each other; one is required.
         let both = with(&[
             "--stream",

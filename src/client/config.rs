@@ -1,17 +1,24 @@
-//! Client configuration: region, credentials, endpoints, timeouts, retries.
+//! Client configuration: region, credentials provider, endpoints,
+//! timeouts, retries.
 //!
-//! Credentials are looked for, in order: given explicitly; the profile named
-//! explicitly (`--profile`); the environment (`AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); the profile `AWS_PROFILE`
-//! (or `default`) in the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`,
-//! `~/.aws/credentials`) and config file (`AWS_CONFIG_FILE`, `~/.aws/config`).
-//! The region: given explicitly; `AWS_REGION`; `AWS_DEFAULT_REGION`; the
-//! profile's `region`.
+//! With [`ClientConfig::from_env`], credentials come from the built-in chain
+//! ([`CredentialsChain::default_chain`]): the profile named explicitly
+//! (`--profile`); else the environment (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), then the profile
+//! `AWS_PROFILE` (or `default`) in the shared credentials file
+//! (`AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`) and config file
+//! (`AWS_CONFIG_FILE`, `~/.aws/config`); static keys only (see
+//! [`credentials`](super::credentials) for what it does not cover, and the
+//! `aws-config` feature's `ClientConfig::from_aws_config` for the AWS
+//! CLI's whole chain). The region: given explicitly; `AWS_REGION`;
+//! `AWS_DEFAULT_REGION`; the profile's `region`.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
+use super::cache::CredentialsRefresh;
+use super::credentials::{
+    ready_now, CredentialsChain, ProfileProvider, ProvideCredentials, SharedCredentialsProvider,
+};
 use super::ClientError;
 use crate::sigv4::Credentials;
 
@@ -53,6 +60,7 @@ impl Default for RetryPolicy {
 /// let config = ClientConfig::new("us-west-2", creds).with_endpoint_url("http://127.0.0.1:8080");
 /// assert_eq!(config.control_plane_url(), "http://127.0.0.1:8080");
 /// let shown = format!("{config:?}");
+/// assert!(shown.contains("AKIDEXAMPLE"));
 /// assert!(!shown.contains("wJalr") && !shown.contains("FQoG"));
 /// ```
 #[derive(Debug, Clone)]
@@ -60,8 +68,15 @@ impl Default for RetryPolicy {
 pub struct ClientConfig {
     /// The AWS region, e.g. `us-west-2`.
     pub region: String,
-    /// The key pair (its Debug output hides the secrets).
-    pub credentials: Credentials,
+    /// Where the keys come from (static keys, the built-in chain, the AWS
+    /// SDK's chain, your own [`ProvideCredentials`]). Each
+    /// [`Client`](super::Client) keeps them in one cache
+    /// ([`CredentialsCache`](super::CredentialsCache)). Its Debug output
+    /// hides the secrets.
+    pub credentials: SharedCredentialsProvider,
+    /// When credentials that expire are refreshed, and the deadline of a
+    /// refresh.
+    pub credentials_refresh: CredentialsRefresh,
     /// Control-plane endpoint override (an emulator, a VPC endpoint); data
     /// endpoints always come from GetDataEndpoint.
     pub endpoint_url: Option<String>,
@@ -110,12 +125,31 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration with the given region and credentials and defaults for
-    /// the rest.
+    /// A configuration with the given region and static keys and defaults
+    /// for the rest.
     pub fn new(region: impl Into<String>, credentials: Credentials) -> ClientConfig {
+        ClientConfig::with_credentials_provider(region, credentials)
+    }
+
+    /// A configuration with the given region and credentials provider and
+    /// defaults for the rest.
+    ///
+    /// ```
+    /// use kvs_mkv::client::{ClientConfig, CredentialsChain, EnvironmentProvider};
+    /// let config = ClientConfig::with_credentials_provider(
+    ///     "eu-west-1",
+    ///     CredentialsChain::new().or_else(EnvironmentProvider::new()),
+    /// );
+    /// assert_eq!(config.region, "eu-west-1");
+    /// ```
+    pub fn with_credentials_provider(
+        region: impl Into<String>,
+        provider: impl ProvideCredentials + 'static,
+    ) -> ClientConfig {
         ClientConfig {
             region: region.into(),
-            credentials,
+            credentials: SharedCredentialsProvider::new(provider),
+            credentials_refresh: CredentialsRefresh::default(),
             endpoint_url: None,
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(30),
@@ -137,6 +171,11 @@ impl ClientConfig {
 
     /// Region and credentials from the environment and the shared files
     /// (see the module docs), with an optional explicit profile and region.
+    /// The credentials provider is the built-in chain
+    /// ([`CredentialsChain::default_chain`]), asked once here so that
+    /// missing credentials fail at once, and again by the client (which
+    /// asks it again when the service refuses the keys, so keys changed in
+    /// the files are picked up).
     ///
     /// ```no_run
     /// let config = kvs_mkv::client::ClientConfig::from_env(Some("camera-team"), None)?;
@@ -148,49 +187,31 @@ impl ClientConfig {
         region: Option<&str>,
     ) -> Result<ClientConfig, ClientError> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let files = SharedFiles::load();
-        let profile_name = profile
-            .map(str::to_string)
-            .or_else(|| env("AWS_PROFILE"))
-            .unwrap_or_else(|| "default".into());
-        let from_profile = |name: &str| files.credentials(name);
-        let credentials = if let Some(p) = profile {
-            from_profile(p)?.ok_or_else(|| {
-                ClientError::Credentials(format!(
-                    "profile {p:?} has no credentials in {}",
-                    files.describe()
-                ))
-            })?
-        } else if let Some(id) = env("AWS_ACCESS_KEY_ID") {
-            let secret = env("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
-                ClientError::Credentials(
-                    "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not".into(),
-                )
-            })?;
-            let c = Credentials::new(id, secret);
-            match env("AWS_SESSION_TOKEN") {
-                Some(t) => c.with_session_token(t),
-                None => c,
-            }
-        } else {
-            from_profile(&profile_name)?.ok_or_else(|| {
-                ClientError::Credentials(format!(
-                    "no credentials: AWS_ACCESS_KEY_ID is not set and profile {profile_name:?} has none in {}",
-                    files.describe()
-                ))
-            })?
-        };
+        let chain = CredentialsChain::default_chain(profile);
+        // The built-in providers answer at once (they read the environment
+        // and local files).
+        if let Some(first) = ready_now(chain.provide()) {
+            first?;
+        }
+        let profiles = ProfileProvider::new(profile);
+        let profile_name = profiles.profile_name();
         let region = region
             .map(str::to_string)
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
-            .or_else(|| files.value(&profile_name, "region"))
+            .or_else(|| profiles.files().value(&profile_name, "region"))
             .ok_or_else(|| {
                 ClientError::Config(format!(
                     "no region: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in profile {profile_name:?}"
                 ))
             })?;
-        Ok(ClientConfig::new(region, credentials))
+        Ok(ClientConfig::with_credentials_provider(region, chain))
+    }
+
+    /// Sets the credentials provider.
+    pub fn with_provider(mut self, provider: impl ProvideCredentials + 'static) -> ClientConfig {
+        self.credentials = SharedCredentialsProvider::new(provider);
+        self
     }
 
     /// The control-plane URL: the override, or the region's public endpoint.
@@ -204,115 +225,5 @@ impl ClientConfig {
             "amazonaws.com"
         };
         format!("https://kinesisvideo.{}.{suffix}", self.region)
-    }
-}
-
-/// The shared credentials and config files, parsed as INI.
-struct SharedFiles {
-    credentials_path: PathBuf,
-    config_path: PathBuf,
-    credentials: HashMap<String, HashMap<String, String>>,
-    config: HashMap<String, HashMap<String, String>>,
-}
-
-impl SharedFiles {
-    fn load() -> SharedFiles {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        let path = |var: &str, default: &str| {
-            std::env::var_os(var)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| home.join(".aws").join(default))
-        };
-        let credentials_path = path("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-        let config_path = path("AWS_CONFIG_FILE", "config");
-        let read = |p: &PathBuf| {
-            std::fs::read_to_string(p)
-                .map(|t| parse_ini(&t))
-                .unwrap_or_default()
-        };
-        SharedFiles {
-            credentials: read(&credentials_path),
-            config: read(&config_path),
-            credentials_path,
-            config_path,
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "{} or {}",
-            self.credentials_path.display(),
-            self.config_path.display()
-        )
-    }
-
-    /// A key of a profile: the credentials file's `[name]` first, then the
-    /// config file's `[profile name]` (or `[default]`).
-    fn value(&self, profile: &str, key: &str) -> Option<String> {
-        let config_section = if profile == "default" {
-            "default".to_string()
-        } else {
-            format!("profile {profile}")
-        };
-        self.credentials
-            .get(profile)
-            .and_then(|s| s.get(key))
-            .or_else(|| self.config.get(&config_section).and_then(|s| s.get(key)))
-            .cloned()
-    }
-
-    fn credentials(&self, profile: &str) -> Result<Option<Credentials>, ClientError> {
-        let id = self.value(profile, "aws_access_key_id");
-        let secret = self.value(profile, "aws_secret_access_key");
-        match (id, secret) {
-            (Some(id), Some(secret)) => {
-                let c = Credentials::new(id, secret);
-                Ok(Some(match self.value(profile, "aws_session_token") {
-                    Some(t) => c.with_session_token(t),
-                    None => c,
-                }))
-            }
-            (Some(_), None) => Err(ClientError::Credentials(format!(
-                "profile {profile:?} has aws_access_key_id but no aws_secret_access_key ({})",
-                self.describe()
-            ))),
-            _ => Ok(None),
-        }
-    }
-}
-
-fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
-    let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut section = String::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_string();
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=') {
-            out.entry(section.clone())
-                .or_default()
-                .insert(k.trim().to_lowercase(), v.trim().to_string());
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ini_sections() {
-        let ini =
-            parse_ini("[default]\naws_access_key_id = A\n# c\n[profile cam]\nregion=eu-west-1\n");
-        assert_eq!(ini["default"]["aws_access_key_id"], "A");
-        assert_eq!(ini["profile cam"]["region"], "eu-west-1");
     }
 }

@@ -17,9 +17,11 @@ pub enum ClientError {
     /// The request would be refused by the service; not sent.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
-    /// No usable credentials (the message names where they were looked for).
+    /// No usable credentials: none found (the message names where they
+    /// were looked for), a provider that failed or timed out, or keys that
+    /// expired and could not be refreshed.
     #[error("credentials: {0}")]
-    Credentials(String),
+    Credentials(#[from] super::CredentialsError),
     /// Region, endpoint or other configuration is missing or malformed.
     #[error("configuration: {0}")]
     Config(String),
@@ -153,10 +155,12 @@ fn fragment_note(f: Option<&FragmentNumber>) -> String {
 
 impl ClientError {
     /// Whether calling again (after a pause) may succeed: throttling,
-    /// connection limits, 5xx, transport failures and timeouts.
+    /// connection limits, 5xx, transport failures and timeouts, and
+    /// credentials whose provider failed in a way that may pass.
     pub fn is_retryable(&self) -> bool {
         match self {
             ClientError::Service(e) => e.is_retryable(),
+            ClientError::Credentials(e) => e.is_retryable(),
             ClientError::Transport { .. }
             | ClientError::Timeout { .. }
             | ClientError::ConnectTimeout { .. } => true,
@@ -206,6 +210,32 @@ impl fmt::Display for ServiceError {
 impl std::error::Error for ServiceError {}
 
 impl ServiceError {
+    /// Whether the service refused the request's credentials as expired or
+    /// unknown (`ExpiredTokenException`, `UnrecognizedClientException`, and
+    /// the `ExpiredToken` / `InvalidClientTokenId` spellings of other AWS
+    /// services): new credentials may succeed where these failed.
+    ///
+    /// ```
+    /// use kvs_mkv::client::{ServiceError, ServiceErrorKind};
+    /// let e = ServiceError {
+    ///     kind: ServiceErrorKind::from_type("ExpiredTokenException"),
+    ///     status: 403,
+    ///     message: "The security token included in the request is expired".into(),
+    ///     request_id: None,
+    /// };
+    /// assert!(e.refuses_credentials());
+    /// ```
+    pub fn refuses_credentials(&self) -> bool {
+        match &self.kind {
+            ServiceErrorKind::ExpiredToken | ServiceErrorKind::UnrecognizedClient => true,
+            ServiceErrorKind::Other(name) => {
+                name.eq_ignore_ascii_case("ExpiredToken")
+                    || name.eq_ignore_ascii_case("InvalidClientTokenId")
+            }
+            _ => false,
+        }
+    }
+
     /// Throttling, connection limits, a stale endpoint and server errors are
     /// worth retrying.
     pub fn is_retryable(&self) -> bool {

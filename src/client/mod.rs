@@ -81,6 +81,21 @@
 //! it, and a delivered fragment starts a new count. Chunk offsets count
 //! every byte received by the stream's calls.
 //!
+//! # Credentials
+//!
+//! [`ClientConfig::credentials`] is a provider ([`ProvideCredentials`]):
+//! static keys, the built-in chain of environment and shared files
+//! ([`credentials`]), with the `aws-config` feature the AWS SDK's own
+//! default chain (`AwsSdkCredentials`, `ClientConfig::from_aws_config`),
+//! or your own. Each client keeps one [`CredentialsCache`]: every request,
+//! every GetMedia reconnect and every page is signed with its current
+//! keys, which it refreshes ahead of their expiry
+//! ([`CredentialsRefresh`]), one refresh at a time. A GetMedia session
+//! opened with keys that expire since keeps streaming (SigV4 signs the
+//! request, not the connection). A call refused with
+//! `ExpiredTokenException` or `UnrecognizedClientException` is sent again
+//! once with freshly fetched keys, within the same attempt.
+//!
 //! ```no_run
 //! use futures::StreamExt;
 //! use kvs_mkv::client::{Client, ClientConfig, GetMediaOptions, StartSelector, StreamId};
@@ -98,7 +113,11 @@
 
 mod archive;
 pub use archive::{ChunkStream, FragmentPages};
+#[cfg(feature = "aws-config")]
+mod aws_sdk;
+mod cache;
 mod config;
+pub mod credentials;
 mod error;
 mod media;
 mod model;
@@ -118,7 +137,14 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
 
 pub use archive::{ImagePages, Page};
+#[cfg(feature = "aws-config")]
+pub use aws_sdk::AwsSdkCredentials;
+pub use cache::{CredentialsCache, CredentialsRefresh, CredentialsStats};
 pub use config::{ClientConfig, RetryPolicy};
+pub use credentials::{
+    CredentialsChain, CredentialsError, EnvironmentProvider, ProfileProvider, ProvideCredentials,
+    ProvideFuture, SharedCredentialsProvider,
+};
 pub use error::{ClientError, ServiceError, ServiceErrorKind};
 pub use media::{GetMediaOptions, MediaEvents, MediaStream, Reconnect, ReconnectReason};
 pub use model::{
@@ -179,8 +205,8 @@ impl Api {
     }
 }
 
-/// The client. Cheap to clone; clones share connections, the endpoint cache
-/// and the rate limits.
+/// The client. Cheap to clone; clones share connections, the endpoint cache,
+/// the credentials cache and the rate limits.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -188,6 +214,7 @@ pub struct Client {
 
 struct Inner {
     config: ClientConfig,
+    credentials: CredentialsCache,
     http: HttpClient,
     endpoints: Mutex<HashMap<(String, Api), (String, Instant)>>,
     limiter: RateLimiter,
@@ -236,6 +263,10 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(config.calls_per_second),
+                credentials: CredentialsCache::new(
+                    config.credentials.clone(),
+                    config.credentials_refresh,
+                ),
                 config,
                 http,
                 endpoints: Mutex::new(HashMap::new()),
@@ -246,6 +277,13 @@ impl Client {
     /// The configuration.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
+    }
+
+    /// The credentials cache every call of this client and its clones
+    /// signs from: its [`stats`](CredentialsCache::stats) and the
+    /// [`last_error`](CredentialsCache::last_error) of a refresh.
+    pub fn credentials(&self) -> &CredentialsCache {
+        &self.inner.credentials
     }
 
     /// GetDataEndpoint, cached per (stream, API) for
@@ -431,22 +469,50 @@ impl Client {
         })
     }
 
-    /// Signs and sends one POST, answered (headers) by `deadline`; an error
-    /// status becomes a [`ServiceError`].
+    /// Signs and sends one POST with the current credentials, answered
+    /// (headers) by `deadline`; an error status becomes a [`ServiceError`].
+    /// Credentials the service refuses as expired or unknown are replaced
+    /// by freshly fetched ones and the request is sent again, once, within
+    /// the same attempt (and deadline).
     async fn post(
         &self,
         url: &str,
         body: &Value,
         deadline: tokio::time::Instant,
     ) -> Result<Incoming, ClientError> {
-        let config = &self.inner.config;
         let payload =
             serde_json::to_vec(body).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let cache = &self.inner.credentials;
+        let keys = cache.current().await?;
+        match self
+            .send(url, payload.clone(), &keys.credentials, deadline)
+            .await
+        {
+            Err(ClientError::Service(e)) if e.refuses_credentials() => {
+                match cache.replace(&keys).await {
+                    Ok(Some(fresh)) => self.send(url, payload, &fresh.credentials, deadline).await,
+                    // The same key again, or no new one: the service's answer.
+                    Ok(None) | Err(_) => Err(ClientError::Service(e)),
+                }
+            }
+            answer => answer,
+        }
+    }
+
+    /// Signs `payload` with `credentials` and sends it.
+    async fn send(
+        &self,
+        url: &str,
+        payload: Vec<u8>,
+        credentials: &sigv4::Credentials,
+        deadline: tokio::time::Instant,
+    ) -> Result<Incoming, ClientError> {
+        let config = &self.inner.config;
         let signed = sigv4::sign_kinesis_video_post(
             url,
             payload,
             &config.region,
-            &config.credentials,
+            credentials,
             SystemTime::now(),
         )
         .map_err(|e| ClientError::Config(format!("cannot sign a request to {url}: {e}")))?;

@@ -37,10 +37,18 @@
 //! InvalidSignatureException, MissingAuthenticationTokenException, ...).
 //!
 //! - **Signatures**: every request must be signed (SigV4, signing name
-//!   `kinesisvideo`) with the emulator's key pair (and its session token,
-//!   when it has one) for the emulator's region ([`Options::region`], default
-//!   `us-west-2`), within 15 minutes of the server clock. A request signed
-//!   for another region is refused, as AWS refuses it.
+//!   `kinesisvideo`) with one of the emulator's key pairs (and its session
+//!   token, when it has one) for the emulator's region ([`Options::region`],
+//!   default `us-west-2`), within 15 minutes of the server clock. A request
+//!   signed for another region is refused, as AWS refuses it. The key pairs
+//!   are one given to [`EmulatorBuilder::credentials`] (or the default
+//!   pair), or a [`KeyStore`] changed while the emulator runs, each key
+//!   with an optional expiry (temporary credentials that rotate): a request
+//!   signed with an expired key is refused with 403
+//!   `ExpiredTokenException`, one signed with a key not in the set with 403
+//!   `UnrecognizedClientException`, as AWS answers. The store may be a file
+//!   read again when it changes ([`KeyStore::from_file`], `kvs-mkv serve
+//!   --credentials-file`).
 //! - **GetDataEndpoint** answers the emulator's own URL for every `APIName`.
 //! - **Fragments**: a recording that carries the AWS tags (a saved GetMedia
 //!   body) keeps its fragment numbers and timestamps, one fragment per
@@ -111,6 +119,7 @@
 mod conn;
 mod faults;
 mod images;
+mod keys;
 mod media;
 mod ops;
 mod select;
@@ -134,6 +143,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultKind};
+pub use keys::KeyStore;
 pub use wire::Operation;
 
 use crate::sigv4::Credentials;
@@ -309,6 +319,18 @@ pub enum EmulatorError {
     /// The address could not be bound.
     #[error("cannot listen: {0}")]
     Bind(std::io::Error),
+    /// A line of a key file ([`KeyStore::from_file`]) is not
+    /// `ACCESS_KEY_ID SECRET [SESSION_TOKEN|- [EXPIRES]]`.
+    #[error("{}: line {line}: {reason}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// The line (from 1).
+        line: usize,
+        /// What is wrong with it (the line itself is not shown: it holds
+        /// secrets).
+        reason: &'static str,
+    },
 }
 
 /// The entry point: `Emulator::builder()`.
@@ -350,6 +372,7 @@ pub struct EmulatorBuilder {
     streams: Vec<(String, StreamSource)>,
     images: Vec<(String, PathBuf)>,
     credentials: Option<Credentials>,
+    keys: Option<KeyStore>,
     options: Options,
 }
 
@@ -368,11 +391,46 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The only key pair accepted (default [`DEFAULT_ACCESS_KEY_ID`] /
+    /// The key pair accepted (default [`DEFAULT_ACCESS_KEY_ID`] /
     /// [`DEFAULT_SECRET_ACCESS_KEY`]). With a session token, requests must
-    /// carry that token.
+    /// carry that token; with an expiry, requests are refused after it.
+    /// With a [`key_store`](Self::key_store) too, it is added to the store.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
+        self
+    }
+
+    /// Accepts the keys of `keys`, as they are at each request: keys
+    /// inserted or removed while the emulator runs (through this store, a
+    /// clone of it, or [`EmulatorHandle::keys`]) are accepted or refused
+    /// from then on. The default pair is then not accepted (unless given to
+    /// [`credentials`](Self::credentials)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), kvs_mkv::emulator::EmulatorError> {
+    /// use std::time::{Duration, SystemTime};
+    /// use kvs_mkv::emulator::{Emulator, KeyStore};
+    /// use kvs_mkv::sigv4::Credentials;
+    ///
+    /// let keys = KeyStore::new();
+    /// let emulator = Emulator::builder()
+    ///     .stream("cam", std::path::Path::new("testdata/sample.mkv"))
+    ///     .key_store(keys.clone())
+    ///     .start("127.0.0.1:0")
+    ///     .await?;
+    /// // Later, as a credentials endpoint hands out a new temporary key:
+    /// keys.insert(
+    ///     Credentials::new("ASIAROTATED", "secret")
+    ///         .with_session_token("token")
+    ///         .with_expiry(SystemTime::now() + Duration::from_secs(900)),
+    /// );
+    /// assert_eq!(emulator.keys().access_key_ids(), ["ASIAROTATED"]);
+    /// emulator.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn key_store(mut self, keys: KeyStore) -> Self {
+        self.keys = Some(keys);
         self
     }
 
@@ -426,6 +484,7 @@ impl EmulatorBuilder {
             })
             .collect();
         let credentials = prepared.credentials.clone();
+        let keys = prepared.keys.clone();
         let region = prepared.options.region.clone();
         let state = prepared.into_state(url.clone(), shutdown_rx);
         let task = tokio::spawn(server::serve(listener, Arc::new(state)));
@@ -433,6 +492,7 @@ impl EmulatorBuilder {
             url,
             local_addr,
             credentials,
+            keys,
             region,
             streams: summary,
             shutdown: shutdown_tx,
@@ -450,9 +510,16 @@ impl EmulatorBuilder {
                 options.speed
             )));
         }
-        let credentials = self
-            .credentials
-            .unwrap_or_else(|| Credentials::new(DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY));
+        let default_pair = || Credentials::new(DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY);
+        let (credentials, keys) = match (self.credentials, self.keys) {
+            (Some(c), Some(keys)) => {
+                keys.insert(c.clone());
+                (c, keys)
+            }
+            (Some(c), None) => (c.clone(), KeyStore::with_keys([c])),
+            (None, Some(keys)) => (default_pair(), keys),
+            (None, None) => (default_pair(), KeyStore::with_keys([default_pair()])),
+        };
         let clock = Clock::new(if options.live { options.speed } else { 1.0 });
         let now_ms = clock.now_ms();
         let base_ms = options.base_time.map(system_ms);
@@ -522,6 +589,7 @@ impl EmulatorBuilder {
         Ok(Prepared {
             streams,
             credentials,
+            keys,
             options,
             clock,
         })
@@ -532,6 +600,7 @@ impl EmulatorBuilder {
 struct Prepared {
     streams: HashMap<String, Arc<Stream>>,
     credentials: Credentials,
+    keys: KeyStore,
     options: Options,
     clock: Clock,
 }
@@ -541,7 +610,7 @@ impl Prepared {
     fn into_state(self, url: String, shutdown: watch::Receiver<bool>) -> state::State {
         state::State::new(
             self.streams,
-            self.credentials,
+            self.keys,
             self.options,
             self.clock,
             url,
@@ -574,6 +643,7 @@ pub struct EmulatorHandle {
     url: String,
     local_addr: SocketAddr,
     credentials: Credentials,
+    keys: KeyStore,
     region: String,
     streams: Vec<StreamInfo>,
     shutdown: watch::Sender<bool>,
@@ -593,9 +663,23 @@ impl EmulatorHandle {
         self.local_addr
     }
 
-    /// The key pair requests must be signed with.
+    /// The key pair given to [`EmulatorBuilder::credentials`], else the
+    /// default pair. It is accepted unless the builder was given a
+    /// [`KeyStore`] and no `credentials` (then the store says which keys
+    /// are: [`keys`](Self::keys)).
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+
+    /// The keys accepted, changeable while the emulator runs.
+    pub fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    /// Accepts one more key pair from now on (until its expiry, if it has
+    /// one): [`KeyStore::insert`] on [`keys`](Self::keys).
+    pub fn add_credentials(&self, credentials: Credentials) {
+        self.keys.insert(credentials);
     }
 
     /// The region requests must be signed for.

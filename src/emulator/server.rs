@@ -221,13 +221,8 @@ async fn route(
             .collect(),
         body: body.to_vec(),
     };
-    sigv4::verify(
-        &signed,
-        &state.credentials,
-        &state.verify,
-        SystemTime::now(),
-    )
-    .map_err(|e| ApiError::auth(&e))?;
+    sigv4::verify(&signed, &state.keys, &state.verify, SystemTime::now())
+        .map_err(|e| ApiError::auth(&e))?;
 
     let op = match Operation::from_path(parts.uri.path()) {
         Some(op) if parts.method == Method::POST => op,

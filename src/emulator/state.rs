@@ -1,4 +1,4 @@
-//! What every request shares: the streams, the credentials and settings,
+//! What every request shares: the streams, the keys and settings,
 //! the fault counters, the clock, and the request ids. No HTTP here: the
 //! operations ([`ops`](super::ops)) take a `State` and answer plain values.
 
@@ -12,14 +12,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 use super::faults::Faults;
+use super::keys::KeyStore;
 use super::store::Stream;
 use super::{splitmix, Clock, Options};
-use crate::sigv4::{self, Credentials, VerifySettings};
+use crate::sigv4::{self, VerifySettings};
 
 /// Everything the handlers share.
 pub(crate) struct State {
     pub streams: HashMap<String, Arc<Stream>>,
-    pub credentials: Credentials,
+    /// The keys accepted, as they are at each request.
+    pub keys: KeyStore,
     pub verify: VerifySettings,
     pub options: Options,
     pub faults: Faults,
@@ -37,7 +39,7 @@ pub(crate) struct State {
 impl State {
     pub fn new(
         streams: HashMap<String, Arc<Stream>>,
-        credentials: Credentials,
+        keys: KeyStore,
         options: Options,
         clock: Clock,
         url: String,
@@ -48,7 +50,7 @@ impl State {
         verify.allow_unsigned_payload = options.allow_unsigned_payload;
         State {
             streams,
-            credentials,
+            keys,
             verify,
             faults: Faults::new(&options.faults),
             list_seed: options.seed.unwrap_or(0),

@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::time::SystemTime;
 
-/// An AWS access key: its public id, its secret, and the session token of
-/// temporary (STS) credentials.
+/// An AWS access key: its public id, its secret, the session token of
+/// temporary (STS) credentials, and when temporary credentials expire.
 ///
 /// `Debug` and `Display` never show the secret access key or the session
-/// token; they print `***` in their place.
+/// token; they print `***` in their place. The expiry is not a secret.
 ///
 /// ```
 /// use kvs_mkv::sigv4::Credentials;
@@ -26,6 +27,10 @@ pub struct Credentials {
     pub secret_access_key: String,
     /// The session token of temporary credentials. Never printed.
     pub session_token: Option<String>,
+    /// When temporary credentials stop being valid (`None`: long-term keys,
+    /// or unknown). A client refreshes them before then; a verifier refuses
+    /// requests signed with stored credentials past it.
+    pub expires_at: Option<SystemTime>,
 }
 
 impl Credentials {
@@ -40,6 +45,7 @@ impl Credentials {
             access_key_id: access_key_id.into(),
             secret_access_key: secret_access_key.into(),
             session_token: None,
+            expires_at: None,
         }
     }
 
@@ -54,6 +60,43 @@ impl Credentials {
         self.session_token = Some(session_token.into());
         self
     }
+
+    /// The same credentials, valid until `expires_at`.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// let now = SystemTime::now();
+    /// let creds = kvs_mkv::sigv4::Credentials::new("ASIAEXAMPLE", "secret")
+    ///     .with_session_token("token")
+    ///     .with_expiry(now + Duration::from_secs(3600));
+    /// assert!(!creds.is_expired_at(now));
+    /// assert!(creds.is_expired_at(now + Duration::from_secs(3600)));
+    /// ```
+    pub fn with_expiry(mut self, expires_at: SystemTime) -> Self {
+        self.expires_at = Some(expires_at);
+        self
+    }
+
+    /// Whether the credentials have expired at `now` (never, without an
+    /// expiry). They are expired from the instant of their expiry on.
+    pub fn is_expired_at(&self, now: SystemTime) -> bool {
+        self.expires_at.is_some_and(|e| now >= e)
+    }
+
+    /// Whether `other` is the same key: the same id, secret and session
+    /// token (the expiry is not compared).
+    ///
+    /// ```
+    /// use kvs_mkv::sigv4::Credentials;
+    /// let a = Credentials::new("AKID", "secret");
+    /// assert!(a.same_key(&a.clone().with_expiry(std::time::SystemTime::now())));
+    /// assert!(!a.same_key(&a.clone().with_session_token("t")));
+    /// ```
+    pub fn same_key(&self, other: &Credentials) -> bool {
+        self.access_key_id == other.access_key_id
+            && self.secret_access_key == other.secret_access_key
+            && self.session_token == other.session_token
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -62,6 +105,7 @@ impl fmt::Debug for Credentials {
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"***")
             .field("session_token", &self.session_token.as_ref().map(|_| "***"))
+            .field("expires_at", &self.expires_at.map(super::format_amz_date))
             .finish()
     }
 }

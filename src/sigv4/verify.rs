@@ -233,6 +233,13 @@ pub enum VerifyError {
     /// stored credentials have none).
     #[error("the security token included in the request is invalid")]
     InvalidSecurityToken,
+    /// The stored credentials of the access key have expired
+    /// ([`Credentials::expires_at`]).
+    #[error("the security token included in the request is expired (the credentials expired at {expired_at})")]
+    ExpiredCredentials {
+        /// When they expired, `YYYYMMDDTHHMMSSZ`.
+        expired_at: String,
+    },
     /// `x-amz-content-sha256` is not the SHA-256 of the body.
     #[error("x-amz-content-sha256 does not match the SHA-256 of the body")]
     PayloadHashMismatch,
@@ -267,7 +274,7 @@ impl VerifyError {
             | Self::PayloadHashMismatch
             | Self::UnsignedPayloadNotAllowed
             | Self::SignatureMismatch => "InvalidSignatureException",
-            Self::Expired { .. } => "ExpiredTokenException",
+            Self::Expired { .. } | Self::ExpiredCredentials { .. } => "ExpiredTokenException",
             Self::UnknownAccessKey { .. }
             | Self::MissingSecurityToken
             | Self::InvalidSecurityToken => "UnrecognizedClientException",
@@ -287,7 +294,9 @@ impl VerifyError {
 /// header signatures; expiry, at most 7 days, for presigned URLs), the
 /// access key, the session token (required when the stored credentials have
 /// one, and must then be equal; it may be signed or added after signing),
-/// that every signed header is present, the payload hash, and finally the
+/// the expiry of the stored credentials ([`Credentials::expires_at`]:
+/// expired ones answer [`VerifyError::ExpiredCredentials`], which AWS
+/// answers as `ExpiredTokenException`), that every signed header is present, the payload hash, and finally the
 /// signature itself (constant-time comparison).
 ///
 /// ```
@@ -379,6 +388,11 @@ pub fn verify<S: CredentialStore + ?Sized>(
             access_key_id: excerpt(&credential.access_key_id),
         })?;
     check_session_token(&credentials, auth.token.as_deref())?;
+    if let Some(expired_at) = credentials.expires_at.filter(|e| now >= *e) {
+        return Err(VerifyError::ExpiredCredentials {
+            expired_at: format_amz_date(expired_at),
+        });
+    }
 
     // Signed headers.
     let headers = CanonicalHeaders::new(

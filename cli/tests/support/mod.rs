@@ -32,7 +32,13 @@ pub fn aws_bin() -> Command {
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_DEFAULT_REGION")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_CONFIG_FILE", "/nonexistent/config");
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        // The AWS SDK's chain would try the instance's metadata service
+        // last; a test never should.
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE");
     c
 }
 
