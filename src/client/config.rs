@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::ClientError;
+use super::{ClientError, ConfigError};
 use crate::sigv4::Credentials;
 
 /// Backoff and retry limits.
@@ -184,10 +184,8 @@ impl ClientConfig {
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .or_else(|| files.value(&profile_name, "region"))
-            .ok_or_else(|| {
-                ClientError::Config(format!(
-                    "no region: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in profile {profile_name:?}"
-                ))
+            .ok_or(ConfigError::NoRegion {
+                profile: profile_name,
             })?;
         Ok(ClientConfig::new(region, credentials))
     }

@@ -192,10 +192,7 @@ fn finished(info: &crate::ChunkInfo) -> bool {
 fn decode_error(e: Error) -> ClientError {
     match e {
         Error::Decode(d) => ClientError::Decode(d),
-        Error::Io(io) => ClientError::Transport {
-            endpoint: "media body".into(),
-            message: io.to_string(),
-        },
+        Error::Io(io) => super::transport("media body", io),
     }
 }
 
@@ -541,7 +538,7 @@ impl<S: Session> ResumingStream<S> {
                     }
                     Ok(None) => return (body, None),
                     Ok(Some(Err(e))) => {
-                        let e = super::transport(&url, &e);
+                        let e = super::transport(&url, e);
                         return (body, Some(Err(e)));
                     }
                     Ok(Some(Ok(frame))) => {

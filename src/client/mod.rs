@@ -119,7 +119,9 @@ use serde_json::{json, Map, Value};
 
 pub use archive::{ImagePages, Page};
 pub use config::{ClientConfig, RetryPolicy};
-pub use error::{ClientError, ServiceError, ServiceErrorKind};
+pub use error::{
+    BoxError, ClientError, ConfigError, InvalidRequest, ServiceError, ServiceErrorKind,
+};
 pub use media::{GetMediaOptions, MediaEvents, MediaStream, Reconnect, ReconnectReason};
 pub use model::{
     sort_fragments, system_time, timestamp_from_system_time, Fragment, FragmentOrder,
@@ -205,6 +207,10 @@ impl Client {
     /// A client with this configuration. Builds the TLS configuration (the
     /// platform's roots plus Mozilla's, always verified); makes no call.
     pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
+        check_region(&config.region)?;
+        if let Some(url) = &config.endpoint_url {
+            check_endpoint_url(url)?;
+        }
         let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
@@ -215,7 +221,7 @@ impl Client {
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map_err(|e| ClientError::Config(format!("TLS: {e}")))?
+        .map_err(ConfigError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
         let mut tcp = HttpConnector::new();
@@ -417,7 +423,7 @@ impl Client {
                     what: "the answer's body",
                 })?;
             let Some(frame) = frame else { break };
-            let frame = frame.map_err(|e| transport(url, &e))?;
+            let frame = frame.map_err(|e| transport(url, e))?;
             if let Ok(data) = frame.into_data() {
                 if bytes.len() + data.len() > limit {
                     return Err(too_large(declared));
@@ -425,9 +431,9 @@ impl Client {
                 bytes.extend_from_slice(&data);
             }
         }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+        serde_json::from_slice(&bytes).map_err(|source| ClientError::InvalidJson {
             endpoint: url.to_string(),
-            detail: format!("invalid JSON: {e}"),
+            source,
         })
     }
 
@@ -440,8 +446,7 @@ impl Client {
         deadline: tokio::time::Instant,
     ) -> Result<Incoming, ClientError> {
         let config = &self.inner.config;
-        let payload =
-            serde_json::to_vec(body).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let payload = body.to_string().into_bytes();
         let signed = sigv4::sign_kinesis_video_post(
             url,
             payload,
@@ -449,7 +454,10 @@ impl Client {
             &config.credentials,
             SystemTime::now(),
         )
-        .map_err(|e| ClientError::Config(format!("cannot sign a request to {url}: {e}")))?;
+        .map_err(|source| ClientError::Signing {
+            endpoint: url.to_string(),
+            source,
+        })?;
         let mut request = http::Request::builder().method("POST").uri(url);
         for (name, value) in &signed.headers {
             if !name.eq_ignore_ascii_case("host") {
@@ -458,14 +466,16 @@ impl Client {
         }
         let request = request
             .body(Full::new(Bytes::from(signed.body)))
-            .map_err(|e| ClientError::Config(format!("bad request for {url}: {e}")))?;
+            .map_err(|_| ConfigError::EndpointUrl {
+                url: sigv4::redact::url(url),
+            })?;
         let response = tokio::time::timeout_at(deadline, self.inner.http.request(request))
             .await
             .map_err(|_| ClientError::Timeout {
                 after: config.call_timeout,
                 what: "the response headers",
             })?
-            .map_err(|e| call_error(url, &e))?;
+            .map_err(|e| call_error(url, e))?;
         if response.status().is_success() {
             return Ok(response.into_body());
         }
@@ -513,6 +523,39 @@ impl Client {
     }
 }
 
+/// A region is 1 to 64 characters of `[a-z0-9-]` (it becomes part of a
+/// host name and of every signature's scope).
+fn check_region(region: &str) -> Result<(), ConfigError> {
+    let ok = (1..=64).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Region {
+            region: region.to_string(),
+        })
+    }
+}
+
+/// An endpoint override is an absolute `http(s)://host[:port][/path]` URL
+/// without a query.
+fn check_endpoint_url(url: &str) -> Result<(), ConfigError> {
+    let ok = url.parse::<http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some_and(|h| !h.is_empty())
+            && uri.query().is_none()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::EndpointUrl {
+            url: sigv4::redact::url(url),
+        })
+    }
+}
+
 fn data_endpoint_body(stream: &StreamId, api: Api) -> Value {
     let (member, value) = stream.member();
     json!({ member: value, "APIName": api.name() })
@@ -533,8 +576,8 @@ pub(crate) struct Answer {
 
 /// A failed call: a connect timeout (found anywhere in the error's chain)
 /// as [`ClientError::ConnectTimeout`], anything else as a transport error.
-fn call_error(url: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
-    let mut source = Some(e);
+fn call_error(url: &str, e: hyper_util::client::legacy::Error) -> ClientError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = source {
         if let Some(t) = s.downcast_ref::<ConnectTimedOut>() {
             return ClientError::ConnectTimeout {
@@ -575,8 +618,6 @@ impl std::fmt::Display for ConnectTimedOut {
 
 impl std::error::Error for ConnectTimedOut {}
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 impl<C> tower_service::Service<http::Uri> for ConnectWithin<C>
 where
     C: tower_service::Service<http::Uri>,
@@ -608,16 +649,10 @@ where
     }
 }
 
-fn transport(endpoint: &str, e: &dyn std::error::Error) -> ClientError {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
+/// A transport error: the cause is kept as the error's source.
+fn transport(endpoint: &str, e: impl Into<BoxError>) -> ClientError {
     ClientError::Transport {
         endpoint: endpoint.to_string(),
-        message,
+        source: e.into(),
     }
 }

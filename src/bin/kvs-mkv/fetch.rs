@@ -49,14 +49,11 @@ impl Common {
         if let Some(url) = &self.endpoint_url {
             config = config.with_endpoint_url(url);
         }
+        // clap requires one of the two; an empty ARN would be refused as
+        // an invalid request.
         let stream = match (&self.stream, &self.stream_arn) {
             (Some(n), _) => StreamId::Name(n.clone()),
-            (None, Some(a)) => StreamId::Arn(a.clone()),
-            (None, None) => {
-                return Err(ClientError::InvalidRequest(
-                    "give --stream or --stream-arn".into(),
-                ))
-            }
+            (None, a) => StreamId::Arn(a.clone().unwrap_or_default()),
         };
         Ok((Client::new(config)?, stream))
     }
@@ -106,9 +103,10 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
 fn fail(e: &ClientError) -> ExitCode {
     eprintln!("kvs-mkv: {e}");
     match e {
-        ClientError::InvalidRequest(_) | ClientError::Config(_) | ClientError::Credentials(_) => {
-            ExitCode::from(2)
-        }
+        ClientError::InvalidRequest(_)
+        | ClientError::Config(_)
+        | ClientError::Credentials(_)
+        | ClientError::Signing { .. } => ExitCode::from(2),
         _ => ExitCode::from(1),
     }
 }
@@ -252,6 +250,7 @@ async fn print_chunks(
                     ClientError::InvalidRequest(_)
                         | ClientError::Credentials(_)
                         | ClientError::Config(_)
+                        | ClientError::Signing { .. }
                 ) {
                     return ExitCode::from(2);
                 }
