@@ -295,20 +295,64 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     /// A recording is not usable.
-    #[error("stream {name}: {reason}")]
+    #[error("stream {name}: {source}")]
     Recording {
         /// The stream.
         name: String,
         /// What is wrong.
-        reason: String,
+        source: RecordingError,
     },
-    /// The configuration is not usable (a bad stream name, images for an
-    /// unknown stream, a bad speed...).
-    #[error("{0}")]
-    Config(String),
+    /// The configuration is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The address could not be bound.
     #[error("cannot listen: {0}")]
-    Bind(std::io::Error),
+    Bind(#[source] std::io::Error),
+}
+
+/// Why a recording cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordingError {
+    /// A chunk's EBML header is not followed by a Segment.
+    #[error("no Segment after the EBML header")]
+    NoSegment,
+    /// The first chunk has no EBML header.
+    #[error("a chunk without an EBML header")]
+    NoEbmlHeader,
+    /// Nothing in it is a complete Matroska chunk or Cluster.
+    #[error("no complete Matroska chunk or Cluster in the recording")]
+    NoCompleteChunk,
+}
+
+/// A configuration the emulator cannot serve.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A stream name outside 1 to 256 characters of `[a-zA-Z0-9_.-]`.
+    #[error("stream name {name:?} does not match [a-zA-Z0-9_.-]+ (1 to 256 characters)")]
+    StreamName {
+        /// The name given.
+        name: String,
+    },
+    /// The same stream name twice.
+    #[error("stream {name:?} given twice")]
+    DuplicateStream {
+        /// The name given twice.
+        name: String,
+    },
+    /// Images for a name that is not one of the streams.
+    #[error("images for {name:?}, which is not a stream")]
+    ImagesWithoutStream {
+        /// The name the images were given for.
+        name: String,
+    },
+    /// [`Options::speed`] is not a positive number.
+    #[error("speed {speed} must be a positive number")]
+    Speed {
+        /// The speed given.
+        speed: f64,
+    },
 }
 
 /// The entry point: `Emulator::builder()`.
@@ -445,10 +489,10 @@ impl EmulatorBuilder {
     fn prepare(self) -> Result<Prepared, EmulatorError> {
         let options = self.options;
         if !(options.speed.is_finite() && options.speed > 0.0) {
-            return Err(EmulatorError::Config(format!(
-                "speed {} must be a positive number",
-                options.speed
-            )));
+            return Err(ConfigError::Speed {
+                speed: options.speed,
+            }
+            .into());
         }
         let credentials = self
             .credentials
@@ -460,9 +504,7 @@ impl EmulatorBuilder {
         let mut images: HashMap<String, ImageIndex> = HashMap::new();
         for (name, dir) in &self.images {
             if !self.streams.iter().any(|(n, _)| n == name) {
-                return Err(EmulatorError::Config(format!(
-                    "images for {name:?}, which is not a stream"
-                )));
+                return Err(ConfigError::ImagesWithoutStream { name: name.clone() }.into());
             }
             let index = ImageIndex::load(dir).map_err(|source| EmulatorError::Read {
                 path: dir.clone(),
@@ -474,14 +516,10 @@ impl EmulatorBuilder {
         let mut streams = HashMap::new();
         for (name, source) in self.streams {
             if !valid_stream_name(&name) {
-                return Err(EmulatorError::Config(format!(
-                    "stream name {name:?} does not match [a-zA-Z0-9_.-]+ (1 to 256 characters)"
-                )));
+                return Err(ConfigError::StreamName { name }.into());
             }
             if streams.contains_key(&name) {
-                return Err(EmulatorError::Config(format!(
-                    "stream {name:?} given twice"
-                )));
+                return Err(ConfigError::DuplicateStream { name }.into());
             }
             let data = match source {
                 StreamSource::Bytes(b) => b,
@@ -489,14 +527,15 @@ impl EmulatorBuilder {
                     .map(Bytes::from)
                     .map_err(|source| EmulatorError::Read { path, source })?,
             };
-            let split = splice::split_recording(&data).map_err(|e| EmulatorError::Recording {
-                name: name.clone(),
-                reason: e.0,
-            })?;
+            let split =
+                splice::split_recording(&data).map_err(|source| EmulatorError::Recording {
+                    name: name.clone(),
+                    source,
+                })?;
             if split.pieces.is_empty() && split.incomplete + split.errors > 0 {
                 return Err(EmulatorError::Recording {
                     name,
-                    reason: "no complete Matroska chunk or Cluster in the recording".into(),
+                    source: RecordingError::NoCompleteChunk,
                 });
             }
             let dropped = split.incomplete;

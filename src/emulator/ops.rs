@@ -336,7 +336,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            (missing.status, missing.code),
+            (missing.status, missing.code()),
             (404, "ResourceNotFoundException")
         );
     }
@@ -360,7 +360,7 @@ mod tests {
         assert_eq!(session.start, Start::At(0));
         let refused = call(&state, Operation::GetMedia, &request).unwrap_err();
         assert_eq!(
-            (refused.status, refused.code),
+            (refused.status, refused.code()),
             (400, "ConnectionLimitExceededException")
         );
         // Dropping the reply (its body) frees the place.

@@ -284,7 +284,7 @@ fn error_response(e: &ApiError) -> Response {
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code));
+    headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code()));
     response
 }
 
