@@ -48,6 +48,8 @@ pub mod kvs;
 mod limits;
 pub mod matroska;
 pub mod merge;
+#[cfg(any(feature = "client", feature = "emulator"))]
+mod rate;
 pub mod sigv4;
 mod text;
 pub mod writer;

@@ -129,8 +129,9 @@ pub use model::{
     StreamId, TimestampKind,
 };
 
+use crate::rate::RateLimiter;
 use crate::sigv4;
-use retry::{Budget, Failure, RateLimiter};
+use retry::{Budget, Failure};
 
 type HttpClient = hyper_util::client::legacy::Client<
     ConnectWithin<hyper_rustls::HttpsConnector<HttpConnector>>,
@@ -192,7 +193,8 @@ struct Inner {
     config: ClientConfig,
     http: HttpClient,
     endpoints: Mutex<HashMap<(String, Api), (String, Instant)>>,
-    limiter: RateLimiter,
+    /// Calls per (stream, API).
+    limiter: RateLimiter<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -241,7 +243,7 @@ impl Client {
             hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
         Ok(Client {
             inner: Arc::new(Inner {
-                limiter: RateLimiter::new(config.calls_per_second),
+                limiter: RateLimiter::new(Some(config.calls_per_second.max(1))),
                 config,
                 http,
                 endpoints: Mutex::new(HashMap::new()),

@@ -1,10 +1,8 @@
-//! The retry budget of an operation, backoff with jitter, and the
-//! per-stream call-rate limit.
+//! The retry budget of an operation and backoff with jitter (the call-rate
+//! limit is `crate::rate`, shared with the emulator).
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::config::RetryPolicy;
 use super::ClientError;
@@ -116,46 +114,6 @@ pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     ceiling.mul_f64(random_fraction())
 }
 
-/// At most `per_second` calls in any one-second window, per key (stream and
-/// API). Callers wait their turn.
-#[derive(Debug)]
-pub(crate) struct RateLimiter {
-    per_second: usize,
-    calls: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl RateLimiter {
-    pub(crate) fn new(per_second: u32) -> RateLimiter {
-        RateLimiter {
-            per_second: per_second.max(1) as usize,
-            calls: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Waits until a call for `key` is allowed, and records it.
-    pub(crate) async fn acquire(&self, key: &str) {
-        loop {
-            let wait = {
-                let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-                let window = calls.entry(key.to_string()).or_default();
-                let now = Instant::now();
-                while window
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-                {
-                    window.pop_front();
-                }
-                if window.len() < self.per_second {
-                    window.push_back(now);
-                    return;
-                }
-                Duration::from_secs(1) - now.duration_since(window[0])
-            };
-            tokio::time::sleep(wait + Duration::from_millis(1)).await;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,17 +125,5 @@ mod tests {
             let d = backoff(&p, attempt);
             assert!(d <= p.max_delay && d <= p.base_delay * 2u32.saturating_pow(attempt.min(20)));
         }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn five_calls_per_second() {
-        let limiter = RateLimiter::new(5);
-        let start = Instant::now();
-        for _ in 0..11 {
-            limiter.acquire("s").await;
-        }
-        // Calls 6-10 wait for the first second, 11 for the second.
-        assert!(start.elapsed() >= Duration::from_secs(2));
-        limiter.acquire("other").await;
     }
 }

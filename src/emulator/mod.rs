@@ -136,10 +136,10 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, FaultKind};
 pub use wire::Operation;
 
+use crate::rate::RateLimiter;
 use crate::sigv4::Credentials;
 use images::ImageIndex;
 use store::{Stream, Timeline};
-use throttle::RateLimiter;
 
 /// The access key id the emulator accepts when none is configured (AWS's
 /// documentation example).

@@ -4,11 +4,11 @@
 //! here; the server turns replies into responses.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
+use tokio::time::Instant;
 
 use super::images::Window;
 use super::media::{GetMediaSession, MediaJob, MediaReply};
@@ -109,7 +109,11 @@ fn get_data_endpoint(state: &State, input: &Input) -> Result<Reply, ApiError> {
 /// GetMedia: a stream of chunks from the selected start.
 fn get_media(state: &State, input: &Input) -> Result<Reply, ApiError> {
     let stream = find_stream(state, input)?;
-    if !stream.get_media_calls.try_acquire(Instant::now()) {
+    if stream
+        .get_media_calls
+        .try_acquire(&(), Instant::now())
+        .is_err()
+    {
         return Err(throttled(&stream, Operation::GetMedia));
     }
     let available = stream.timeline.available(state.clock.now_ms());
@@ -139,7 +143,11 @@ fn get_media(state: &State, input: &Input) -> Result<Reply, ApiError> {
 /// GetMediaForFragmentList: the listed fragments, in request order.
 fn get_media_for_fragment_list(state: &State, input: &Input) -> Result<Reply, ApiError> {
     let stream = find_stream(state, input)?;
-    if !stream.fragment_list_calls.try_acquire(Instant::now()) {
+    if stream
+        .fragment_list_calls
+        .try_acquire(&(), Instant::now())
+        .is_err()
+    {
         return Err(throttled(&stream, Operation::GetMediaForFragmentList));
     }
     let numbers = input

@@ -74,6 +74,7 @@ pub(crate) fn canonical_request(canonical_request: &str) -> String {
 /// A URL with the password of its `user:password@` hidden
 /// (`http://user:***@proxy:3128`); the user name stays, to say which
 /// account. A URL without one is returned as it is.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) fn url(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (Some(scheme), rest),
