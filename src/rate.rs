@@ -69,10 +69,15 @@ impl<K: Eq + Hash + Clone> RateLimiter<K> {
     #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) async fn acquire(&self, key: &K) -> Duration {
         let start = Instant::now();
+        let mut waited = false;
         loop {
             match self.try_acquire(key, Instant::now()) {
-                Ok(()) => return start.elapsed(),
-                Err(wait) => tokio::time::sleep(wait + Duration::from_millis(1)).await,
+                Ok(()) if waited => return start.elapsed(),
+                Ok(()) => return Duration::ZERO,
+                Err(wait) => {
+                    waited = true;
+                    tokio::time::sleep(wait + Duration::from_millis(1)).await;
+                }
             }
         }
     }

@@ -385,6 +385,15 @@ impl fmt::Display for ServiceError {
 impl std::error::Error for ServiceError {}
 
 impl ServiceError {
+    /// Whether the service asked the client to slow down:
+    /// `ThrottlingException`, `ClientLimitExceededException`, or HTTP 429.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self.kind,
+            ServiceErrorKind::Throttling | ServiceErrorKind::ClientLimitExceeded
+        ) || self.status == 429
+    }
+
     /// Throttling, connection limits, a stale endpoint and server errors are
     /// worth retrying.
     pub fn is_retryable(&self) -> bool {

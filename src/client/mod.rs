@@ -24,7 +24,9 @@
 //! [`Client::get_media`] resumes by itself: when a body ends or breaks, the
 //! chunk cut short is dropped and GetMedia is called again from the last
 //! complete chunk's continuation token. [`MediaStream::reconnects`] and
-//! [`MediaStream::last_reconnect`] say how often and why.
+//! [`MediaStream::last_reconnect`] say how often and why, and
+//! [`MediaStream::stats`] gives the counters a service exports (chunks,
+//! frames, bytes, reconnects, millis behind now, time of the last chunk).
 //! [`ChunkInfo::offset`](crate::ChunkInfo::offset) of the chunks of a
 //! [`MediaStream`] or [`MediaEvents`] (and of a GetMediaForFragmentList
 //! stream) counts every byte the stream's sessions received: offsets keep
@@ -81,6 +83,50 @@
 //! it, and a delivered fragment starts a new count. Chunk offsets count
 //! every byte received by the stream's calls.
 //!
+//! # Logging (`tracing`)
+//!
+//! The client logs with the [`tracing`](https://docs.rs/tracing) crate
+//! (part of the `client` feature); install any subscriber to see it
+//! (without one, each call site costs a check of a global flag). Targets
+//! are the module paths (`kvs_mkv::client`, `kvs_mkv::client::media`,
+//! `kvs_mkv::client::retry`). What is logged, by level:
+//!
+//! - **WARN**, one event per retry, so that an application showing
+//!   warnings prints one line per retry or reconnect:
+//!   - `retrying after a failed call` (target `kvs_mkv::client::retry`):
+//!     `operation` (e.g. `ListFragments for stream cam`), `attempt`,
+//!     `max_attempts`, `delay_ms`, `endpoint`, `throttled` (the service
+//!     asked to slow down: `ThrottlingException`,
+//!     `ClientLimitExceededException`, 429) and `cause`.
+//!   - `GetMedia reconnecting` after a failed call or a broken session
+//!     (target `kvs_mkv::client::media`): `operation`, `reconnect` (its
+//!     number), `reason`, `resume` (the start selector of the new call,
+//!     e.g. `continuation token 9134...`), `delay_ms` and `failures` (in a
+//!     row, without progress). A GetMedia stream's retries are its
+//!     reconnects: this is their only event.
+//! - **INFO**: `GetMedia reconnecting` after a session the service ended
+//!   cleanly (same fields but `failures`); `InvalidEndpointException: the
+//!   data endpoint is asked for again` (`stream`, `api`, `endpoint`).
+//! - **DEBUG**: each call, in a span `kvs_call` with `operation` and
+//!   `stream`, ends with an event `call` (`endpoint`, `status`,
+//!   `request_id`, `error_type` of an error answer, `duration_ms` to the
+//!   response headers) or `call failed` (`endpoint`, `duration_ms`,
+//!   `error`); `asking GetDataEndpoint` (`stream`, `api`, `reason`: `not
+//!   cached` or `expired`) and `data endpoint` (`endpoint`); `waited for
+//!   the call-rate limit` (`stream`, `call`, `waited_ms`); `giving up:
+//!   retries exhausted`.
+//!
+//! Credential providers log on target `kvs_mkv::client::credentials`:
+//! INFO `credentials refreshed` with `source` (e.g. `container`,
+//! `profile`), `access_key_id` and `expires_at` (RFC 3339), and WARN
+//! `credential refresh failed` with `source`, `error` and `retry_in_ms`.
+//!
+//! Never logged: secret access keys, session tokens, signatures, the
+//! `Authorization`, `X-Amz-Security-Token` and `Proxy-Authorization`
+//! headers (no header is logged), proxy passwords (proxy URLs show
+//! `user:***@`), request and response bodies. Text that came from the
+//! server (messages, request ids) is logged escaped.
+//!
 //! ```no_run
 //! use futures::StreamExt;
 //! use kvs_mkv::client::{Client, ClientConfig, GetMediaOptions, StartSelector, StreamId};
@@ -116,13 +162,16 @@ use hyper::body::{Body, Incoming};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
+use tracing::Instrument;
 
 pub use archive::{ImagePages, Page};
 pub use config::{ClientConfig, RetryPolicy};
 pub use error::{
     BoxError, ClientError, ConfigError, InvalidRequest, ServiceError, ServiceErrorKind,
 };
-pub use media::{GetMediaOptions, MediaEvents, MediaStream, Reconnect, ReconnectReason};
+pub use media::{
+    GetMediaOptions, MediaEvents, MediaStats, MediaStream, Reconnect, ReconnectReason,
+};
 pub use model::{
     sort_fragments, system_time, timestamp_from_system_time, Fragment, FragmentOrder,
     FragmentSelector, GetImagesRequest, Image, ImageError, ImageFormat, Pagination, StartSelector,
@@ -280,16 +329,16 @@ impl Client {
     /// The cached data endpoint, or one GetDataEndpoint call: one attempt.
     async fn endpoint_attempt(&self, stream: &StreamId, api: Api) -> Result<String, Failure> {
         let key = (stream.key(), api);
-        if let Some((url, at)) = self.lock_endpoints().get(&key) {
-            if at.elapsed() < self.inner.config.endpoint_ttl {
-                return Ok(url.clone());
-            }
-        }
+        let cached = self.lock_endpoints().get(&key).cloned();
+        let reason = match cached {
+            Some((url, at)) if at.elapsed() < self.inner.config.endpoint_ttl => return Ok(url),
+            Some(_) => "expired",
+            None => "not cached",
+        };
+        tracing::debug!(%stream, api = api.name(), reason, "asking GetDataEndpoint");
         let url = format!("{}/getDataEndpoint", self.inner.config.control_plane_url());
-        self.inner
-            .limiter
-            .acquire(&format!("{}/GetDataEndpoint", stream.key()))
-            .await;
+        self.rate_limit(stream, "GetDataEndpoint").await;
+        let span = call_span("GetDataEndpoint", stream);
         let deadline = self.deadline();
         let answer = async {
             let body = self
@@ -300,7 +349,11 @@ impl Client {
                 .await?;
             model::data_endpoint(&answer).map_err(|bad| bad.at(&url))
         };
-        let endpoint = answer.await.map_err(|e| Failure::new(&url, e))?;
+        let endpoint = answer
+            .instrument(span)
+            .await
+            .map_err(|e| Failure::new(&url, e))?;
+        tracing::debug!(%stream, api = api.name(), %endpoint, "data endpoint");
         self.lock_endpoints()
             .insert(key, (endpoint.clone(), Instant::now()));
         Ok(endpoint)
@@ -317,6 +370,23 @@ impl Client {
 
     fn forget_endpoint(&self, stream: &StreamId, api: Api) {
         self.lock_endpoints().remove(&(stream.key(), api));
+    }
+
+    /// Waits for the per-stream call-rate limit; a wait is logged.
+    async fn rate_limit(&self, stream: &StreamId, what: &str) {
+        let waited = self
+            .inner
+            .limiter
+            .acquire(&format!("{}/{what}", stream.key()))
+            .await;
+        if !waited.is_zero() {
+            tracing::debug!(
+                %stream,
+                call = what,
+                waited_ms = waited.as_millis() as u64,
+                "waited for the call-rate limit"
+            );
+        }
     }
 
     /// When a call started now must be answered.
@@ -336,12 +406,10 @@ impl Client {
     ) -> Result<Answer, Failure> {
         let endpoint = self.endpoint_attempt(stream, api).await?;
         let url = format!("{endpoint}{}", api.path());
-        self.inner
-            .limiter
-            .acquire(&format!("{}/{}", stream.key(), api.name()))
-            .await;
+        self.rate_limit(stream, api.name()).await;
         let deadline = self.deadline();
-        match self.post(&url, body, deadline).await {
+        let call = self.post(&url, body, deadline);
+        match call.instrument(call_span(api.operation(), stream)).await {
             Ok(body) => Ok(Answer {
                 url,
                 body,
@@ -350,6 +418,12 @@ impl Client {
             Err(e) => {
                 if matches!(&e, ClientError::Service(s) if s.kind == ServiceErrorKind::InvalidEndpoint)
                 {
+                    tracing::info!(
+                        %stream,
+                        api = api.name(),
+                        %endpoint,
+                        "InvalidEndpointException: the data endpoint is asked for again"
+                    );
                     self.forget_endpoint(stream, api);
                 }
                 Err(Failure::new(url, e))
@@ -466,6 +540,7 @@ impl Client {
                 request = request.header(name.as_str(), value.as_str());
             }
         }
+        let started = Instant::now();
         let request = request
             .body(Full::new(Bytes::from(signed.body)))
             .map_err(|_| ConfigError::EndpointUrl {
@@ -476,12 +551,28 @@ impl Client {
             .map_err(|_| ClientError::Timeout {
                 after: config.call_timeout,
                 what: "the response headers",
-            })?
-            .map_err(|e| call_error(url, e))?;
+            })
+            .and_then(|r| r.map_err(|e| call_error(url, e)))
+            .inspect_err(|e| log_call_failed(url, started, e))?;
         if response.status().is_success() {
+            log_call(
+                url,
+                started,
+                response.status().as_u16(),
+                request_id(&response),
+                None,
+            );
             return Ok(response.into_body());
         }
-        Err(ClientError::Service(self.service_error(response).await))
+        let e = self.service_error(response).await;
+        log_call(
+            url,
+            started,
+            e.status,
+            e.request_id.as_deref(),
+            Some(&e.kind),
+        );
+        Err(ClientError::Service(e))
     }
 
     async fn service_error(&self, response: http::Response<Incoming>) -> ServiceError {
@@ -494,7 +585,7 @@ impl Client {
                 .map(str::to_string)
         };
         let error_type = header("x-amzn-errortype").or_else(|| header("x-amz-errortype"));
-        let request_id = header("x-amzn-requestid").or_else(|| header("x-amz-request-id"));
+        let request_id = request_id(&response).map(str::to_string);
         let limit = http_body_util::Limited::new(response.into_body(), 64 * 1024);
         let body = tokio::time::timeout(self.inner.config.call_timeout, limit.collect()).await;
         let json: Value = body
@@ -556,6 +647,51 @@ fn check_endpoint_url(url: &str) -> Result<(), ConfigError> {
             url: sigv4::redact::url(url),
         })
     }
+}
+
+/// The span of one call: the operation and the stream (the call's events
+/// add the endpoint, status, request id and duration).
+fn call_span(operation: &'static str, stream: &StreamId) -> tracing::Span {
+    tracing::debug_span!("kvs_call", operation, %stream)
+}
+
+/// The request id of a response (`x-amzn-RequestId`, or S3-style
+/// `x-amz-request-id`).
+fn request_id<B>(response: &http::Response<B>) -> Option<&str> {
+    ["x-amzn-requestid", "x-amz-request-id"]
+        .iter()
+        .find_map(|name| response.headers().get(*name))
+        .and_then(|v| v.to_str().ok())
+}
+
+/// One call answered: DEBUG, with the status, the request id, the error
+/// type of an error answer, and the time to the response headers. Server
+/// text is shown escaped.
+fn log_call(
+    url: &str,
+    started: Instant,
+    status: u16,
+    request_id: Option<&str>,
+    error: Option<&ServiceErrorKind>,
+) {
+    tracing::debug!(
+        endpoint = %url,
+        status,
+        request_id = request_id.map(error::shown),
+        error_type = error.map(|k| error::shown(k.as_str())),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "call"
+    );
+}
+
+/// One call not answered (transport error, timeout): DEBUG.
+fn log_call_failed(url: &str, started: Instant, e: &ClientError) {
+    tracing::debug!(
+        endpoint = %url,
+        duration_ms = started.elapsed().as_millis() as u64,
+        error = %e,
+        "call failed"
+    );
 }
 
 fn data_endpoint_body(stream: &StreamId, api: Api) -> Value {

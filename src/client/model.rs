@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
+use super::error::shown;
 use super::{ClientError, InvalidRequest};
 use crate::Timestamp;
 
@@ -109,6 +110,28 @@ impl StartSelector {
                 json!({"StartSelectorType": "CONTINUATION_TOKEN", "ContinuationToken": t})
             }
         })
+    }
+}
+
+/// How logs and messages name a start: `NOW`, `EARLIEST`, `fragment
+/// number N`, `server timestamp T`, `producer timestamp T`, `continuation
+/// token T` (the text is escaped).
+///
+/// ```
+/// use kvs_mkv::client::StartSelector;
+/// let s = StartSelector::ContinuationToken("91343852333181432392682062622220590765191907586".into());
+/// assert_eq!(s.to_string(), "continuation token 91343852333181432392682062622220590765191907586");
+/// ```
+impl std::fmt::Display for StartSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartSelector::Now => f.write_str("NOW"),
+            StartSelector::Earliest => f.write_str("EARLIEST"),
+            StartSelector::FragmentNumber(n) => write!(f, "fragment number {}", shown(n)),
+            StartSelector::ServerTimestamp(t) => write!(f, "server timestamp {t}"),
+            StartSelector::ProducerTimestamp(t) => write!(f, "producer timestamp {t}"),
+            StartSelector::ContinuationToken(t) => write!(f, "continuation token {}", shown(t)),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::config::RetryPolicy;
-use super::ClientError;
+use super::{ClientError, ServiceError};
 
 /// One failed attempt: the URL called and what went wrong.
 #[derive(Debug)]
@@ -46,6 +46,9 @@ pub(crate) struct Budget {
     operation: String,
     policy: RetryPolicy,
     failures: u32,
+    /// Whether [`Budget::failed`] logs each retry (a GetMedia stream logs
+    /// its reconnects instead: one event each).
+    log_retries: bool,
 }
 
 impl Budget {
@@ -54,7 +57,26 @@ impl Budget {
             operation,
             policy,
             failures: 0,
+            log_retries: true,
         }
+    }
+
+    /// The same, for a caller that logs its retries itself.
+    pub(crate) fn without_retry_log(self) -> Budget {
+        Budget {
+            log_retries: false,
+            ..self
+        }
+    }
+
+    /// The operation, e.g. `GetMedia for stream cam`.
+    pub(crate) fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// Failed attempts in a row so far.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
     }
 
     /// Something new was delivered: the next failure starts a new count.
@@ -67,14 +89,22 @@ impl Budget {
         backoff(&self.policy, self.failures)
     }
 
-    /// A failed attempt: the pause before the next one, or the error to give
-    /// up with (the failure itself when it is not worth retrying).
+    /// A failed attempt: the pause before the next one (logged at WARN:
+    /// the operation, the attempt, the cause and the pause), or the error
+    /// to give up with (the failure itself when it is not worth retrying).
     pub(crate) fn failed(&mut self, f: Failure) -> Result<Duration, ClientError> {
         if !f.retryable {
             return Err(f.error);
         }
         self.failures = self.failures.saturating_add(1);
-        if self.failures >= self.policy.max_attempts.max(1) {
+        let max_attempts = self.policy.max_attempts.max(1);
+        if self.failures >= max_attempts {
+            tracing::debug!(
+                operation = %self.operation,
+                attempts = self.failures,
+                endpoint = %f.url,
+                "giving up: retries exhausted"
+            );
             return Err(ClientError::RetriesExhausted {
                 operation: self.operation.clone(),
                 endpoint: f.url,
@@ -82,7 +112,20 @@ impl Budget {
                 last: Box::new(f.error),
             });
         }
-        Ok(backoff(&self.policy, self.failures))
+        let delay = backoff(&self.policy, self.failures);
+        if self.log_retries {
+            tracing::warn!(
+                operation = %self.operation,
+                attempt = self.failures,
+                max_attempts,
+                delay_ms = delay.as_millis() as u64,
+                endpoint = %f.url,
+                throttled = f.error.service().is_some_and(ServiceError::is_throttling),
+                cause = %f.error,
+                "retrying after a failed call"
+            );
+        }
+        Ok(delay)
     }
 }
 

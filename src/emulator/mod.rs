@@ -107,6 +107,16 @@
 //!   beyond [`Options::max_connections`] open connections (default 1024)
 //!   a new one is closed as soon as it is accepted. A response that is
 //!   being read, however long, is never cut by these.
+//!
+//! # Logging (`tracing`)
+//!
+//! With the [`tracing`](https://docs.rs/tracing) crate (part of the
+//! `emulator` feature): INFO `emulator listening` (`url`, `region`), INFO
+//! `throttled: ClientLimitExceededException` (`operation`, `stream`,
+//! `limit`), INFO `signature refused` (`code`, `reason`: what the verifier
+//! found, never a key or a header); DEBUG per request, `request` or
+//! `request refused` (`operation`, `status`, `code`, `request_id`,
+//! `duration_ms`), and `fault injected`.
 
 mod conn;
 mod faults;
@@ -472,6 +482,7 @@ impl EmulatorBuilder {
         let credentials = prepared.credentials.clone();
         let region = prepared.options.region.clone();
         let state = prepared.into_state(url.clone(), shutdown_rx);
+        tracing::info!(%url, region = %region, "emulator listening");
         let task = tokio::spawn(server::serve(listener, Arc::new(state)));
         Ok(EmulatorHandle {
             url,

@@ -84,9 +84,15 @@ fn find_stream(state: &State, input: &Input) -> Result<Arc<Stream>, ApiError> {
 }
 
 fn throttled(stream: &Stream, op: Operation) -> ApiError {
+    let limit = stream.get_media_calls.limit().unwrap_or(0);
+    tracing::info!(
+        operation = op.name(),
+        stream = %stream.name,
+        limit,
+        "throttled: ClientLimitExceededException"
+    );
     ApiError::client_limit(format!(
-        "{op} is limited to {} calls per second per stream ({})",
-        stream.get_media_calls.limit().unwrap_or(0),
+        "{op} is limited to {limit} calls per second per stream ({})",
         stream.name
     ))
 }

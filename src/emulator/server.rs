@@ -144,9 +144,30 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<hyper::Response<InFlight>, Infallible> {
     let request_id = state.request_id();
+    let started = std::time::Instant::now();
+    let operation = Operation::from_path(request.uri().path()).map(Operation::name);
     let mut response = match route(&state, signal, request).await {
-        Ok(response) => response,
-        Err(e) => error_response(&e),
+        Ok(response) => {
+            tracing::debug!(
+                operation,
+                status = response.status().as_u16(),
+                %request_id,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "request"
+            );
+            response
+        }
+        Err(e) => {
+            tracing::debug!(
+                operation,
+                status = e.status,
+                code = e.code(),
+                %request_id,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "request refused"
+            );
+            error_response(&e)
+        }
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_AMZN_REQUEST_ID, value);
@@ -227,7 +248,12 @@ async fn route(
         &state.verify,
         SystemTime::now(),
     )
-    .map_err(|e| ApiError::auth(&e))?;
+    .map_err(|e| {
+        // What the verifier says never holds a secret; the headers are not
+        // logged.
+        tracing::info!(code = e.aws_error_code(), reason = %e, "signature refused");
+        ApiError::auth(&e)
+    })?;
 
     let op = match Operation::from_path(parts.uri.path()) {
         Some(op) if parts.method == Method::POST => op,
@@ -239,6 +265,7 @@ async fn route(
         }
     };
     if let Some(e) = state.faults.before_response(op) {
+        tracing::debug!(operation = op.name(), code = e.code(), "fault injected");
         return Err(e);
     }
     let input = Input::parse(&body)?;
