@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ClientError, ConfigError};
+use super::{ClientError, ConfigError, Proxy};
 use crate::sigv4::Credentials;
 
 /// Backoff and retry limits.
@@ -106,6 +106,10 @@ pub struct ClientConfig {
     pub calls_per_second: u32,
     /// Retries.
     pub retry: RetryPolicy,
+    /// The HTTP proxy: by default the environment's (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `NO_PROXY`, read when the client is built), see
+    /// [`Proxy`].
+    pub proxy: Proxy,
 }
 
 impl ClientConfig {
@@ -125,12 +129,19 @@ impl ClientConfig {
             endpoint_ttl: Duration::from_secs(15 * 60),
             calls_per_second: 5,
             retry: RetryPolicy::default(),
+            proxy: Proxy::default(),
         }
     }
 
     /// Sets the control-plane endpoint override.
     pub fn with_endpoint_url(mut self, url: impl Into<String>) -> ClientConfig {
         self.endpoint_url = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Sets the proxy (instead of the environment's).
+    pub fn with_proxy(mut self, proxy: Proxy) -> ClientConfig {
+        self.proxy = proxy;
         self
     }
 

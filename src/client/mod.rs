@@ -150,6 +150,7 @@ mod media;
 mod model;
 #[cfg(test)]
 mod model_tests;
+mod proxy;
 mod retry;
 
 use std::collections::HashMap;
@@ -177,13 +178,15 @@ pub use model::{
     FragmentSelector, GetImagesRequest, Image, ImageError, ImageFormat, Pagination, StartSelector,
     StreamId, TimestampKind,
 };
+pub use proxy::{Proxy, ProxySettings};
 
 use crate::rate::RateLimiter;
 use crate::sigv4;
+use proxy::{Proxies, ProxyConnector};
 use retry::{Budget, Failure};
 
 type HttpClient = hyper_util::client::legacy::Client<
-    ConnectWithin<hyper_rustls::HttpsConnector<HttpConnector>>,
+    ConnectWithin<hyper_rustls::HttpsConnector<ProxyConnector>>,
     Full<Bytes>,
 >;
 
@@ -244,6 +247,8 @@ struct Inner {
     endpoints: Mutex<HashMap<(String, Api), (String, Instant)>>,
     /// Calls per (stream, API).
     limiter: RateLimiter<String>,
+    /// The proxies, if any.
+    proxies: Option<Arc<Proxies>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -278,12 +283,17 @@ impl Client {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        // No TCP-only timeout: `ConnectWithin` bounds TCP and TLS together.
+        let proxies = Proxies::new(&config.proxy)?.map(Arc::new);
+        // No TCP-only timeout: `ConnectWithin` bounds TCP, a proxy's
+        // CONNECT and TLS together.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(tcp);
+            .wrap_connector(ProxyConnector {
+                tcp,
+                proxies: proxies.clone(),
+            });
         let connector = ConnectWithin {
             inner: https,
             timeout: config.connect_timeout,
@@ -293,6 +303,7 @@ impl Client {
         Ok(Client {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(Some(config.calls_per_second.max(1))),
+                proxies,
                 config,
                 http,
                 endpoints: Mutex::new(HashMap::new()),
@@ -370,6 +381,13 @@ impl Client {
 
     fn forget_endpoint(&self, stream: &StreamId, api: Api) {
         self.lock_endpoints().remove(&(stream.key(), api));
+    }
+
+    /// The `Proxy-Authorization` of a request to `url` that goes to an
+    /// HTTP proxy as an absolute-form request.
+    fn proxy_auth(&self, url: &str) -> Option<http::HeaderValue> {
+        let uri = url.parse().ok()?;
+        self.inner.proxies.as_ref()?.http_auth(&uri)
     }
 
     /// Waits for the per-stream call-rate limit; a wait is logged.
@@ -539,6 +557,9 @@ impl Client {
             if !name.eq_ignore_ascii_case("host") {
                 request = request.header(name.as_str(), value.as_str());
             }
+        }
+        if let Some(auth) = self.proxy_auth(url) {
+            request = request.header(http::header::PROXY_AUTHORIZATION, auth);
         }
         let started = Instant::now();
         let request = request
