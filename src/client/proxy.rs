@@ -39,12 +39,12 @@ use crate::sigv4::redact;
 /// use kvs_mkv::sigv4::Credentials;
 ///
 /// let proxy = ProxySettings::default()
-///     .with_https("http://user:secret@proxy.example.com:3128")
+///     .with_https("http://user:hunter2@proxy.example.com:3128")
 ///     .with_no_proxy("169.254.169.254, .internal.example.com");
 /// let config = ClientConfig::new("us-west-2", Credentials::new("AKID", "key"))
 ///     .with_proxy(Proxy::Explicit(proxy));
 /// let shown = format!("{config:?}");
-/// assert!(shown.contains("user:***@proxy.example.com:3128") && !shown.contains("secret"));
+/// assert!(shown.contains("user:***@proxy.example.com:3128") && !shown.contains("hunter2"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
