@@ -85,6 +85,8 @@ pub mod kvs;
 mod limits;
 pub mod matroska;
 pub mod merge;
+#[cfg(any(feature = "client", feature = "emulator"))]
+mod rate;
 #[cfg(feature = "sigv4")]
 pub mod sigv4;
 mod text;

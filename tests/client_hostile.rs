@@ -741,9 +741,15 @@ async fn broken_chunked_encoding_is_reported_as_such() {
     assert_eq!(got.len(), 1);
     let err = got[0].as_ref().unwrap_err();
     match cause(err) {
-        ClientError::Transport { endpoint, message } => {
+        e @ ClientError::Transport { endpoint, source } => {
             assert!(endpoint.ends_with("/getMediaForFragmentList"), "{endpoint}");
+            // Display names the cause on one line...
+            let message = e.to_string();
             assert!(message.to_lowercase().contains("chunk"), "{message}");
+            // ...and the cause itself is kept: hyper's error, as the source.
+            let kept = std::error::Error::source(e).and_then(|s| s.downcast_ref::<hyper::Error>());
+            assert!(kept.is_some(), "no hyper::Error source: {e:?}");
+            assert!(source.is::<hyper::Error>());
         }
         other => panic!("{other:?}"),
     }

@@ -706,23 +706,37 @@ async fn signatures_are_checked() {
 
 #[tokio::test]
 async fn start_refuses_what_it_cannot_serve() {
-    use kvs_mkv::emulator::EmulatorError;
+    use kvs_mkv::emulator::{ConfigError, EmulatorError, RecordingError};
     let garbage = Emulator::builder()
         .stream("cam", b"not matroska".to_vec())
         .start("127.0.0.1:0")
         .await;
-    assert!(matches!(garbage, Err(EmulatorError::Recording { .. })));
+    assert!(matches!(
+        garbage,
+        Err(EmulatorError::Recording {
+            source: RecordingError::NoCompleteChunk,
+            ..
+        })
+    ));
     let bad_name = Emulator::builder()
         .stream("no spaces", Path::new("testdata/sample.mkv"))
         .start("127.0.0.1:0")
         .await;
-    assert!(matches!(bad_name, Err(EmulatorError::Config(_))));
+    assert!(matches!(
+        bad_name,
+        Err(EmulatorError::Config(ConfigError::StreamName { .. }))
+    ));
     let stray_images = Emulator::builder()
         .stream("cam", Path::new("testdata/sample.mkv"))
         .images("other", "testdata")
         .start("127.0.0.1:0")
         .await;
-    assert!(matches!(stray_images, Err(EmulatorError::Config(_))));
+    assert!(matches!(
+        stray_images,
+        Err(EmulatorError::Config(
+            ConfigError::ImagesWithoutStream { .. }
+        ))
+    ));
     let missing = Emulator::builder()
         .stream("cam", Path::new("/nonexistent.mkv"))
         .start("127.0.0.1:0")
@@ -730,7 +744,13 @@ async fn start_refuses_what_it_cannot_serve() {
     assert!(matches!(missing, Err(EmulatorError::Read { .. })));
     let first = Emulator::builder().start("127.0.0.1:0").await.unwrap();
     let taken = Emulator::builder().start(first.local_addr()).await;
-    assert!(matches!(taken, Err(EmulatorError::Bind(_))));
+    let Err(taken) = taken else {
+        panic!("bound twice")
+    };
+    assert!(matches!(taken, EmulatorError::Bind(_)));
+    // The I/O error is kept as the source.
+    let io = std::error::Error::source(&taken).and_then(|s| s.downcast_ref::<std::io::Error>());
+    assert_eq!(io.map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse));
     // An emulator with no streams still answers, with 404s.
     let client = Client::new(&first);
     client

@@ -6,6 +6,7 @@
 mod common;
 mod emulator_support;
 
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use emulator_support::Client;

@@ -64,14 +64,11 @@ impl Common {
         if let Some(url) = &self.endpoint_url {
             config = config.with_endpoint_url(url);
         }
+        // clap requires one of the two; an empty ARN would be refused as
+        // an invalid request.
         let stream = match (&self.stream, &self.stream_arn) {
             (Some(n), _) => StreamId::Name(n.clone()),
-            (None, Some(a)) => StreamId::Arn(a.clone()),
-            (None, None) => {
-                return Err(ClientError::InvalidRequest(
-                    "give --stream or --stream-arn".into(),
-                ))
-            }
+            (None, a) => StreamId::Arn(a.clone().unwrap_or_default()),
         };
         Ok((Client::new(config)?, stream))
     }
@@ -130,12 +127,19 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 
 fn fail(e: &ClientError) -> ExitCode {
     say(e);
-    match e {
-        ClientError::InvalidRequest(_) | ClientError::Config(_) | ClientError::Credentials(_) => {
-            ExitCode::from(2)
-        }
-        _ => ExitCode::from(1),
-    }
+    ExitCode::from(if is_usage_error(e) { 2 } else { 1 })
+}
+
+/// Errors that retrying cannot mend: what was asked for (the request, the
+/// configuration, the credentials) is wrong. Exit 2, as for bad flags.
+fn is_usage_error(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::InvalidRequest(_)
+            | ClientError::Config(_)
+            | ClientError::Credentials(_)
+            | ClientError::Signing { .. }
+    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -456,11 +460,7 @@ impl Session {
             let _ = self.rows.flush();
             say(&e);
         }
-        matches!(
-            e,
-            ClientError::InvalidRequest(_) | ClientError::Credentials(_) | ClientError::Config(_)
-        )
-        .then_some(2)
+        is_usage_error(&e).then_some(2)
     }
 
     fn rows_failed(&self, e: &io::Error) -> u8 {

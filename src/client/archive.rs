@@ -23,7 +23,7 @@ use super::model::{
     GetImagesRequest, Image, Pagination,
 };
 use super::retry::{Budget, Failure};
-use super::{operation, Api, Client, ClientError, StreamId};
+use super::{operation, Api, Client, ClientError, InvalidRequest, StreamId};
 use crate::{Chunk, ChunkDecoder, DecodeErrorKind, Error, Limits};
 
 /// One page of a listing.
@@ -207,15 +207,15 @@ fn pager<T>(
     stream.validate()?;
     if let Some(n) = pagination.page_size {
         if !(1..=max_page).contains(&n) {
-            return Err(ClientError::InvalidRequest(format!(
-                "page size {n} is outside 1..={max_page}"
-            )));
+            return Err(InvalidRequest::PageSize {
+                size: n,
+                max: max_page,
+            }
+            .into());
         }
     }
     if pagination.max_items == Some(0) {
-        return Err(ClientError::InvalidRequest(
-            "max items must be at least 1".into(),
-        ));
+        return Err(InvalidRequest::MaxItems.into());
     }
     let (token, skip) = match &pagination.starting_token {
         Some(t) => decode_resume(t),
@@ -330,15 +330,11 @@ impl Client {
             return failed(e);
         }
         if fragments.is_empty() {
-            return failed(ClientError::InvalidRequest(
-                "no fragment numbers given".into(),
-            ));
+            return failed(InvalidRequest::NoFragments.into());
         }
         for f in &fragments {
-            if let Err(detail) = check_fragment_number(f) {
-                return failed(ClientError::InvalidRequest(format!(
-                    "fragment number: {detail}"
-                )));
+            if check_fragment_number(f).is_err() {
+                return failed(InvalidRequest::FragmentNumber { number: f.clone() }.into());
             }
         }
         let budget = self.budget(operation(Api::GetMediaForFragmentList, &stream));
@@ -446,7 +442,7 @@ impl FragmentList {
                     continue;
                 }
                 Ok(None) => None,
-                Ok(Some(Err(e))) => Some(super::transport(&self.url, &e)),
+                Ok(Some(Err(e))) => Some(super::transport(&self.url, e)),
                 Err(_) if read_by < deadline => Some(ClientError::Timeout {
                     after: read_timeout,
                     what: "media bytes",
@@ -467,9 +463,9 @@ impl FragmentList {
                         // ask again, as for a broken body.
                         Some(next) if !progressed => Some(Failure::retry(
                             &self.url,
-                            ClientError::Protocol {
+                            ClientError::MissingFragment {
                                 endpoint: self.url.clone(),
-                                detail: format!("the answer ended without fragment {next}"),
+                                fragment: next.clone(),
                             },
                         )),
                         _ => None,
@@ -564,10 +560,7 @@ impl FragmentList {
                     d.offset += self.received;
                     self.out.push_back(Err(ClientError::Decode(d)))
                 }
-                Err(Error::Io(e)) => self.out.push_back(Err(ClientError::Transport {
-                    endpoint: self.url.clone(),
-                    message: e.to_string(),
-                })),
+                Err(Error::Io(e)) => self.out.push_back(Err(super::transport(&self.url, e))),
             }
         }
     }

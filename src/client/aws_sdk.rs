@@ -26,7 +26,7 @@ use aws_credential_types::provider::error::CredentialsError as SdkError;
 use aws_credential_types::provider::ProvideCredentials as _;
 
 use super::credentials::{CredentialsError, ProvideCredentials, ProvideFuture};
-use super::{ClientConfig, ClientError};
+use super::{ClientConfig, ClientError, ConfigError};
 use crate::sigv4::Credentials;
 
 /// An AWS SDK credentials provider (`aws_credential_types`), as the
@@ -149,10 +149,11 @@ impl ClientConfig {
             // given explicitly must exist.
             let files = super::ProfileProvider::new(Some(profile)).files();
             if !files.has_profile(profile) {
-                return Err(ClientError::Config(format!(
-                    "profile {profile:?} is not in {}",
-                    files.describe()
-                )));
+                return Err(ConfigError::NoProfile {
+                    profile: profile.to_string(),
+                    files: files.describe(),
+                }
+                .into());
             }
             loader = loader.profile_name(profile);
         }
@@ -165,11 +166,7 @@ impl ClientConfig {
     /// The region and credentials provider of an AWS SDK configuration
     /// (`aws_config::SdkConfig`), for services that already load one.
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Result<ClientConfig, ClientError> {
-        let region = sdk.region().ok_or_else(|| {
-            ClientError::Config(
-                "no region: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in the profile".into(),
-            )
-        })?;
+        let region = sdk.region().ok_or(ConfigError::NoSdkRegion)?;
         let provider = sdk.credentials_provider().ok_or_else(|| {
             CredentialsError::NotFound(
                 "the AWS SDK configuration has no credentials provider".into(),

@@ -19,7 +19,7 @@ use super::cache::CredentialsRefresh;
 use super::credentials::{
     ready_now, CredentialsChain, ProfileProvider, ProvideCredentials, SharedCredentialsProvider,
 };
-use super::ClientError;
+use super::{ClientError, ConfigError, Proxy};
 use crate::sigv4::Credentials;
 
 /// Backoff and retry limits.
@@ -122,6 +122,10 @@ pub struct ClientConfig {
     pub calls_per_second: u32,
     /// Retries.
     pub retry: RetryPolicy,
+    /// The HTTP proxy: by default the environment's (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `NO_PROXY`, read when the client is built), see
+    /// [`Proxy`].
+    pub proxy: Proxy,
 }
 
 impl ClientConfig {
@@ -160,12 +164,19 @@ impl ClientConfig {
             endpoint_ttl: Duration::from_secs(15 * 60),
             calls_per_second: 5,
             retry: RetryPolicy::default(),
+            proxy: Proxy::default(),
         }
     }
 
     /// Sets the control-plane endpoint override.
     pub fn with_endpoint_url(mut self, url: impl Into<String>) -> ClientConfig {
         self.endpoint_url = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Sets the proxy (instead of the environment's).
+    pub fn with_proxy(mut self, proxy: Proxy) -> ClientConfig {
+        self.proxy = proxy;
         self
     }
 
@@ -200,10 +211,8 @@ impl ClientConfig {
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .or_else(|| profiles.files().value(&profile_name, "region"))
-            .ok_or_else(|| {
-                ClientError::Config(format!(
-                    "no region: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in profile {profile_name:?}"
-                ))
+            .ok_or(ConfigError::NoRegion {
+                profile: profile_name,
             })?;
         Ok(ClientConfig::with_credentials_provider(region, chain))
     }

@@ -16,22 +16,34 @@ pub enum ClientError {
     Service(#[from] ServiceError),
     /// The request would be refused by the service; not sent.
     #[error("invalid request: {0}")]
-    InvalidRequest(String),
+    InvalidRequest(#[from] InvalidRequest),
     /// No usable credentials: none found (the message names where they
     /// were looked for), a provider that failed or timed out, or keys that
     /// expired and could not be refreshed.
     #[error("credentials: {0}")]
     Credentials(#[from] super::CredentialsError),
-    /// Region, endpoint or other configuration is missing or malformed.
+    /// Region, endpoint, proxy or TLS configuration is missing or malformed.
     #[error("configuration: {0}")]
-    Config(String),
-    /// The connection failed (DNS, TCP, TLS, or the peer closed it).
-    #[error("transport error talking to {endpoint}: {message}")]
+    Config(#[from] ConfigError),
+    /// A request could not be signed (SigV4): the credentials or the region
+    /// hold something a signature cannot carry. Not retried.
+    #[error("cannot sign the request to {endpoint}: {source}")]
+    Signing {
+        /// The URL being called.
+        endpoint: String,
+        /// Why (never a secret).
+        source: crate::sigv4::SigningError,
+    },
+    /// The connection failed (DNS, TCP, TLS, a proxy, or the peer closed
+    /// it). Display shows the whole chain of causes on one line;
+    /// [`source()`](std::error::Error::source) gives the underlying error
+    /// (hyper's, an I/O error...) to walk or downcast.
+    #[error("transport error talking to {endpoint}: {}", chain(&**source))]
     Transport {
         /// The URL being called.
         endpoint: String,
-        /// What went wrong.
-        message: String,
+        /// The underlying error.
+        source: BoxError,
     },
     /// No answer, or no data, in time.
     #[error("timed out after {after:?} waiting for {what}")]
@@ -41,13 +53,25 @@ pub enum ClientError {
         /// For what.
         what: &'static str,
     },
-    /// The service's answer could not be understood.
-    #[error("unexpected response from {endpoint}: {detail}")]
-    Protocol {
+    /// A JSON answer (status 200) is not JSON.
+    #[error("unexpected response from {endpoint}: invalid JSON: {source}")]
+    InvalidJson {
         /// The URL called.
         endpoint: String,
-        /// What was wrong with it.
-        detail: String,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// A GetMediaForFragmentList answer ended without the fragment asked
+    /// for next (retried, as a broken body).
+    #[error(
+        "unexpected response from {endpoint}: the answer ended without fragment {}",
+        shown(fragment)
+    )]
+    MissingFragment {
+        /// The URL called.
+        endpoint: String,
+        /// The fragment number asked for.
+        fragment: String,
     },
     /// The media could not be decoded.
     #[error("decoding the media: {0}")]
@@ -131,6 +155,168 @@ pub enum ClientError {
         /// The connect timeout.
         after: Duration,
     },
+}
+
+/// A boxed error that can cross threads: the cause kept by
+/// [`ClientError::Transport`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error and its causes on one line, `: `-separated (each shown escaped:
+/// causes may quote the server).
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = shown(&e.to_string());
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = shown(&s.to_string());
+        // Some errors repeat their source's text in their own.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Why a request was refused before it was sent: what the service would
+/// refuse (the limits of `../shared/api`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// A `StreamName` outside 1 to 256 characters of `[a-zA-Z0-9_.-]`.
+    #[error("stream name {name:?} must be 1 to 256 characters of [a-zA-Z0-9_.-]")]
+    StreamName {
+        /// The name given.
+        name: String,
+    },
+    /// A `StreamARN` that is not a Kinesis Video stream ARN.
+    #[error("{arn:?} is not a Kinesis Video stream ARN (arn:PARTITION:kinesisvideo:REGION:ACCOUNT:stream/NAME/ID)")]
+    StreamArn {
+        /// The ARN given.
+        arn: String,
+    },
+    /// A fragment number that is not 1 to 128 digits (a start selector's,
+    /// or one of a GetMediaForFragmentList list).
+    #[error("fragment number {number:?} must be 1 to 128 digits")]
+    FragmentNumber {
+        /// The number given.
+        number: String,
+    },
+    /// A continuation token outside 1 to 128 characters of
+    /// `[a-zA-Z0-9_.-]`.
+    #[error("continuation token {token:?} must be 1 to 128 characters of [a-zA-Z0-9_.-]")]
+    ContinuationToken {
+        /// The token given.
+        token: String,
+    },
+    /// A time range (a fragment selector's, GetImages') that starts after it
+    /// ends.
+    #[error("the time range starts ({start}) after it ends ({end})")]
+    TimeRange {
+        /// The start given.
+        start: crate::Timestamp,
+        /// The end given.
+        end: crate::Timestamp,
+    },
+    /// A page size outside what the operation takes.
+    #[error("page size {size} is outside 1..={max}")]
+    PageSize {
+        /// The size given.
+        size: u64,
+        /// The operation's largest page (1000 for ListFragments, 100 for
+        /// GetImages).
+        max: u64,
+    },
+    /// `max_items` of 0.
+    #[error("max items must be at least 1")]
+    MaxItems,
+    /// GetMediaForFragmentList with no fragment numbers.
+    #[error("no fragment numbers given")]
+    NoFragments,
+    /// A GetImages sampling interval below the service's minimum (3000 ms,
+    /// or 200 ms with `allow_short_interval`; never 0).
+    #[error("sampling interval {ms} ms is below the service's minimum of 3000 ms")]
+    SamplingInterval {
+        /// The interval given, in milliseconds.
+        ms: u32,
+    },
+    /// A GetImages width outside 1..=3840.
+    #[error("width {width} is outside 1..=3840")]
+    Width {
+        /// The width given.
+        width: u32,
+    },
+    /// A GetImages width without a height (the service refuses it).
+    #[error("a width needs a height too (the service refuses a width alone)")]
+    WidthWithoutHeight,
+    /// A GetImages height outside 1..=2160.
+    #[error("height {height} is outside 1..=2160")]
+    Height {
+        /// The height given.
+        height: u32,
+    },
+    /// A JPEG quality outside 1..=100.
+    #[error("JPEG quality {quality} is outside 1..=100")]
+    JpegQuality {
+        /// The quality given.
+        quality: u8,
+    },
+}
+
+/// Why a [`ClientConfig`](super::ClientConfig) cannot be used (found when
+/// it is read from the environment or when the [`Client`](super::Client)
+/// is built, before any call).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No region was given, nor found in the environment or the profile.
+    #[error("no region: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in profile {profile:?}")]
+    NoRegion {
+        /// The profile looked in.
+        profile: String,
+    },
+    /// An AWS SDK configuration (feature `aws-config`) without a region.
+    #[error("no region in the AWS SDK's configuration: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in the profile")]
+    NoSdkRegion,
+    /// A profile named explicitly that neither shared file has.
+    #[error("profile {profile:?} is not in {files}")]
+    NoProfile {
+        /// The profile named.
+        profile: String,
+        /// The files looked in.
+        files: String,
+    },
+    /// A region that is not 1 to 64 characters of `[a-z0-9-]`.
+    #[error("region {region:?} is not a region name (1 to 64 characters of [a-z0-9-])")]
+    Region {
+        /// The region given.
+        region: String,
+    },
+    /// The endpoint URL is not an absolute `http://` or `https://` URL
+    /// without a query.
+    #[error(
+        "endpoint URL {} is not an http:// or https:// URL with a host and no query",
+        shown(url)
+    )]
+    EndpointUrl {
+        /// The URL given (with any `user:password@` removed).
+        url: String,
+    },
+    /// A proxy URL that cannot be used: not an `http://` proxy URL (HTTPS
+    /// and SOCKS proxies are not supported), or malformed.
+    #[error("proxy {} ({variable}): {reason}", shown(url))]
+    Proxy {
+        /// Where it came from: `HTTPS_PROXY`, `https_proxy`, ... or
+        /// `ClientConfig::proxy`.
+        variable: String,
+        /// The URL, with any password replaced by `***`.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The TLS configuration could not be built.
+    #[error("TLS setup: {0}")]
+    Tls(#[source] rustls::Error),
 }
 
 /// Text that came from the server, made safe for a terminal and a log line:
@@ -234,6 +420,15 @@ impl ServiceError {
             }
             _ => false,
         }
+    }
+
+    /// Whether the service asked the client to slow down:
+    /// `ThrottlingException`, `ClientLimitExceededException`, or HTTP 429.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self.kind,
+            ServiceErrorKind::Throttling | ServiceErrorKind::ClientLimitExceeded
+        ) || self.status == 429
     }
 
     /// Throttling, connection limits, a stale endpoint and server errors are

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::BytesMut;
 use futures_core::Stream;
@@ -100,6 +100,35 @@ pub struct Reconnect {
     pub selector: StartSelector,
 }
 
+/// Counters of a GetMedia stream ([`MediaStream::stats`],
+/// [`MediaEvents::stats`]), for a service to export: a copy, taken when
+/// asked.
+///
+/// ```
+/// let stats = kvs_mkv::client::MediaStats::default();
+/// assert_eq!((stats.chunks, stats.reconnects, stats.millis_behind_now), (0, 0, None));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MediaStats {
+    /// Complete chunks handed out (an error chunk counts; a chunk cut short
+    /// and fetched again counts once).
+    pub chunks: u64,
+    /// Frames handed out (each frame once, across reconnects).
+    pub frames: u64,
+    /// Bytes received from the service by all of the stream's sessions:
+    /// the bytes of a chunk cut short and fetched again count twice (as
+    /// chunk offsets do).
+    pub bytes: u64,
+    /// Calls to GetMedia after the first ([`MediaStream::reconnects`]).
+    pub reconnects: u64,
+    /// `AWS_KINESISVIDEO_MILLIS_BEHIND_NOW` of the last complete chunk that
+    /// carried it: how far behind the tip of the stream the consumer is.
+    pub millis_behind_now: Option<u64>,
+    /// When the last complete chunk was handed out (wall clock).
+    pub last_chunk_at: Option<SystemTime>,
+}
+
 /// Turns response bodies into items; one implementation per decoder.
 trait Session: Send + 'static {
     type Out: Send + 'static;
@@ -137,6 +166,13 @@ struct Resume {
     skip_all: bool,
     /// Stop decoding once this many chunks are delivered.
     max_chunks: Option<u64>,
+    /// Frames delivered.
+    frames: u64,
+    /// `AWS_KINESISVIDEO_MILLIS_BEHIND_NOW` of the last complete chunk that
+    /// carried it.
+    millis_behind_now: Option<u64>,
+    /// When the last complete chunk was delivered.
+    last_chunk_at: Option<SystemTime>,
 }
 
 impl Resume {
@@ -169,6 +205,10 @@ impl Resume {
             self.last = Some(*n);
         }
         self.delivered += 1;
+        if let Some(ms) = info.aws.millis_behind_now {
+            self.millis_behind_now = Some(ms);
+        }
+        self.last_chunk_at = Some(SystemTime::now());
         let aws = &info.aws;
         if aws.error_id.is_some() || aws.error_code.is_some() {
             self.error_chunk = true;
@@ -192,10 +232,7 @@ fn finished(info: &crate::ChunkInfo) -> bool {
 fn decode_error(e: Error) -> ClientError {
     match e {
         Error::Decode(d) => ClientError::Decode(d),
-        Error::Io(io) => ClientError::Transport {
-            endpoint: "media body".into(),
-            message: io.to_string(),
-        },
+        Error::Io(io) => super::transport("media body", io),
     }
 }
 
@@ -237,6 +274,7 @@ impl Session for Chunks {
                 Ok(Some(c)) if state.seen(c.fragment_number()) => {}
                 Ok(Some(c)) => {
                     state.progress += 1;
+                    state.frames += c.frames().len() as u64;
                     match state.complete(c.info()) {
                         Some(e) => out.push_back(Err(e)),
                         None => out.push_back(Ok(c)),
@@ -306,6 +344,7 @@ impl Session for Events {
                         *done += 1;
                     }
                     state.progress += 1;
+                    state.frames += 1;
                     out.push_back(Ok(Event::Frame(f)));
                 }
                 Ok(Some(Event::End(info))) => {
@@ -372,6 +411,8 @@ struct ResumingStream<S: Session> {
     chunk_deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     /// Calls made, and the last one after the first.
     calls: u64,
+    /// The pause before the next call (for its log).
+    pause: Duration,
     last_reconnect: Option<Reconnect>,
     /// Fires at the last new item + idle_timeout. Made at the first poll:
     /// building a stream needs no runtime, only polling it does.
@@ -391,6 +432,11 @@ pub struct MediaStream(ResumingStream<Chunks>);
 pub struct MediaEvents(ResumingStream<Events>);
 
 impl MediaStream {
+    /// The stream's counters so far (see [`MediaStats`]).
+    pub fn stats(&self) -> MediaStats {
+        self.0.stats()
+    }
+
     /// The continuation token of the last complete chunk, to resume later.
     pub fn continuation_token(&self) -> Option<&str> {
         self.0.resume.token.as_deref()
@@ -410,6 +456,11 @@ impl MediaStream {
 }
 
 impl MediaEvents {
+    /// The stream's counters so far (see [`MediaStats`]).
+    pub fn stats(&self) -> MediaStats {
+        self.0.stats()
+    }
+
     /// The continuation token of the last complete chunk, to resume later.
     pub fn continuation_token(&self) -> Option<&str> {
         self.0.resume.token.as_deref()
@@ -476,7 +527,9 @@ impl<S: Session> ResumingStream<S> {
         options: GetMediaOptions,
     ) -> Self {
         let max_chunks = options.max_chunks;
-        let budget = client.budget(super::operation(Api::GetMedia, &stream));
+        let budget = client
+            .budget(super::operation(Api::GetMedia, &stream))
+            .without_retry_log();
         ResumingStream {
             client,
             stream,
@@ -499,6 +552,7 @@ impl<S: Session> ResumingStream<S> {
             session_base: 0,
             chunk_deadline: None,
             calls: 0,
+            pause: Duration::ZERO,
             last_reconnect: None,
             idle: None,
             started: false,
@@ -512,10 +566,12 @@ impl<S: Session> ResumingStream<S> {
         body.insert("StartSelector".into(), selector.to_json()?);
         let body = self.client.with_stream(&self.stream, body)?;
         if self.calls > 0 {
-            self.last_reconnect = Some(Reconnect {
+            let reconnect = Reconnect {
                 reason: self.reason.take().unwrap_or(ReconnectReason::SessionEnded),
                 selector,
-            });
+            };
+            self.log_reconnect(&reconnect);
+            self.last_reconnect = Some(reconnect);
         }
         self.calls += 1;
         let client = self.client.clone();
@@ -524,6 +580,45 @@ impl<S: Session> ResumingStream<S> {
         self.session = S::new(self.options.limits);
         self.buf.clear();
         Ok(async move { client.data_attempt(&stream, Api::GetMedia, &body).await }.boxed())
+    }
+
+    /// One event per reconnect: WARN after a failure (it is the stream's
+    /// retry), INFO after a session the service ended cleanly.
+    fn log_reconnect(&self, r: &Reconnect) {
+        let operation = self.budget.operation();
+        let reconnect = self.calls;
+        let delay_ms = self.pause.as_millis() as u64;
+        let failures = self.budget.failures();
+        match &r.reason {
+            ReconnectReason::Failed(_) => tracing::warn!(
+                operation,
+                reconnect,
+                reason = %r.reason,
+                resume = %r.selector,
+                delay_ms,
+                failures,
+                "GetMedia reconnecting"
+            ),
+            ReconnectReason::SessionEnded => tracing::info!(
+                operation,
+                reconnect,
+                reason = %r.reason,
+                resume = %r.selector,
+                delay_ms,
+                "GetMedia reconnecting"
+            ),
+        }
+    }
+
+    fn stats(&self) -> MediaStats {
+        MediaStats {
+            chunks: self.resume.delivered,
+            frames: self.resume.frames,
+            bytes: self.received,
+            reconnects: self.calls.saturating_sub(1),
+            millis_behind_now: self.resume.millis_behind_now,
+            last_chunk_at: self.resume.last_chunk_at,
+        }
     }
 
     fn read(&self, mut body: Incoming) -> Reading {
@@ -541,7 +636,7 @@ impl<S: Session> ResumingStream<S> {
                     }
                     Ok(None) => return (body, None),
                     Ok(Some(Err(e))) => {
-                        let e = super::transport(&url, &e);
+                        let e = super::transport(&url, e);
                         return (body, Some(Err(e)));
                     }
                     Ok(Some(Ok(frame))) => {
@@ -591,7 +686,10 @@ impl<S: Session> ResumingStream<S> {
             }
         };
         match pause {
-            Ok(pause) => self.phase = Phase::Waiting(Box::pin(tokio::time::sleep(pause))),
+            Ok(pause) => {
+                self.pause = pause;
+                self.phase = Phase::Waiting(Box::pin(tokio::time::sleep(pause)));
+            }
             Err(e) => {
                 self.out.push_back(Item::Out(Err(e)));
                 self.phase = Phase::Done;

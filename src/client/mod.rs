@@ -24,7 +24,9 @@
 //! [`Client::get_media`] resumes by itself: when a body ends or breaks, the
 //! chunk cut short is dropped and GetMedia is called again from the last
 //! complete chunk's continuation token. [`MediaStream::reconnects`] and
-//! [`MediaStream::last_reconnect`] say how often and why.
+//! [`MediaStream::last_reconnect`] say how often and why, and
+//! [`MediaStream::stats`] gives the counters a service exports (chunks,
+//! frames, bytes, reconnects, millis behind now, time of the last chunk).
 //! [`ChunkInfo::offset`](crate::ChunkInfo::offset) of the chunks of a
 //! [`MediaStream`] or [`MediaEvents`] (and of a GetMediaForFragmentList
 //! stream) counts every byte the stream's sessions received: offsets keep
@@ -96,6 +98,50 @@
 //! `ExpiredTokenException` or `UnrecognizedClientException` is sent again
 //! once with freshly fetched keys, within the same attempt.
 //!
+//! # Logging (`tracing`)
+//!
+//! The client logs with the [`tracing`](https://docs.rs/tracing) crate
+//! (part of the `client` feature); install any subscriber to see it
+//! (without one, each call site costs a check of a global flag). Targets
+//! are the module paths (`kvs_mkv::client`, `kvs_mkv::client::media`,
+//! `kvs_mkv::client::retry`). What is logged, by level:
+//!
+//! - **WARN**, one event per retry, so that an application showing
+//!   warnings prints one line per retry or reconnect:
+//!   - `retrying after a failed call` (target `kvs_mkv::client::retry`):
+//!     `operation` (e.g. `ListFragments for stream cam`), `attempt`,
+//!     `max_attempts`, `delay_ms`, `endpoint`, `throttled` (the service
+//!     asked to slow down: `ThrottlingException`,
+//!     `ClientLimitExceededException`, 429) and `cause`.
+//!   - `GetMedia reconnecting` after a failed call or a broken session
+//!     (target `kvs_mkv::client::media`): `operation`, `reconnect` (its
+//!     number), `reason`, `resume` (the start selector of the new call,
+//!     e.g. `continuation token 9134...`), `delay_ms` and `failures` (in a
+//!     row, without progress). A GetMedia stream's retries are its
+//!     reconnects: this is their only event.
+//! - **INFO**: `GetMedia reconnecting` after a session the service ended
+//!   cleanly (same fields but `failures`); `InvalidEndpointException: the
+//!   data endpoint is asked for again` (`stream`, `api`, `endpoint`).
+//! - **DEBUG**: each call, in a span `kvs_call` with `operation` and
+//!   `stream`, ends with an event `call` (`endpoint`, `status`,
+//!   `request_id`, `error_type` of an error answer, `duration_ms` to the
+//!   response headers) or `call failed` (`endpoint`, `duration_ms`,
+//!   `error`); `asking GetDataEndpoint` (`stream`, `api`, `reason`: `not
+//!   cached` or `expired`) and `data endpoint` (`endpoint`); `waited for
+//!   the call-rate limit` (`stream`, `call`, `waited_ms`); `giving up:
+//!   retries exhausted`.
+//!
+//! Credential providers log on target `kvs_mkv::client::credentials`:
+//! INFO `credentials refreshed` with `source` (e.g. `container`,
+//! `profile`), `access_key_id` and `expires_at` (RFC 3339), and WARN
+//! `credential refresh failed` with `source`, `error` and `retry_in_ms`.
+//!
+//! Never logged: secret access keys, session tokens, signatures, the
+//! `Authorization`, `X-Amz-Security-Token` and `Proxy-Authorization`
+//! headers (no header is logged), proxy passwords (proxy URLs show
+//! `user:***@`), request and response bodies. Text that came from the
+//! server (messages, request ids) is logged escaped.
+//!
 //! ```no_run
 //! use futures::StreamExt;
 //! use kvs_mkv::client::{Client, ClientConfig, GetMediaOptions, StartSelector, StreamId};
@@ -123,6 +169,7 @@ mod media;
 mod model;
 #[cfg(test)]
 mod model_tests;
+mod proxy;
 mod retry;
 
 use std::collections::HashMap;
@@ -135,6 +182,7 @@ use hyper::body::{Body, Incoming};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Map, Value};
+use tracing::Instrument;
 
 pub use archive::{ImagePages, Page};
 #[cfg(feature = "aws-config")]
@@ -145,19 +193,26 @@ pub use credentials::{
     CredentialsChain, CredentialsError, EnvironmentProvider, ProfileProvider, ProvideCredentials,
     ProvideFuture, SharedCredentialsProvider,
 };
-pub use error::{ClientError, ServiceError, ServiceErrorKind};
-pub use media::{GetMediaOptions, MediaEvents, MediaStream, Reconnect, ReconnectReason};
+pub use error::{
+    BoxError, ClientError, ConfigError, InvalidRequest, ServiceError, ServiceErrorKind,
+};
+pub use media::{
+    GetMediaOptions, MediaEvents, MediaStats, MediaStream, Reconnect, ReconnectReason,
+};
 pub use model::{
     sort_fragments, system_time, timestamp_from_system_time, Fragment, FragmentOrder,
     FragmentSelector, GetImagesRequest, Image, ImageError, ImageFormat, Pagination, StartSelector,
     StreamId, TimestampKind,
 };
+pub use proxy::{Proxy, ProxySettings};
 
+use crate::rate::RateLimiter;
 use crate::sigv4;
-use retry::{Budget, Failure, RateLimiter};
+use proxy::{Proxies, ProxyConnector};
+use retry::{Budget, Failure};
 
 type HttpClient = hyper_util::client::legacy::Client<
-    ConnectWithin<hyper_rustls::HttpsConnector<HttpConnector>>,
+    ConnectWithin<hyper_rustls::HttpsConnector<ProxyConnector>>,
     Full<Bytes>,
 >;
 
@@ -217,7 +272,10 @@ struct Inner {
     credentials: CredentialsCache,
     http: HttpClient,
     endpoints: Mutex<HashMap<(String, Api), (String, Instant)>>,
-    limiter: RateLimiter,
+    /// Calls per (stream, API).
+    limiter: RateLimiter<String>,
+    /// The proxies, if any.
+    proxies: Option<Arc<Proxies>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -232,6 +290,10 @@ impl Client {
     /// A client with this configuration. Builds the TLS configuration (the
     /// platform's roots plus Mozilla's, always verified); makes no call.
     pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
+        check_region(&config.region)?;
+        if let Some(url) = &config.endpoint_url {
+            check_endpoint_url(url)?;
+        }
         let mut roots = rustls::RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         };
@@ -242,18 +304,23 @@ impl Client {
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map_err(|e| ClientError::Config(format!("TLS: {e}")))?
+        .map_err(ConfigError::Tls)?
         .with_root_certificates(roots)
         .with_no_client_auth();
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
-        // No TCP-only timeout: `ConnectWithin` bounds TCP and TLS together.
+        let proxies = Proxies::new(&config.proxy)?.map(Arc::new);
+        // No TCP-only timeout: `ConnectWithin` bounds TCP, a proxy's
+        // CONNECT and TLS together.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(tcp);
+            .wrap_connector(ProxyConnector {
+                tcp,
+                proxies: proxies.clone(),
+            });
         let connector = ConnectWithin {
             inner: https,
             timeout: config.connect_timeout,
@@ -262,7 +329,8 @@ impl Client {
             hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
         Ok(Client {
             inner: Arc::new(Inner {
-                limiter: RateLimiter::new(config.calls_per_second),
+                limiter: RateLimiter::new(Some(config.calls_per_second.max(1))),
+                proxies,
                 credentials: CredentialsCache::new(
                     config.credentials.clone(),
                     config.credentials_refresh,
@@ -310,16 +378,16 @@ impl Client {
     /// The cached data endpoint, or one GetDataEndpoint call: one attempt.
     async fn endpoint_attempt(&self, stream: &StreamId, api: Api) -> Result<String, Failure> {
         let key = (stream.key(), api);
-        if let Some((url, at)) = self.lock_endpoints().get(&key) {
-            if at.elapsed() < self.inner.config.endpoint_ttl {
-                return Ok(url.clone());
-            }
-        }
+        let cached = self.lock_endpoints().get(&key).cloned();
+        let reason = match cached {
+            Some((url, at)) if at.elapsed() < self.inner.config.endpoint_ttl => return Ok(url),
+            Some(_) => "expired",
+            None => "not cached",
+        };
+        tracing::debug!(%stream, api = api.name(), reason, "asking GetDataEndpoint");
         let url = format!("{}/getDataEndpoint", self.inner.config.control_plane_url());
-        self.inner
-            .limiter
-            .acquire(&format!("{}/GetDataEndpoint", stream.key()))
-            .await;
+        self.rate_limit(stream, "GetDataEndpoint").await;
+        let span = call_span("GetDataEndpoint", stream);
         let deadline = self.deadline();
         let answer = async {
             let body = self
@@ -330,7 +398,11 @@ impl Client {
                 .await?;
             model::data_endpoint(&answer).map_err(|bad| bad.at(&url))
         };
-        let endpoint = answer.await.map_err(|e| Failure::new(&url, e))?;
+        let endpoint = answer
+            .instrument(span)
+            .await
+            .map_err(|e| Failure::new(&url, e))?;
+        tracing::debug!(%stream, api = api.name(), %endpoint, "data endpoint");
         self.lock_endpoints()
             .insert(key, (endpoint.clone(), Instant::now()));
         Ok(endpoint)
@@ -347,6 +419,30 @@ impl Client {
 
     fn forget_endpoint(&self, stream: &StreamId, api: Api) {
         self.lock_endpoints().remove(&(stream.key(), api));
+    }
+
+    /// The `Proxy-Authorization` of a request to `url` that goes to an
+    /// HTTP proxy as an absolute-form request.
+    fn proxy_auth(&self, url: &str) -> Option<http::HeaderValue> {
+        let uri = url.parse().ok()?;
+        self.inner.proxies.as_ref()?.http_auth(&uri)
+    }
+
+    /// Waits for the per-stream call-rate limit; a wait is logged.
+    async fn rate_limit(&self, stream: &StreamId, what: &str) {
+        let waited = self
+            .inner
+            .limiter
+            .acquire(&format!("{}/{what}", stream.key()))
+            .await;
+        if !waited.is_zero() {
+            tracing::debug!(
+                %stream,
+                call = what,
+                waited_ms = waited.as_millis() as u64,
+                "waited for the call-rate limit"
+            );
+        }
     }
 
     /// When a call started now must be answered.
@@ -366,12 +462,10 @@ impl Client {
     ) -> Result<Answer, Failure> {
         let endpoint = self.endpoint_attempt(stream, api).await?;
         let url = format!("{endpoint}{}", api.path());
-        self.inner
-            .limiter
-            .acquire(&format!("{}/{}", stream.key(), api.name()))
-            .await;
+        self.rate_limit(stream, api.name()).await;
         let deadline = self.deadline();
-        match self.post(&url, body, deadline).await {
+        let call = self.post(&url, body, deadline);
+        match call.instrument(call_span(api.operation(), stream)).await {
             Ok(body) => Ok(Answer {
                 url,
                 body,
@@ -380,6 +474,12 @@ impl Client {
             Err(e) => {
                 if matches!(&e, ClientError::Service(s) if s.kind == ServiceErrorKind::InvalidEndpoint)
                 {
+                    tracing::info!(
+                        %stream,
+                        api = api.name(),
+                        %endpoint,
+                        "InvalidEndpointException: the data endpoint is asked for again"
+                    );
                     self.forget_endpoint(stream, api);
                 }
                 Err(Failure::new(url, e))
@@ -455,7 +555,7 @@ impl Client {
                     what: "the answer's body",
                 })?;
             let Some(frame) = frame else { break };
-            let frame = frame.map_err(|e| transport(url, &e))?;
+            let frame = frame.map_err(|e| transport(url, e))?;
             if let Ok(data) = frame.into_data() {
                 if bytes.len() + data.len() > limit {
                     return Err(too_large(declared));
@@ -463,9 +563,9 @@ impl Client {
                 bytes.extend_from_slice(&data);
             }
         }
-        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+        serde_json::from_slice(&bytes).map_err(|source| ClientError::InvalidJson {
             endpoint: url.to_string(),
-            detail: format!("invalid JSON: {e}"),
+            source,
         })
     }
 
@@ -480,8 +580,7 @@ impl Client {
         body: &Value,
         deadline: tokio::time::Instant,
     ) -> Result<Incoming, ClientError> {
-        let payload =
-            serde_json::to_vec(body).map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let payload = body.to_string().into_bytes();
         let cache = &self.inner.credentials;
         let keys = cache.current().await?;
         match self
@@ -515,27 +614,52 @@ impl Client {
             credentials,
             SystemTime::now(),
         )
-        .map_err(|e| ClientError::Config(format!("cannot sign a request to {url}: {e}")))?;
+        .map_err(|source| ClientError::Signing {
+            endpoint: url.to_string(),
+            source,
+        })?;
         let mut request = http::Request::builder().method("POST").uri(url);
         for (name, value) in &signed.headers {
             if !name.eq_ignore_ascii_case("host") {
                 request = request.header(name.as_str(), value.as_str());
             }
         }
+        if let Some(auth) = self.proxy_auth(url) {
+            request = request.header(http::header::PROXY_AUTHORIZATION, auth);
+        }
+        let started = Instant::now();
         let request = request
             .body(Full::new(Bytes::from(signed.body)))
-            .map_err(|e| ClientError::Config(format!("bad request for {url}: {e}")))?;
+            .map_err(|_| ConfigError::EndpointUrl {
+                url: sigv4::redact::url(url),
+            })?;
         let response = tokio::time::timeout_at(deadline, self.inner.http.request(request))
             .await
             .map_err(|_| ClientError::Timeout {
                 after: config.call_timeout,
                 what: "the response headers",
-            })?
-            .map_err(|e| call_error(url, &e))?;
+            })
+            .and_then(|r| r.map_err(|e| call_error(url, e)))
+            .inspect_err(|e| log_call_failed(url, started, e))?;
         if response.status().is_success() {
+            log_call(
+                url,
+                started,
+                response.status().as_u16(),
+                request_id(&response),
+                None,
+            );
             return Ok(response.into_body());
         }
-        Err(ClientError::Service(self.service_error(response).await))
+        let e = self.service_error(response).await;
+        log_call(
+            url,
+            started,
+            e.status,
+            e.request_id.as_deref(),
+            Some(&e.kind),
+        );
+        Err(ClientError::Service(e))
     }
 
     async fn service_error(&self, response: http::Response<Incoming>) -> ServiceError {
@@ -548,7 +672,7 @@ impl Client {
                 .map(str::to_string)
         };
         let error_type = header("x-amzn-errortype").or_else(|| header("x-amz-errortype"));
-        let request_id = header("x-amzn-requestid").or_else(|| header("x-amz-request-id"));
+        let request_id = request_id(&response).map(str::to_string);
         let limit = http_body_util::Limited::new(response.into_body(), 64 * 1024);
         let body = tokio::time::timeout(self.inner.config.call_timeout, limit.collect()).await;
         let json: Value = body
@@ -579,6 +703,84 @@ impl Client {
     }
 }
 
+/// A region is 1 to 64 characters of `[a-z0-9-]` (it becomes part of a
+/// host name and of every signature's scope).
+fn check_region(region: &str) -> Result<(), ConfigError> {
+    let ok = (1..=64).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::Region {
+            region: region.to_string(),
+        })
+    }
+}
+
+/// An endpoint override is an absolute `http(s)://host[:port][/path]` URL
+/// without a query.
+fn check_endpoint_url(url: &str) -> Result<(), ConfigError> {
+    let ok = url.parse::<http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("http" | "https"))
+            && uri.host().is_some_and(|h| !h.is_empty())
+            && uri.query().is_none()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::EndpointUrl {
+            url: sigv4::redact::url(url),
+        })
+    }
+}
+
+/// The span of one call: the operation and the stream (the call's events
+/// add the endpoint, status, request id and duration).
+fn call_span(operation: &'static str, stream: &StreamId) -> tracing::Span {
+    tracing::debug_span!("kvs_call", operation, %stream)
+}
+
+/// The request id of a response (`x-amzn-RequestId`, or S3-style
+/// `x-amz-request-id`).
+fn request_id<B>(response: &http::Response<B>) -> Option<&str> {
+    ["x-amzn-requestid", "x-amz-request-id"]
+        .iter()
+        .find_map(|name| response.headers().get(*name))
+        .and_then(|v| v.to_str().ok())
+}
+
+/// One call answered: DEBUG, with the status, the request id, the error
+/// type of an error answer, and the time to the response headers. Server
+/// text is shown escaped.
+fn log_call(
+    url: &str,
+    started: Instant,
+    status: u16,
+    request_id: Option<&str>,
+    error: Option<&ServiceErrorKind>,
+) {
+    tracing::debug!(
+        endpoint = %url,
+        status,
+        request_id = request_id.map(error::shown),
+        error_type = error.map(|k| error::shown(k.as_str())),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "call"
+    );
+}
+
+/// One call not answered (transport error, timeout): DEBUG.
+fn log_call_failed(url: &str, started: Instant, e: &ClientError) {
+    tracing::debug!(
+        endpoint = %url,
+        duration_ms = started.elapsed().as_millis() as u64,
+        error = %e,
+        "call failed"
+    );
+}
+
 fn data_endpoint_body(stream: &StreamId, api: Api) -> Value {
     let (member, value) = stream.member();
     json!({ member: value, "APIName": api.name() })
@@ -599,8 +801,8 @@ pub(crate) struct Answer {
 
 /// A failed call: a connect timeout (found anywhere in the error's chain)
 /// as [`ClientError::ConnectTimeout`], anything else as a transport error.
-fn call_error(url: &str, e: &(dyn std::error::Error + 'static)) -> ClientError {
-    let mut source = Some(e);
+fn call_error(url: &str, e: hyper_util::client::legacy::Error) -> ClientError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = source {
         if let Some(t) = s.downcast_ref::<ConnectTimedOut>() {
             return ClientError::ConnectTimeout {
@@ -641,8 +843,6 @@ impl std::fmt::Display for ConnectTimedOut {
 
 impl std::error::Error for ConnectTimedOut {}
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 impl<C> tower_service::Service<http::Uri> for ConnectWithin<C>
 where
     C: tower_service::Service<http::Uri>,
@@ -674,16 +874,10 @@ where
     }
 }
 
-fn transport(endpoint: &str, e: &dyn std::error::Error) -> ClientError {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
+/// A transport error: the cause is kept as the error's source.
+fn transport(endpoint: &str, e: impl Into<BoxError>) -> ClientError {
     ClientError::Transport {
         endpoint: endpoint.to_string(),
-        message,
+        source: e.into(),
     }
 }

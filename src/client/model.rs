@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
-use super::ClientError;
+use super::{ClientError, InvalidRequest};
 use crate::Timestamp;
 
 /// Which stream: by name or by ARN.
@@ -35,9 +35,7 @@ impl StreamId {
                     && n.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
                 if !ok {
-                    return Err(ClientError::InvalidRequest(format!(
-                        "stream name {n:?} must be 1 to 256 characters of [a-zA-Z0-9_.-]"
-                    )));
+                    return Err(InvalidRequest::StreamName { name: n.clone() }.into());
                 }
             }
             StreamId::Arn(a) => {
@@ -47,9 +45,7 @@ impl StreamId {
                     || parts[0] != "arn"
                     || parts[2] != "kinesisvideo"
                 {
-                    return Err(ClientError::InvalidRequest(format!(
-                        "{a:?} is not a Kinesis Video stream ARN (arn:PARTITION:kinesisvideo:REGION:ACCOUNT:stream/NAME/ID)"
-                    )));
+                    return Err(InvalidRequest::StreamArn { arn: a.clone() }.into());
                 }
             }
         }
@@ -117,20 +113,13 @@ impl std::fmt::Display for StartSelector {
 
 impl StartSelector {
     pub(crate) fn to_json(&self) -> Result<Value, ClientError> {
-        let digits = |s: &str, what: &str| {
-            if (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
-                Ok(())
-            } else {
-                Err(ClientError::InvalidRequest(format!(
-                    "{what} {s:?} must be 1 to 128 digits"
-                )))
-            }
-        };
         Ok(match self {
             StartSelector::Now => json!({"StartSelectorType": "NOW"}),
             StartSelector::Earliest => json!({"StartSelectorType": "EARLIEST"}),
             StartSelector::FragmentNumber(n) => {
-                digits(n, "fragment number")?;
+                if check_fragment_number(n).is_err() {
+                    return Err(InvalidRequest::FragmentNumber { number: n.clone() }.into());
+                }
                 json!({"StartSelectorType": "FRAGMENT_NUMBER", "AfterFragmentNumber": n})
             }
             StartSelector::ServerTimestamp(t) => {
@@ -141,9 +130,7 @@ impl StartSelector {
             }
             StartSelector::ContinuationToken(t) => {
                 if !is_continuation_token(t) {
-                    return Err(ClientError::InvalidRequest(format!(
-                        "continuation token {t:?} must be 1 to 128 characters of [a-zA-Z0-9_.-]"
-                    )));
+                    return Err(InvalidRequest::ContinuationToken { token: t.clone() }.into());
                 }
                 json!({"StartSelectorType": "CONTINUATION_TOKEN", "ContinuationToken": t})
             }
@@ -219,10 +206,11 @@ pub struct FragmentSelector {
 impl FragmentSelector {
     pub(crate) fn to_json(self) -> Result<Value, ClientError> {
         if self.start > self.end {
-            return Err(ClientError::InvalidRequest(format!(
-                "fragment selector starts ({}) after it ends ({})",
-                self.start, self.end
-            )));
+            return Err(InvalidRequest::TimeRange {
+                start: self.start,
+                end: self.end,
+            }
+            .into());
         }
         Ok(json!({
             "FragmentSelectorType": self.kind.as_str(),
@@ -584,31 +572,31 @@ impl GetImagesRequest {
     }
 
     pub(crate) fn to_json(&self) -> Result<Map<String, Value>, ClientError> {
-        let bad = |m: String| Err(ClientError::InvalidRequest(m));
+        let bad = |e: InvalidRequest| Err(ClientError::InvalidRequest(e));
         if self.start > self.end {
-            return bad(format!("start {} is after end {}", self.start, self.end));
+            return bad(InvalidRequest::TimeRange {
+                start: self.start,
+                end: self.end,
+            });
         }
         if self.sampling_interval_ms == 0
             || (self.sampling_interval_ms < 3000 && !self.allow_short_interval)
         {
-            return bad(format!(
-                "sampling interval {} ms is below the service's minimum of 3000 ms",
-                self.sampling_interval_ms
-            ));
+            return bad(InvalidRequest::SamplingInterval {
+                ms: self.sampling_interval_ms,
+            });
         }
-        if let Some(w) = self.width {
-            if !(1..=3840).contains(&w) {
-                return bad(format!("width {w} is outside 1..=3840"));
+        if let Some(width) = self.width {
+            if !(1..=3840).contains(&width) {
+                return bad(InvalidRequest::Width { width });
             }
             if self.height.is_none() {
-                return bad(
-                    "a width needs a height too (the service refuses a width alone)".into(),
-                );
+                return bad(InvalidRequest::WidthWithoutHeight);
             }
         }
-        if let Some(h) = self.height {
-            if !(1..=2160).contains(&h) {
-                return bad(format!("height {h} is outside 1..=2160"));
+        if let Some(height) = self.height {
+            if !(1..=2160).contains(&height) {
+                return bad(InvalidRequest::Height { height });
             }
         }
         let mut m = Map::new();
@@ -624,7 +612,7 @@ impl GetImagesRequest {
                 m.insert("Format".into(), "JPEG".into());
                 if let Some(q) = quality {
                     if !(1..=100).contains(&q) {
-                        return bad(format!("JPEG quality {q} is outside 1..=100"));
+                        return bad(InvalidRequest::JpegQuality { quality: q });
                     }
                     m.insert("FormatConfig".into(), json!({"JPEGQuality": q.to_string()}));
                 }

@@ -1,13 +1,11 @@
-//! The retry budget of an operation, backoff with jitter, and the
-//! per-stream call-rate limit.
+//! The retry budget of an operation and backoff with jitter (the call-rate
+//! limit is `crate::rate`, shared with the emulator).
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::config::RetryPolicy;
-use super::ClientError;
+use super::{ClientError, ServiceError};
 
 /// One failed attempt: the URL called and what went wrong.
 #[derive(Debug)]
@@ -48,6 +46,9 @@ pub(crate) struct Budget {
     operation: String,
     policy: RetryPolicy,
     failures: u32,
+    /// Whether [`Budget::failed`] logs each retry (a GetMedia stream logs
+    /// its reconnects instead: one event each).
+    log_retries: bool,
 }
 
 impl Budget {
@@ -56,7 +57,26 @@ impl Budget {
             operation,
             policy,
             failures: 0,
+            log_retries: true,
         }
+    }
+
+    /// The same, for a caller that logs its retries itself.
+    pub(crate) fn without_retry_log(self) -> Budget {
+        Budget {
+            log_retries: false,
+            ..self
+        }
+    }
+
+    /// The operation, e.g. `GetMedia for stream cam`.
+    pub(crate) fn operation(&self) -> &str {
+        &self.operation
+    }
+
+    /// Failed attempts in a row so far.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
     }
 
     /// Something new was delivered: the next failure starts a new count.
@@ -69,14 +89,22 @@ impl Budget {
         backoff(&self.policy, self.failures)
     }
 
-    /// A failed attempt: the pause before the next one, or the error to give
-    /// up with (the failure itself when it is not worth retrying).
+    /// A failed attempt: the pause before the next one (logged at WARN:
+    /// the operation, the attempt, the cause and the pause), or the error
+    /// to give up with (the failure itself when it is not worth retrying).
     pub(crate) fn failed(&mut self, f: Failure) -> Result<Duration, ClientError> {
         if !f.retryable {
             return Err(f.error);
         }
         self.failures = self.failures.saturating_add(1);
-        if self.failures >= self.policy.max_attempts.max(1) {
+        let max_attempts = self.policy.max_attempts.max(1);
+        if self.failures >= max_attempts {
+            tracing::debug!(
+                operation = %self.operation,
+                attempts = self.failures,
+                endpoint = %f.url,
+                "giving up: retries exhausted"
+            );
             return Err(ClientError::RetriesExhausted {
                 operation: self.operation.clone(),
                 endpoint: f.url,
@@ -84,7 +112,20 @@ impl Budget {
                 last: Box::new(f.error),
             });
         }
-        Ok(backoff(&self.policy, self.failures))
+        let delay = backoff(&self.policy, self.failures);
+        if self.log_retries {
+            tracing::warn!(
+                operation = %self.operation,
+                attempt = self.failures,
+                max_attempts,
+                delay_ms = delay.as_millis() as u64,
+                endpoint = %f.url,
+                throttled = f.error.service().is_some_and(ServiceError::is_throttling),
+                cause = %f.error,
+                "retrying after a failed call"
+            );
+        }
+        Ok(delay)
     }
 }
 
@@ -116,46 +157,6 @@ pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     ceiling.mul_f64(random_fraction())
 }
 
-/// At most `per_second` calls in any one-second window, per key (stream and
-/// API). Callers wait their turn.
-#[derive(Debug)]
-pub(crate) struct RateLimiter {
-    per_second: usize,
-    calls: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl RateLimiter {
-    pub(crate) fn new(per_second: u32) -> RateLimiter {
-        RateLimiter {
-            per_second: per_second.max(1) as usize,
-            calls: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Waits until a call for `key` is allowed, and records it.
-    pub(crate) async fn acquire(&self, key: &str) {
-        loop {
-            let wait = {
-                let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-                let window = calls.entry(key.to_string()).or_default();
-                let now = Instant::now();
-                while window
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
-                {
-                    window.pop_front();
-                }
-                if window.len() < self.per_second {
-                    window.push_back(now);
-                    return;
-                }
-                Duration::from_secs(1) - now.duration_since(window[0])
-            };
-            tokio::time::sleep(wait + Duration::from_millis(1)).await;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,17 +168,5 @@ mod tests {
             let d = backoff(&p, attempt);
             assert!(d <= p.max_delay && d <= p.base_delay * 2u32.saturating_pow(attempt.min(20)));
         }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn five_calls_per_second() {
-        let limiter = RateLimiter::new(5);
-        let start = Instant::now();
-        for _ in 0..11 {
-            limiter.acquire("s").await;
-        }
-        // Calls 6-10 wait for the first second, 11 for the second.
-        assert!(start.elapsed() >= Duration::from_secs(2));
-        limiter.acquire("other").await;
     }
 }

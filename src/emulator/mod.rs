@@ -115,6 +115,16 @@
 //!   beyond [`Options::max_connections`] open connections (default 1024)
 //!   a new one is closed as soon as it is accepted. A response that is
 //!   being read, however long, is never cut by these.
+//!
+//! # Logging (`tracing`)
+//!
+//! With the [`tracing`](https://docs.rs/tracing) crate (part of the
+//! `emulator` feature): INFO `emulator listening` (`url`, `region`), INFO
+//! `throttled: ClientLimitExceededException` (`operation`, `stream`,
+//! `limit`), INFO `signature refused` (`code`, `reason`: what the verifier
+//! found, never a key or a header); DEBUG per request, `request` or
+//! `request refused` (`operation`, `status`, `code`, `request_id`,
+//! `duration_ms`), and `fault injected`.
 
 mod conn;
 mod faults;
@@ -146,10 +156,10 @@ pub use faults::{Fault, FaultKind};
 pub use keys::KeyStore;
 pub use wire::Operation;
 
+use crate::rate::RateLimiter;
 use crate::sigv4::Credentials;
 use images::ImageIndex;
 use store::{Stream, Timeline};
-use throttle::RateLimiter;
 
 /// The access key id the emulator accepts when none is configured (AWS's
 /// documentation example).
@@ -305,20 +315,19 @@ pub enum EmulatorError {
         source: std::io::Error,
     },
     /// A recording is not usable.
-    #[error("stream {name}: {reason}")]
+    #[error("stream {name}: {source}")]
     Recording {
         /// The stream.
         name: String,
         /// What is wrong.
-        reason: String,
+        source: RecordingError,
     },
-    /// The configuration is not usable (a bad stream name, images for an
-    /// unknown stream, a bad speed...).
-    #[error("{0}")]
-    Config(String),
+    /// The configuration is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The address could not be bound.
     #[error("cannot listen: {0}")]
-    Bind(std::io::Error),
+    Bind(#[source] std::io::Error),
     /// A line of a key file ([`KeyStore::from_file`]) is not
     /// `ACCESS_KEY_ID SECRET [SESSION_TOKEN|- [EXPIRES]]`.
     #[error("{}: line {line}: {reason}", path.display())]
@@ -330,6 +339,51 @@ pub enum EmulatorError {
         /// What is wrong with it (the line itself is not shown: it holds
         /// secrets).
         reason: &'static str,
+    },
+}
+
+/// Why a recording cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordingError {
+    /// A chunk's EBML header is not followed by a Segment.
+    #[error("no Segment after the EBML header")]
+    NoSegment,
+    /// The first chunk has no EBML header.
+    #[error("a chunk without an EBML header")]
+    NoEbmlHeader,
+    /// Nothing in it is a complete Matroska chunk or Cluster.
+    #[error("no complete Matroska chunk or Cluster in the recording")]
+    NoCompleteChunk,
+}
+
+/// A configuration the emulator cannot serve.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A stream name outside 1 to 256 characters of `[a-zA-Z0-9_.-]`.
+    #[error("stream name {name:?} does not match [a-zA-Z0-9_.-]+ (1 to 256 characters)")]
+    StreamName {
+        /// The name given.
+        name: String,
+    },
+    /// The same stream name twice.
+    #[error("stream {name:?} given twice")]
+    DuplicateStream {
+        /// The name given twice.
+        name: String,
+    },
+    /// Images for a name that is not one of the streams.
+    #[error("images for {name:?}, which is not a stream")]
+    ImagesWithoutStream {
+        /// The name the images were given for.
+        name: String,
+    },
+    /// [`Options::speed`] is not a positive number.
+    #[error("speed {speed} must be a positive number")]
+    Speed {
+        /// The speed given.
+        speed: f64,
     },
 }
 
@@ -487,6 +541,7 @@ impl EmulatorBuilder {
         let keys = prepared.keys.clone();
         let region = prepared.options.region.clone();
         let state = prepared.into_state(url.clone(), shutdown_rx);
+        tracing::info!(%url, region = %region, "emulator listening");
         let task = tokio::spawn(server::serve(listener, Arc::new(state)));
         Ok(EmulatorHandle {
             url,
@@ -505,10 +560,10 @@ impl EmulatorBuilder {
     fn prepare(self) -> Result<Prepared, EmulatorError> {
         let options = self.options;
         if !(options.speed.is_finite() && options.speed > 0.0) {
-            return Err(EmulatorError::Config(format!(
-                "speed {} must be a positive number",
-                options.speed
-            )));
+            return Err(ConfigError::Speed {
+                speed: options.speed,
+            }
+            .into());
         }
         let default_pair = || Credentials::new(DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY);
         let (credentials, keys) = match (self.credentials, self.keys) {
@@ -527,9 +582,7 @@ impl EmulatorBuilder {
         let mut images: HashMap<String, ImageIndex> = HashMap::new();
         for (name, dir) in &self.images {
             if !self.streams.iter().any(|(n, _)| n == name) {
-                return Err(EmulatorError::Config(format!(
-                    "images for {name:?}, which is not a stream"
-                )));
+                return Err(ConfigError::ImagesWithoutStream { name: name.clone() }.into());
             }
             let index = ImageIndex::load(dir).map_err(|source| EmulatorError::Read {
                 path: dir.clone(),
@@ -541,14 +594,10 @@ impl EmulatorBuilder {
         let mut streams = HashMap::new();
         for (name, source) in self.streams {
             if !valid_stream_name(&name) {
-                return Err(EmulatorError::Config(format!(
-                    "stream name {name:?} does not match [a-zA-Z0-9_.-]+ (1 to 256 characters)"
-                )));
+                return Err(ConfigError::StreamName { name }.into());
             }
             if streams.contains_key(&name) {
-                return Err(EmulatorError::Config(format!(
-                    "stream {name:?} given twice"
-                )));
+                return Err(ConfigError::DuplicateStream { name }.into());
             }
             let data = match source {
                 StreamSource::Bytes(b) => b,
@@ -556,14 +605,15 @@ impl EmulatorBuilder {
                     .map(Bytes::from)
                     .map_err(|source| EmulatorError::Read { path, source })?,
             };
-            let split = splice::split_recording(&data).map_err(|e| EmulatorError::Recording {
-                name: name.clone(),
-                reason: e.0,
-            })?;
+            let split =
+                splice::split_recording(&data).map_err(|source| EmulatorError::Recording {
+                    name: name.clone(),
+                    source,
+                })?;
             if split.pieces.is_empty() && split.incomplete + split.errors > 0 {
                 return Err(EmulatorError::Recording {
                     name,
-                    reason: "no complete Matroska chunk or Cluster in the recording".into(),
+                    source: RecordingError::NoCompleteChunk,
                 });
             }
             let dropped = split.incomplete;

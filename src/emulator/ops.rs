@@ -4,11 +4,11 @@
 //! here; the server turns replies into responses.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
+use tokio::time::Instant;
 
 use super::images::Window;
 use super::media::{GetMediaSession, MediaJob, MediaReply};
@@ -84,9 +84,15 @@ fn find_stream(state: &State, input: &Input) -> Result<Arc<Stream>, ApiError> {
 }
 
 fn throttled(stream: &Stream, op: Operation) -> ApiError {
+    let limit = stream.get_media_calls.limit().unwrap_or(0);
+    tracing::info!(
+        operation = op.name(),
+        stream = %stream.name,
+        limit,
+        "throttled: ClientLimitExceededException"
+    );
     ApiError::client_limit(format!(
-        "{op} is limited to {} calls per second per stream ({})",
-        stream.get_media_calls.limit().unwrap_or(0),
+        "{op} is limited to {limit} calls per second per stream ({})",
         stream.name
     ))
 }
@@ -109,7 +115,11 @@ fn get_data_endpoint(state: &State, input: &Input) -> Result<Reply, ApiError> {
 /// GetMedia: a stream of chunks from the selected start.
 fn get_media(state: &State, input: &Input) -> Result<Reply, ApiError> {
     let stream = find_stream(state, input)?;
-    if !stream.get_media_calls.try_acquire(Instant::now()) {
+    if stream
+        .get_media_calls
+        .try_acquire(&(), Instant::now())
+        .is_err()
+    {
         return Err(throttled(&stream, Operation::GetMedia));
     }
     let available = stream.timeline.available(state.clock.now_ms());
@@ -139,7 +149,11 @@ fn get_media(state: &State, input: &Input) -> Result<Reply, ApiError> {
 /// GetMediaForFragmentList: the listed fragments, in request order.
 fn get_media_for_fragment_list(state: &State, input: &Input) -> Result<Reply, ApiError> {
     let stream = find_stream(state, input)?;
-    if !stream.fragment_list_calls.try_acquire(Instant::now()) {
+    if stream
+        .fragment_list_calls
+        .try_acquire(&(), Instant::now())
+        .is_err()
+    {
         return Err(throttled(&stream, Operation::GetMediaForFragmentList));
     }
     let numbers = input
@@ -336,7 +350,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            (missing.status, missing.code),
+            (missing.status, missing.code()),
             (404, "ResourceNotFoundException")
         );
     }
@@ -360,7 +374,7 @@ mod tests {
         assert_eq!(session.start, Start::At(0));
         let refused = call(&state, Operation::GetMedia, &request).unwrap_err();
         assert_eq!(
-            (refused.status, refused.code),
+            (refused.status, refused.code()),
             (400, "ConnectionLimitExceededException")
         );
         // Dropping the reply (its body) frees the place.

@@ -470,7 +470,7 @@ mod tests {
             r#"{"Format":"PNG","StartTimestamp":10,"EndTimestamp":20}"#,
         ] {
             let e = ImageQuery::from_input(&input(bad), "s").unwrap_err();
-            assert_eq!(e.code, "InvalidArgumentException", "{bad}");
+            assert_eq!(e.code(), "InvalidArgumentException", "{bad}");
         }
         let short = r#"{"ImageSelectorType":"PRODUCER_TIMESTAMP","Format":"JPEG","StartTimestamp":10,"EndTimestamp":11,"SamplingInterval":3000,"MaxResults":5}"#;
         let q = ImageQuery::from_input(&input(short), "s").unwrap();

@@ -144,9 +144,30 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<hyper::Response<InFlight>, Infallible> {
     let request_id = state.request_id();
+    let started = std::time::Instant::now();
+    let operation = Operation::from_path(request.uri().path()).map(Operation::name);
     let mut response = match route(&state, signal, request).await {
-        Ok(response) => response,
-        Err(e) => error_response(&e),
+        Ok(response) => {
+            tracing::debug!(
+                operation,
+                status = response.status().as_u16(),
+                %request_id,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "request"
+            );
+            response
+        }
+        Err(e) => {
+            tracing::debug!(
+                operation,
+                status = e.status,
+                code = e.code(),
+                %request_id,
+                duration_ms = started.elapsed().as_millis() as u64,
+                "request refused"
+            );
+            error_response(&e)
+        }
     };
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_AMZN_REQUEST_ID, value);
@@ -221,8 +242,12 @@ async fn route(
             .collect(),
         body: body.to_vec(),
     };
-    sigv4::verify(&signed, &state.keys, &state.verify, SystemTime::now())
-        .map_err(|e| ApiError::auth(&e))?;
+    sigv4::verify(&signed, &state.keys, &state.verify, SystemTime::now()).map_err(|e| {
+        // What the verifier says never holds a secret; the headers are not
+        // logged.
+        tracing::info!(code = e.aws_error_code(), reason = %e, "signature refused");
+        ApiError::auth(&e)
+    })?;
 
     let op = match Operation::from_path(parts.uri.path()) {
         Some(op) if parts.method == Method::POST => op,
@@ -234,6 +259,7 @@ async fn route(
         }
     };
     if let Some(e) = state.faults.before_response(op) {
+        tracing::debug!(operation = op.name(), code = e.code(), "fault injected");
         return Err(e);
     }
     let input = Input::parse(&body)?;
@@ -279,7 +305,7 @@ fn error_response(e: &ApiError) -> Response {
         StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code));
+    headers.insert(X_AMZN_ERROR_TYPE, HeaderValue::from_static(e.code()));
     response
 }
 

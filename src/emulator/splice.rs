@@ -18,6 +18,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use memchr::memmem;
 use tokio_util::codec::Decoder;
 
+use super::RecordingError;
 use crate::ebml::{element_header, read_uint};
 use crate::matroska::ids;
 use crate::{Chunk, ChunkDecoder, FragmentNumber, Timestamp};
@@ -67,10 +68,6 @@ pub(crate) struct RecordedTags {
     pub producer_ms: u64,
 }
 
-/// Why a recording could not be cut into fragments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SpliceError(pub String);
-
 /// A recording cut into fragments.
 #[derive(Debug)]
 pub(crate) struct Split {
@@ -85,7 +82,7 @@ pub(crate) struct Split {
 /// `AWS_KINESISVIDEO_FRAGMENT_NUMBER` is one fragment; a plain Matroska
 /// document gives one fragment per Cluster. Chunks that did not arrive
 /// whole are left out.
-pub(crate) fn split_recording(data: &[u8]) -> Result<Split, SpliceError> {
+pub(crate) fn split_recording(data: &[u8]) -> Result<Split, RecordingError> {
     let mut decoder = ChunkDecoder::default();
     let mut buf = BytesMut::from(data);
     let mut chunks = Vec::new();
@@ -125,7 +122,7 @@ fn split_chunk(
     chunk: &Chunk,
     last_head: &mut Option<(Bytes, Vec<u8>)>,
     out: &mut Vec<Piece>,
-) -> Result<(), SpliceError> {
+) -> Result<(), RecordingError> {
     let raw = chunk.raw();
     let info = chunk.info();
     // The EBML header, then the Segment header; a chunk that continues a
@@ -135,10 +132,9 @@ fn split_chunk(
         Ok((_, h)) if h.id == ids::EBML => {
             let end = h.len as usize + h.size.unwrap_or(0) as usize;
             let ebml = raw.slice(..end.min(raw.len()));
-            let (_, seg) = element_header(&raw[end..])
-                .map_err(|_| SpliceError("no Segment after the EBML header".into()))?;
+            let (_, seg) = element_header(&raw[end..]).map_err(|_| RecordingError::NoSegment)?;
             if seg.id != ids::SEGMENT {
-                return Err(SpliceError("no Segment after the EBML header".into()));
+                return Err(RecordingError::NoSegment);
             }
             let at = end + seg.len as usize;
             let seg_end = seg.size.map_or(raw.len(), |s| (at as u64 + s) as usize);
@@ -146,7 +142,7 @@ fn split_chunk(
         }
         _ => match last_head {
             Some((ebml, _)) => (ebml.clone(), 0, raw.len()),
-            None => return Err(SpliceError("a chunk without an EBML header".into())),
+            None => return Err(RecordingError::NoEbmlHeader),
         },
     };
     let children = segment_children(raw, children_at, children_end);

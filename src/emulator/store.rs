@@ -14,8 +14,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::splice::{self, Piece, RecordedTags};
-use super::throttle::RateLimiter;
 use crate::kvs::names;
+use crate::rate::RateLimiter;
 use crate::FragmentNumber;
 
 /// How long after its producer timestamp a generated fragment reaches the

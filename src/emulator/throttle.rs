@@ -1,52 +1,8 @@
-//! The service's limits on clients: calls per second per stream (a sliding
-//! window of one second) and concurrent GetMedia sessions per stream.
+//! The service's limit on concurrent GetMedia sessions per stream (the
+//! calls-per-second limit is `crate::rate`, shared with the client).
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// At most `limit` calls in any one-second window.
-#[derive(Debug)]
-pub(crate) struct RateLimiter {
-    limit: Option<u32>,
-    calls: Mutex<VecDeque<Instant>>,
-}
-
-impl RateLimiter {
-    /// `None`: no limit.
-    pub fn new(limit: Option<u32>) -> Self {
-        RateLimiter {
-            limit,
-            calls: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    /// The most calls per second (`None`: no limit).
-    pub fn limit(&self) -> Option<u32> {
-        self.limit
-    }
-
-    /// Counts a call; `false` when it is one too many (a refused call does
-    /// not count).
-    pub fn try_acquire(&self, now: Instant) -> bool {
-        let Some(limit) = self.limit else {
-            return true;
-        };
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        while calls
-            .front()
-            .is_some_and(|&t| now.duration_since(t) >= Duration::from_secs(1))
-        {
-            calls.pop_front();
-        }
-        if calls.len() >= limit as usize {
-            return false;
-        }
-        calls.push_back(now);
-        true
-    }
-}
+use std::sync::Arc;
 
 /// One open GetMedia session; closing it (dropping the guard) frees its
 /// place.
@@ -74,19 +30,6 @@ impl Drop for SessionGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sliding_window() {
-        let limiter = RateLimiter::new(Some(5));
-        let t = Instant::now();
-        for i in 0..5 {
-            assert!(limiter.try_acquire(t + Duration::from_millis(i * 10)));
-        }
-        assert!(!limiter.try_acquire(t + Duration::from_millis(500)));
-        assert!(!limiter.try_acquire(t + Duration::from_millis(999)));
-        assert!(limiter.try_acquire(t + Duration::from_millis(1000)));
-        assert!(RateLimiter::new(None).try_acquire(t));
-    }
 
     #[test]
     fn sessions() {

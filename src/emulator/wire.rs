@@ -104,89 +104,168 @@ impl FromStr for Operation {
     }
 }
 
-/// An error answer: HTTP status, error code, message.
+/// The error codes of the emulator's own answers (a refused signature
+/// answers the code of its [`VerifyError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorCode {
+    InvalidArgument,
+    ResourceNotFound,
+    ClientLimitExceeded,
+    ConnectionLimitExceeded,
+    NotAuthorized,
+    RequestTimeout,
+    Serialization,
+    UnknownOperation,
+    InternalFailure,
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    /// The code as the service spells it (`x-amzn-ErrorType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidArgument => "InvalidArgumentException",
+            ErrorCode::ResourceNotFound => "ResourceNotFoundException",
+            ErrorCode::ClientLimitExceeded => "ClientLimitExceededException",
+            ErrorCode::ConnectionLimitExceeded => "ConnectionLimitExceededException",
+            ErrorCode::NotAuthorized => "NotAuthorizedException",
+            ErrorCode::RequestTimeout => "RequestTimeoutException",
+            ErrorCode::Serialization => "SerializationException",
+            ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::InternalFailure => "InternalFailure",
+            ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
+        }
+    }
+
+    /// The status the models give it (a server error's is chosen by the
+    /// fault that injects it).
+    fn status(self) -> u16 {
+        match self {
+            ErrorCode::ResourceNotFound | ErrorCode::UnknownOperation => 404,
+            ErrorCode::NotAuthorized => 401,
+            ErrorCode::RequestTimeout => 408,
+            ErrorCode::InternalFailure => 500,
+            ErrorCode::ServiceUnavailable => 503,
+            ErrorCode::InvalidArgument
+            | ErrorCode::ClientLimitExceeded
+            | ErrorCode::ConnectionLimitExceeded
+            | ErrorCode::Serialization => 400,
+        }
+    }
+}
+
+/// What an error answer is: one of the emulator's codes, or a refused
+/// signature with the verifier's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ErrorKind {
+    Code(ErrorCode),
+    Signature(VerifyError),
+}
+
+/// An error answer: HTTP status, what it is, message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
     pub status: u16,
-    pub code: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
-    /// Front-end (authentication) errors spell the JSON member `message`;
-    /// the service's modeled errors spell it `Message`, as the models do.
-    lowercase_member: bool,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code(), self.status, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            ErrorKind::Signature(e) => Some(e),
+            ErrorKind::Code(_) => None,
+        }
+    }
 }
 
 impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
-            code,
+            status: code.status(),
+            kind: ErrorKind::Code(code),
             message: message.into(),
-            lowercase_member: false,
+        }
+    }
+
+    /// The error code (`x-amzn-ErrorType`).
+    pub fn code(&self) -> &'static str {
+        match &self.kind {
+            ErrorKind::Code(c) => c.as_str(),
+            ErrorKind::Signature(e) => e.aws_error_code(),
         }
     }
 
     pub fn invalid_argument(message: impl Into<String>) -> Self {
-        Self::new(400, "InvalidArgumentException", message)
+        Self::new(ErrorCode::InvalidArgument, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, "ResourceNotFoundException", message)
+        Self::new(ErrorCode::ResourceNotFound, message)
     }
 
     pub fn client_limit(message: impl Into<String>) -> Self {
-        Self::new(400, "ClientLimitExceededException", message)
+        Self::new(ErrorCode::ClientLimitExceeded, message)
     }
 
     pub fn connection_limit(message: impl Into<String>) -> Self {
-        Self::new(400, "ConnectionLimitExceededException", message)
+        Self::new(ErrorCode::ConnectionLimitExceeded, message)
     }
 
     pub fn not_authorized(message: impl Into<String>) -> Self {
-        Self::new(401, "NotAuthorizedException", message)
+        Self::new(ErrorCode::NotAuthorized, message)
     }
 
     /// A request body that did not arrive in time (408).
     pub fn request_timeout(message: impl Into<String>) -> Self {
-        Self::new(408, "RequestTimeoutException", message)
+        Self::new(ErrorCode::RequestTimeout, message)
     }
 
     pub fn serialization(message: impl Into<String>) -> Self {
-        Self::new(400, "SerializationException", message)
+        Self::new(ErrorCode::Serialization, message)
     }
 
     pub fn unknown_operation(method: &str, path: &str) -> Self {
         Self::new(
-            404,
-            "UnknownOperationException",
+            ErrorCode::UnknownOperation,
             format!("no operation at {method} {path}"),
         )
     }
 
     pub fn server_error(status: u16) -> Self {
         let code = if status == 503 {
-            "ServiceUnavailableException"
+            ErrorCode::ServiceUnavailable
         } else {
-            "InternalFailure"
+            ErrorCode::InternalFailure
         };
-        Self::new(status, code, "injected server error")
+        ApiError {
+            status,
+            ..Self::new(code, "injected server error")
+        }
     }
 
     /// A refused signature: 403 with the code AWS answers.
     pub fn auth(e: &VerifyError) -> Self {
         ApiError {
             status: 403,
-            code: e.aws_error_code(),
             message: e.to_string(),
-            lowercase_member: true,
+            kind: ErrorKind::Signature(e.clone()),
         }
     }
 
-    /// The JSON body.
+    /// The JSON body. Front-end (authentication) errors spell the member
+    /// `message`; the service's modeled errors spell it `Message`, as the
+    /// models do.
     pub fn body(&self) -> Vec<u8> {
-        let member = if self.lowercase_member {
-            "message"
-        } else {
-            "Message"
+        let member = match self.kind {
+            ErrorKind::Signature(_) => "message",
+            ErrorKind::Code(_) => "Message",
         };
         let mut map = Map::new();
         map.insert(member.into(), Value::String(self.message.clone()));
@@ -379,7 +458,7 @@ mod tests {
         assert_eq!(e.body(), br#"{"Message":"no stream"}"#);
         let auth = ApiError::auth(&VerifyError::SignatureMismatch);
         assert_eq!(auth.status, 403);
-        assert_eq!(auth.code, "InvalidSignatureException");
+        assert_eq!(auth.code(), "InvalidSignatureException");
         assert!(String::from_utf8(auth.body())
             .unwrap()
             .starts_with(r#"{"message":"#));
@@ -392,11 +471,11 @@ mod tests {
         assert_eq!(input.timestamp_ms("b").unwrap(), Some(12_000));
         assert_eq!(input.timestamp_ms("z").unwrap(), None);
         assert_eq!(
-            input.timestamp_ms("c").unwrap_err().code,
+            input.timestamp_ms("c").unwrap_err().code(),
             "SerializationException"
         );
         assert_eq!(
-            input.timestamp_ms("d").unwrap_err().code,
+            input.timestamp_ms("d").unwrap_err().code(),
             "InvalidArgumentException"
         );
         assert_eq!(
@@ -416,7 +495,7 @@ mod tests {
         assert_eq!(StreamRef::from_input(&bad).unwrap_err().status, 400);
         let none = Input::parse(b"{}").unwrap();
         assert_eq!(
-            StreamRef::from_input(&none).unwrap_err().code,
+            StreamRef::from_input(&none).unwrap_err().code(),
             "InvalidArgumentException"
         );
     }

@@ -13,6 +13,7 @@
 //! | `verify.rs` | verification of received requests (header and presigned forms) and its typed errors |
 //! | `credentials.rs` | [`Credentials`] (secret-redacting `Debug`) and the [`CredentialStore`] trait |
 //! | `request.rs` | the HTTP-crate-independent [`Request`] |
+//! | `redact.rs` | the one definition of what `Debug`, errors and logs hide (session tokens, URL passwords) |
 //! | `time.rs` | `YYYYMMDDTHHMMSSZ` formatting and parsing without a date crate |
 //! | `crypto.rs` | SHA-256, HMAC-SHA256, hex, constant-time comparison |
 //!
@@ -63,6 +64,7 @@
 mod canonical;
 mod credentials;
 mod crypto;
+pub(crate) mod redact;
 mod request;
 mod signer;
 mod time;

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::names;
+use super::redact;
 
 /// An HTTP request as SigV4 sees it.
 ///
@@ -179,21 +179,10 @@ impl Request {
 
 impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Headers<'a>(&'a [(String, String)]);
-        impl fmt::Debug for Headers<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_list()
-                    .entries(self.0.iter().map(|(name, value)| {
-                        let secret = name.eq_ignore_ascii_case(names::X_AMZ_SECURITY_TOKEN);
-                        (name.as_str(), if secret { "***" } else { value.as_str() })
-                    }))
-                    .finish()
-            }
-        }
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("path", &redact_query_token(&self.path))
-            .field("headers", &Headers(&self.headers))
+            .field("path", &redact::query(&self.path))
+            .field("headers", &redact::Pairs(&self.headers))
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -202,23 +191,4 @@ impl fmt::Debug for Request {
 /// Splits a request target at the first `?` into path and query.
 pub(crate) fn split_path_query(target: &str) -> (&str, &str) {
     target.split_once('?').unwrap_or((target, ""))
-}
-
-/// `target` with the value of any `X-Amz-Security-Token` query parameter
-/// replaced by `***`, for `Debug` output.
-pub(crate) fn redact_query_token(target: &str) -> String {
-    let (path, query) = split_path_query(target);
-    if !target.contains('?') {
-        return path.to_owned();
-    }
-    let pieces: Vec<String> = query
-        .split('&')
-        .map(|piece| match piece.split_once('=') {
-            Some((key, _)) if key.eq_ignore_ascii_case(names::X_AMZ_SECURITY_TOKEN) => {
-                format!("{key}=***")
-            }
-            _ => piece.to_owned(),
-        })
-        .collect();
-    format!("{path}?{}", pieces.join("&"))
 }

@@ -13,7 +13,8 @@ use super::names::{
     AUTHORIZATION, TERMINATOR, X_AMZ_ALGORITHM, X_AMZ_CONTENT_SHA256, X_AMZ_CREDENTIAL, X_AMZ_DATE,
     X_AMZ_EXPIRES, X_AMZ_SECURITY_TOKEN, X_AMZ_SIGNATURE, X_AMZ_SIGNED_HEADERS,
 };
-use super::request::{redact_query_token, Request};
+use super::redact;
+use super::request::Request;
 use super::time::format_amz_date;
 use super::{
     canonical, ALGORITHM, KINESIS_VIDEO_SIGNING_NAME, MAX_PRESIGN_EXPIRY_SECS, UNSIGNED_PAYLOAD,
@@ -341,7 +342,7 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
-            .field("key", &"***")
+            .field("key", &redact::REDACTED)
             .field("access_key_id", &self.access_key_id)
             .field("scope", &self.scope)
             .finish()
@@ -463,23 +464,15 @@ impl SigningOutput {
 
 impl fmt::Debug for SigningOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let secret = name.eq_ignore_ascii_case(X_AMZ_SECURITY_TOKEN);
-                (name.as_str(), if secret { "***" } else { value.as_str() })
-            })
-            .collect();
         f.debug_struct("SigningOutput")
             .field(
                 "canonical_request",
-                &redact_canonical_request(&self.canonical_request),
+                &redact::canonical_request(&self.canonical_request),
             )
             .field("string_to_sign", &self.string_to_sign)
             .field("signature", &self.signature)
             .field("signed_headers", &self.signed_headers)
-            .field("headers", &headers)
+            .field("headers", &redact::Pairs(&self.headers))
             .finish()
     }
 }
@@ -541,23 +534,15 @@ impl PresignOutput {
 
 impl fmt::Debug for PresignOutput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let params: Vec<(&str, &str)> = self
-            .query_params
-            .iter()
-            .map(|(name, value)| {
-                let secret = name == X_AMZ_SECURITY_TOKEN;
-                (name.as_str(), if secret { "***" } else { value.as_str() })
-            })
-            .collect();
         f.debug_struct("PresignOutput")
             .field(
                 "canonical_request",
-                &redact_canonical_request(&self.canonical_request),
+                &redact::canonical_request(&self.canonical_request),
             )
             .field("string_to_sign", &self.string_to_sign)
             .field("signature", &self.signature)
-            .field("query_params", &params)
-            .field("path", &redact_query_token(&self.path))
+            .field("query_params", &redact::Pairs(&self.query_params))
+            .field("path", &redact::query(&self.path))
             .finish()
     }
 }
@@ -968,35 +953,4 @@ fn split_url(url: &str) -> Result<UrlParts<'_>, SigningError> {
         host,
         target,
     })
-}
-
-/// A canonical request with session-token values replaced by `***`, for
-/// `Debug` output.
-fn redact_canonical_request(canonical_request: &str) -> String {
-    let token_header = format!("{}:", X_AMZ_SECURITY_TOKEN.to_ascii_lowercase());
-    let token_param = format!("{X_AMZ_SECURITY_TOKEN}=");
-    canonical_request
-        .split('\n')
-        .enumerate()
-        .map(|(line_number, line)| {
-            if line.starts_with(&token_header) {
-                format!("{token_header}***")
-            } else if line_number == 2 {
-                // The canonical query string.
-                line.split('&')
-                    .map(|param| {
-                        if param.starts_with(&token_param) {
-                            format!("{token_param}***")
-                        } else {
-                            param.to_owned()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("&")
-            } else {
-                line.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }

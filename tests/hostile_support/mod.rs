@@ -402,8 +402,13 @@ pub fn stream() -> StreamId {
 /// One GetMedia-shaped chunk (service layout) with this fragment number,
 /// this continuation token (if any) and `frames` small frames.
 pub fn chunk(number: &str, token: Option<&str>, frames: usize) -> Vec<u8> {
-    let sample =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv")).unwrap();
+    // The library's tests and the CLI's (cli/) both use this module.
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = match manifest.join("testdata").is_dir() {
+        true => manifest,
+        false => manifest.parent().unwrap(),
+    };
+    let sample = std::fs::read(root.join("testdata/sample.mkv")).unwrap();
     let first = kvs_mkv::io::read_chunks(&sample[..])
         .next()
         .unwrap()
