@@ -316,7 +316,9 @@ impl Client {
     }
 
     /// GetMediaForFragmentList: the fragments' chunks in request order. Lists
-    /// longer than the service takes (1000) are split into several calls; a
+    /// longer than the service takes (1000) are split into several calls,
+    /// and an answer is read no further than the fragments it was asked
+    /// for (what else a body holds is not handed out); a
     /// fragment the service could not return comes out as
     /// [`ClientError::FragmentException`] and the others go on. A broken
     /// connection asks again for the fragments not yet delivered.
@@ -348,6 +350,7 @@ impl Client {
             remaining: fragments.into(),
             limits,
             body: None,
+            in_call: 0,
             url: String::new(),
             received: 0,
             body_bytes: 0,
@@ -380,6 +383,9 @@ struct FragmentList {
     remaining: VecDeque<String>,
     limits: Limits,
     body: Option<Incoming>,
+    /// Fragments the current call asked for and has not delivered yet: its
+    /// answer holds no more, so the body is not read past them.
+    in_call: usize,
     /// The URL of the current body.
     url: String,
     /// Bytes received by earlier calls: chunk offsets count from the first.
@@ -443,6 +449,11 @@ impl FragmentList {
                         self.buf.extend_from_slice(&data);
                     }
                     self.drain(false);
+                    if self.in_call == 0 {
+                        // Everything asked for is in: whatever else the
+                        // body holds is not an answer to this call.
+                        self.close_body();
+                    }
                     continue;
                 }
                 Ok(None) => None,
@@ -493,6 +504,7 @@ impl FragmentList {
             .take(MAX_FRAGMENTS_PER_CALL)
             .map(|f| json!(f))
             .collect();
+        let batch_len = batch.len();
         let mut req = Map::new();
         req.insert("Fragments".into(), Value::Array(batch));
         let req = self
@@ -505,6 +517,7 @@ impl FragmentList {
             .await?;
         self.url = answer.url;
         self.body = Some(answer.body);
+        self.in_call = batch_len;
         self.decoder = ChunkDecoder::with_limits(self.limits);
         self.buf.clear();
         self.delivered_at_open = self.delivered;
@@ -536,11 +549,13 @@ impl FragmentList {
     }
 
     fn drain(&mut self, eof: bool) {
-        loop {
+        // Nothing is decoded past the fragments the call asked for.
+        while self.in_call > 0 {
             match super::media::step(&mut self.decoder, &mut self.buf, eof) {
                 Ok(None) => return,
                 Ok(Some(c)) if !c.is_complete() => {}
                 Ok(Some(mut c)) => {
+                    self.in_call -= 1;
                     let asked = self.remaining.pop_front();
                     self.delivered += 1;
                     self.budget.progressed();

@@ -78,8 +78,10 @@
 //! GetMediaForFragmentList: one retry budget per stream of chunks; a call
 //! that fails, a body that breaks or stalls (read and chunk timeouts), and a
 //! body that ends without the fragment asked for next all count against
-//! it, and a delivered fragment starts a new count. Chunk offsets count
-//! every byte received by the stream's calls.
+//! it, and a delivered fragment starts a new count. A call's answer is read
+//! up to the fragments it asked for and no further, so a body that goes on
+//! (an endless run of chunks) cannot make the stream endless. Chunk offsets
+//! count every byte received by the stream's calls.
 //!
 //! ```no_run
 //! use futures::StreamExt;
