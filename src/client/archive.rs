@@ -411,8 +411,7 @@ impl FragmentList {
     async fn next(&mut self) -> Option<Result<Chunk, ClientError>> {
         if self.deadline.is_some() {
             // The caller's time with the last item does not count.
-            self.deadline =
-                Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+            self.deadline = Some(super::after(self.client.inner.config.chunk_timeout));
         }
         loop {
             if let Some(item) = self.out.pop_front() {
@@ -434,10 +433,8 @@ impl FragmentList {
             }
             let config = &self.client.inner.config;
             let (read_timeout, chunk_timeout) = (config.read_timeout, config.chunk_timeout);
-            let deadline = self
-                .deadline
-                .unwrap_or_else(|| tokio::time::Instant::now() + chunk_timeout);
-            let read_by = deadline.min(tokio::time::Instant::now() + read_timeout);
+            let deadline = self.deadline.unwrap_or_else(|| super::after(chunk_timeout));
+            let read_by = deadline.min(super::after(read_timeout));
             let Some(body) = self.body.as_mut() else {
                 continue;
             };
@@ -521,7 +518,7 @@ impl FragmentList {
         self.decoder = ChunkDecoder::with_limits(self.limits);
         self.buf.clear();
         self.delivered_at_open = self.delivered;
-        self.deadline = Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+        self.deadline = Some(super::after(self.client.inner.config.chunk_timeout));
         Ok(())
     }
 
@@ -559,8 +556,7 @@ impl FragmentList {
                     let asked = self.remaining.pop_front();
                     self.delivered += 1;
                     self.budget.progressed();
-                    self.deadline =
-                        Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+                    self.deadline = Some(super::after(self.client.inner.config.chunk_timeout));
                     c.info.offset += self.received;
                     let aws = &c.info().aws;
                     if aws.exception_error_code.is_some() || aws.exception_message.is_some() {

@@ -50,6 +50,8 @@
 //!   goes without a new item, across reconnects; it then ends without
 //!   error. The time the caller spends with an item does not count.
 //!
+//! A timeout of `Duration::MAX` is no deadline at all.
+//!
 //! A call that fails, and a session that breaks (any of the timeouts above,
 //! a cut connection) before delivering anything new, counts against the
 //! stream's one retry budget, [`RetryPolicy::max_attempts`] (8) failed
@@ -315,7 +317,7 @@ impl Client {
 
     /// When a call started now must be answered.
     fn deadline(&self) -> tokio::time::Instant {
-        tokio::time::Instant::now() + self.inner.config.call_timeout
+        after(self.inner.config.call_timeout)
     }
 
     /// One attempt of a data-plane call: the data endpoint (cached, or one
@@ -513,6 +515,15 @@ impl Client {
             request_id,
         }
     }
+}
+
+/// The deadline of a wait of `d` from now. A timeout too long to be an
+/// instant (`Duration::MAX`, "no timeout") waits decades, as
+/// `tokio::time::sleep` does for such durations, instead of overflowing.
+pub(crate) fn after(d: std::time::Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(30 * 365 * 86_400))
 }
 
 fn data_endpoint_body(stream: &StreamId, api: Api) -> Value {
