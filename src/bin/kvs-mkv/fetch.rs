@@ -145,8 +145,8 @@ pub struct GetMediaArgs {
     #[arg(long)]
     max_chunks: Option<u64>,
     /// Stop when no chunk came for S seconds (across reconnects).
-    #[arg(long)]
-    idle_timeout: Option<f64>,
+    #[arg(long, value_parser = crate::serve::secs)]
+    idle_timeout: Option<Duration>,
     /// Keep reconnecting even when sessions deliver nothing (tail forever).
     #[arg(long)]
     follow: bool,
@@ -191,7 +191,7 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
     };
     let mut options = GetMediaOptions::default();
     options.max_chunks = args.max_chunks;
-    options.idle_timeout = args.idle_timeout.map(Duration::from_secs_f64);
+    options.idle_timeout = args.idle_timeout;
     if args.follow {
         options.stop_after_empty_sessions = None;
     }
