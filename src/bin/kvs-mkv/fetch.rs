@@ -82,8 +82,11 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
         .split(':')
         .map(|p| p.parse().map_err(|_| err()))
         .collect::<Result<_, _>>()?;
+    // RFC 3339 years have four digits (larger ones would overflow the day
+    // arithmetic below).
     if d.len() != 3
         || t.len() != 3
+        || !(0..=9999).contains(&d[0])
         || !(1..=12).contains(&d[1])
         || !(1..=days_in_month(d[0], d[1])).contains(&d[2])
         || t[0] > 23
@@ -774,6 +777,8 @@ mod tests {
         );
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("2017-13-01T00:00:00Z").is_err());
+        assert!(parse_time("10000-01-01T00:00:00Z").is_err());
+        assert!(parse_time("9999-12-31T23:59:59Z").is_ok());
     }
 
     #[test]
