@@ -677,7 +677,9 @@ pub struct GetImagesArgs {
     /// Height in pixels.
     #[arg(long)]
     height: Option<u32>,
-    /// Directory for the images, one file per timestamp: EPOCHMS.jpg|png.
+    /// Directory for the images, one file per image: EPOCHMS.jpg|png
+    /// (EPOCHMS-N.jpg|png for the Nth more of the same millisecond,
+    /// `unknown` for images without a timestamp).
     #[arg(long)]
     out: PathBuf,
 }
@@ -710,6 +712,9 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
     runtime().block_on(async move {
         let mut pages = client.get_images(stream, &request, Pagination::default());
         let (mut written, mut missing) = (0, 0);
+        // Images already written per name stem: two images of the same
+        // millisecond (or without a timestamp) get files of their own.
+        let mut stems: std::collections::HashMap<String, u64> = Default::default();
         let mut out = io::stdout().lock();
         while let Some(page) = pages.next().await {
             let page = match page {
@@ -723,9 +728,15 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
                     .unwrap_or_else(|| "unknown".into());
                 match image.content {
                     Ok(bytes) => {
+                        let seen = stems.entry(when.clone()).or_default();
+                        let stem = match *seen {
+                            0 => when.clone(),
+                            n => format!("{when}-{n}"),
+                        };
+                        *seen += 1;
                         let path = args
                             .out
-                            .join(format!("{when}.{}", request.format.extension()));
+                            .join(format!("{stem}.{}", request.format.extension()));
                         if let Err(e) = std::fs::write(&path, &bytes) {
                             say(format_args!("writing {}: {e}", path.display()));
                             return ExitCode::from(2);
