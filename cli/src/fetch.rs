@@ -92,8 +92,11 @@ pub fn parse_time(s: &str) -> Result<Timestamp, String> {
         .split(':')
         .map(|p| p.parse().map_err(|_| err()))
         .collect::<Result<_, _>>()?;
+    // RFC 3339 years have four digits (larger ones would overflow the day
+    // arithmetic below).
     if d.len() != 3
         || t.len() != 3
+        || !(0..=9999).contains(&d[0])
         || !(1..=12).contains(&d[1])
         || !(1..=days_in_month(d[0], d[1])).contains(&d[2])
         || t[0] > 23
@@ -162,8 +165,8 @@ pub struct GetMediaArgs {
     #[arg(long)]
     max_chunks: Option<u64>,
     /// Stop when no chunk came for S seconds (across reconnects).
-    #[arg(long)]
-    idle_timeout: Option<f64>,
+    #[arg(long, value_parser = crate::serve::secs)]
+    idle_timeout: Option<Duration>,
     /// Keep reconnecting even when sessions deliver nothing (tail forever).
     #[arg(long)]
     follow: bool,
@@ -209,7 +212,7 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
     };
     let mut options = GetMediaOptions::default();
     options.max_chunks = args.max_chunks;
-    options.idle_timeout = args.idle_timeout.map(Duration::from_secs_f64);
+    options.idle_timeout = args.idle_timeout;
     if args.follow {
         options.stop_after_empty_sessions = None;
     }
@@ -690,7 +693,9 @@ pub struct GetImagesArgs {
     /// Height in pixels.
     #[arg(long)]
     height: Option<u32>,
-    /// Directory for the images, one file per timestamp: EPOCHMS.jpg|png.
+    /// Directory for the images, one file per image: EPOCHMS.jpg|png
+    /// (EPOCHMS-N.jpg|png for the Nth more of the same millisecond,
+    /// `unknown` for images without a timestamp).
     #[arg(long)]
     out: PathBuf,
 }
@@ -724,6 +729,9 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
     rt.block_on(async move {
         let mut pages = client.get_images(stream, &request, Pagination::default());
         let (mut written, mut missing) = (0, 0);
+        // Images already written per name stem: two images of the same
+        // millisecond (or without a timestamp) get files of their own.
+        let mut stems: std::collections::HashMap<String, u64> = Default::default();
         let mut out = io::stdout().lock();
         while let Some(page) = pages.next().await {
             let page = match page {
@@ -737,9 +745,15 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
                     .unwrap_or_else(|| "unknown".into());
                 match image.content {
                     Ok(bytes) => {
+                        let seen = stems.entry(when.clone()).or_default();
+                        let stem = match *seen {
+                            0 => when.clone(),
+                            n => format!("{when}-{n}"),
+                        };
+                        *seen += 1;
                         let path = args
                             .out
-                            .join(format!("{when}.{}", request.format.extension()));
+                            .join(format!("{stem}.{}", request.format.extension()));
                         if let Err(e) = std::fs::write(&path, &bytes) {
                             say(format_args!("writing {}: {e}", path.display()));
                             return ExitCode::from(2);
@@ -791,6 +805,8 @@ mod tests {
         );
         assert!(parse_time("yesterday").is_err());
         assert!(parse_time("2017-13-01T00:00:00Z").is_err());
+        assert!(parse_time("10000-01-01T00:00:00Z").is_err());
+        assert!(parse_time("9999-12-31T23:59:59Z").is_ok());
     }
 
     #[test]

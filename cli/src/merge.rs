@@ -2,7 +2,7 @@
 //! one on standard output.
 
 use std::io::{self, BufWriter};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kvs_mkv::merge::{merge, merge_streaming, MergeError, MergeOptions, MergeReport, Timeline};
@@ -24,6 +24,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    // Before anything is opened for writing: creating the output would
+    // truncate an input that is the same file, and writing to standard
+    // output appended to the input would read its own output forever.
+    if same_file(args.file.as_deref(), &args.output) {
+        let out_name = match args.output.as_os_str() == "-" {
+            true => "standard output".to_string(),
+            false => args.output.display().to_string(),
+        };
+        say(format_args!(
+            "the output ({}) is also its input; nothing was written",
+            out_name
+        ));
+        return ExitCode::from(2);
+    }
     let (input, in_name) = match crate::open_input(args.file.as_deref()) {
         Ok(i) => i,
         Err(code) => return code,
@@ -89,6 +103,37 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     tell(&report, &out_name)
+}
+
+/// Whether the output (`-`: standard output) is the input file (`None` or
+/// `-`: standard input) under any name: the same regular file, by device
+/// and inode (symbolic and hard links included).
+#[cfg(unix)]
+fn same_file(input: Option<&Path>, output: &Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    fn of_fd(fd: std::os::fd::BorrowedFd<'_>) -> Option<std::fs::Metadata> {
+        std::fs::File::from(fd.try_clone_to_owned().ok()?)
+            .metadata()
+            .ok()
+    }
+    let of = |path: Option<&Path>, stdio: fn() -> Option<std::fs::Metadata>| match path {
+        Some(p) if p.as_os_str() != "-" => std::fs::metadata(p).ok(),
+        _ => stdio(),
+    };
+    let input = of(input, || of_fd(io::stdin().as_fd()));
+    let output = of(Some(output), || of_fd(io::stdout().as_fd()));
+    match (input, output) {
+        (Some(i), Some(o)) => {
+            i.is_file() && o.is_file() && (i.dev(), i.ino()) == (o.dev(), o.ino())
+        }
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: Option<&Path>, _: &Path) -> bool {
+    false
 }
 
 /// What the merge did, on standard error; the exit status.

@@ -115,7 +115,9 @@ fn name_value(s: &str) -> Result<(String, PathBuf), String> {
     }
 }
 
-fn secs(s: &str) -> Result<Duration, String> {
+/// A number of seconds on the command line (`2`, `0.5`): anything that is
+/// no `Duration` (negative, NaN, infinite, too large) is refused.
+pub fn secs(s: &str) -> Result<Duration, String> {
     s.parse::<f64>()
         .ok()
         .and_then(|v| Duration::try_from_secs_f64(v).ok())

@@ -316,7 +316,9 @@ impl Client {
     }
 
     /// GetMediaForFragmentList: the fragments' chunks in request order. Lists
-    /// longer than the service takes (1000) are split into several calls; a
+    /// longer than the service takes (1000) are split into several calls,
+    /// and an answer is read no further than the fragments it was asked
+    /// for (what else a body holds is not handed out); a
     /// fragment the service could not return comes out as
     /// [`ClientError::FragmentException`] and the others go on. A broken
     /// connection asks again for the fragments not yet delivered.
@@ -344,6 +346,7 @@ impl Client {
             remaining: fragments.into(),
             limits,
             body: None,
+            in_call: 0,
             url: String::new(),
             received: 0,
             body_bytes: 0,
@@ -376,6 +379,9 @@ struct FragmentList {
     remaining: VecDeque<String>,
     limits: Limits,
     body: Option<Incoming>,
+    /// Fragments the current call asked for and has not delivered yet: its
+    /// answer holds no more, so the body is not read past them.
+    in_call: usize,
     /// The URL of the current body.
     url: String,
     /// Bytes received by earlier calls: chunk offsets count from the first.
@@ -401,8 +407,7 @@ impl FragmentList {
     async fn next(&mut self) -> Option<Result<Chunk, ClientError>> {
         if self.deadline.is_some() {
             // The caller's time with the last item does not count.
-            self.deadline =
-                Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+            self.deadline = Some(super::after(self.client.inner.config.chunk_timeout));
         }
         loop {
             if let Some(item) = self.out.pop_front() {
@@ -424,10 +429,8 @@ impl FragmentList {
             }
             let config = &self.client.inner.config;
             let (read_timeout, chunk_timeout) = (config.read_timeout, config.chunk_timeout);
-            let deadline = self
-                .deadline
-                .unwrap_or_else(|| tokio::time::Instant::now() + chunk_timeout);
-            let read_by = deadline.min(tokio::time::Instant::now() + read_timeout);
+            let deadline = self.deadline.unwrap_or_else(|| super::after(chunk_timeout));
+            let read_by = deadline.min(super::after(read_timeout));
             let Some(body) = self.body.as_mut() else {
                 continue;
             };
@@ -439,6 +442,11 @@ impl FragmentList {
                         self.buf.extend_from_slice(&data);
                     }
                     self.drain(false);
+                    if self.in_call == 0 {
+                        // Everything asked for is in: whatever else the
+                        // body holds is not an answer to this call.
+                        self.close_body();
+                    }
                     continue;
                 }
                 Ok(None) => None,
@@ -489,6 +497,7 @@ impl FragmentList {
             .take(MAX_FRAGMENTS_PER_CALL)
             .map(|f| json!(f))
             .collect();
+        let batch_len = batch.len();
         let mut req = Map::new();
         req.insert("Fragments".into(), Value::Array(batch));
         let req = self
@@ -501,10 +510,11 @@ impl FragmentList {
             .await?;
         self.url = answer.url;
         self.body = Some(answer.body);
+        self.in_call = batch_len;
         self.decoder = ChunkDecoder::with_limits(self.limits);
         self.buf.clear();
         self.delivered_at_open = self.delivered;
-        self.deadline = Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+        self.deadline = Some(super::after(self.client.inner.config.chunk_timeout));
         Ok(())
     }
 
@@ -532,16 +542,17 @@ impl FragmentList {
     }
 
     fn drain(&mut self, eof: bool) {
-        loop {
+        // Nothing is decoded past the fragments the call asked for.
+        while self.in_call > 0 {
             match super::media::step(&mut self.decoder, &mut self.buf, eof) {
                 Ok(None) => return,
                 Ok(Some(c)) if !c.is_complete() => {}
                 Ok(Some(mut c)) => {
+                    self.in_call -= 1;
                     let asked = self.remaining.pop_front();
                     self.delivered += 1;
                     self.budget.progressed();
-                    self.deadline =
-                        Some(tokio::time::Instant::now() + self.client.inner.config.chunk_timeout);
+                    self.deadline = Some(super::after(self.client.inner.config.chunk_timeout));
                     c.info.offset += self.received;
                     let aws = &c.info().aws;
                     if aws.exception_error_code.is_some() || aws.exception_message.is_some() {

@@ -704,13 +704,13 @@ impl<S: Session> ResumingStream<S> {
             .feed(&mut self.buf, eof, &mut self.resume, &mut items);
         if !items.is_empty() {
             if let (Some(sleep), Some(t)) = (self.idle.as_mut(), self.options.idle_timeout) {
-                sleep.as_mut().reset(tokio::time::Instant::now() + t);
+                sleep.as_mut().reset(super::after(t));
             }
         }
         if self.resume.delivered > delivered {
             if let Some(deadline) = self.chunk_deadline.as_mut() {
                 let t = self.client.inner.config.chunk_timeout;
-                deadline.as_mut().reset(tokio::time::Instant::now() + t);
+                deadline.as_mut().reset(super::after(t));
             }
         }
         let base = self.session_base;
@@ -755,14 +755,13 @@ impl<S: Session> Stream for ResumingStream<S> {
         if std::mem::take(&mut this.handed_out) {
             // The clocks run while the stream waits for the server, not
             // while the caller works on what it was given.
-            let now = tokio::time::Instant::now();
             if let (Some(idle), Some(t)) = (this.idle.as_mut(), this.options.idle_timeout) {
-                idle.as_mut().reset(now + t);
+                idle.as_mut().reset(super::after(t));
             }
             if let Some(deadline) = this.chunk_deadline.as_mut() {
                 deadline
                     .as_mut()
-                    .reset(now + this.client.inner.config.chunk_timeout);
+                    .reset(super::after(this.client.inner.config.chunk_timeout));
             }
         }
         loop {

@@ -52,6 +52,8 @@
 //!   goes without a new item, across reconnects; it then ends without
 //!   error. The time the caller spends with an item does not count.
 //!
+//! A timeout of `Duration::MAX` is no deadline at all.
+//!
 //! A call that fails, and a session that breaks (any of the timeouts above,
 //! a cut connection) before delivering anything new, counts against the
 //! stream's one retry budget, [`RetryPolicy::max_attempts`] (8) failed
@@ -80,8 +82,10 @@
 //! GetMediaForFragmentList: one retry budget per stream of chunks; a call
 //! that fails, a body that breaks or stalls (read and chunk timeouts), and a
 //! body that ends without the fragment asked for next all count against
-//! it, and a delivered fragment starts a new count. Chunk offsets count
-//! every byte received by the stream's calls.
+//! it, and a delivered fragment starts a new count. A call's answer is read
+//! up to the fragments it asked for and no further, so a body that goes on
+//! (an endless run of chunks) cannot make the stream endless. Chunk offsets
+//! count every byte received by the stream's calls.
 //!
 //! # Credentials
 //!
@@ -447,7 +451,7 @@ impl Client {
 
     /// When a call started now must be answered.
     fn deadline(&self) -> tokio::time::Instant {
-        tokio::time::Instant::now() + self.inner.config.call_timeout
+        after(self.inner.config.call_timeout)
     }
 
     /// One attempt of a data-plane call: the data endpoint (cached, or one
@@ -779,6 +783,15 @@ fn log_call_failed(url: &str, started: Instant, e: &ClientError) {
         error = %e,
         "call failed"
     );
+}
+
+/// The deadline of a wait of `d` from now. A timeout too long to be an
+/// instant (`Duration::MAX`, "no timeout") waits decades, as
+/// `tokio::time::sleep` does for such durations, instead of overflowing.
+pub(crate) fn after(d: std::time::Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(30 * 365 * 86_400))
 }
 
 fn data_endpoint_body(stream: &StreamId, api: Api) -> Value {

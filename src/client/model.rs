@@ -437,7 +437,8 @@ pub(crate) fn next_token(obj: &Map<String, Value>) -> Result<Option<String>, Bad
 }
 
 /// GetDataEndpoint's `DataEndpoint`: required, an absolute `http` or
-/// `https` URL without query (the calls' paths are appended to it).
+/// `https` URL without user info, query or fragment (the calls' paths are
+/// appended to it: after a `#` they would not be sent at all).
 pub(crate) fn data_endpoint(answer: &Value) -> Result<String, Bad> {
     let obj = object(answer, "$")?;
     let url = string(obj, "DataEndpoint")?.ok_or_else(|| Bad::new("DataEndpoint", "missing"))?;
@@ -452,7 +453,14 @@ pub(crate) fn data_endpoint(answer: &Value) -> Result<String, Bad> {
     };
     let uri: http::Uri = url.parse().map_err(|_| bad())?;
     let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    if !scheme_ok || uri.authority().is_none() || uri.query().is_some() || url.len() > 2048 {
+    let user_info = uri.authority().is_some_and(|a| a.as_str().contains('@'));
+    if !scheme_ok
+        || uri.authority().is_none()
+        || user_info
+        || uri.query().is_some()
+        || url.contains('#')
+        || url.len() > 2048
+    {
         return Err(bad());
     }
     Ok(url.trim_end_matches('/').to_string())

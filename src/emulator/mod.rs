@@ -168,6 +168,11 @@ pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// The account id in the emulator's stream ARNs.
 pub const ACCOUNT_ID: &str = "123456789012";
+/// The slowest live pace, [`Options::speed`]: a millionth of real time.
+pub const MIN_SPEED: f64 = 1e-6;
+/// The fastest live pace, [`Options::speed`]: a million times real time
+/// (faster, the clock's milliseconds would overflow within years).
+pub const MAX_SPEED: f64 = 1e6;
 
 /// How the emulator behaves. Start from `Options::default()` and change
 /// fields.
@@ -191,7 +196,8 @@ pub struct Options {
     /// fragments by their duration. Default off.
     pub live: bool,
     /// The pace of live mode: 1.0 is real time, 10.0 ten times faster
-    /// (timestamps follow this clock). Default 1.0.
+    /// (timestamps follow this clock), from [`MIN_SPEED`] to
+    /// [`MAX_SPEED`]. Default 1.0.
     pub speed: f64,
     /// The producer timestamp of a generated timeline's first fragment.
     /// Default: so that the recording (one repetition, live) ends at
@@ -379,8 +385,8 @@ pub enum ConfigError {
         /// The name the images were given for.
         name: String,
     },
-    /// [`Options::speed`] is not a positive number.
-    #[error("speed {speed} must be a positive number")]
+    /// [`Options::speed`] is outside [`MIN_SPEED`]..=[`MAX_SPEED`].
+    #[error("speed {speed} must be a number from {MIN_SPEED} to {MAX_SPEED}")]
     Speed {
         /// The speed given.
         speed: f64,
@@ -559,7 +565,7 @@ impl EmulatorBuilder {
     /// everything the operations need but an address.
     fn prepare(self) -> Result<Prepared, EmulatorError> {
         let options = self.options;
-        if !(options.speed.is_finite() && options.speed > 0.0) {
+        if !(MIN_SPEED..=MAX_SPEED).contains(&options.speed) {
             return Err(ConfigError::Speed {
                 speed: options.speed,
             }
