@@ -511,6 +511,7 @@ impl SharedFiles {
     }
 
     /// Whether either file has a section for `profile`.
+    #[cfg(feature = "aws-config")]
     pub(crate) fn has_profile(&self, profile: &str) -> bool {
         let config_section = if profile == "default" {
             "default".to_string()

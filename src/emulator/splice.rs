@@ -11,8 +11,10 @@
 //! [tags: Tags with MILLIS_BEHIND_NOW, CONTINUATION_TOKEN]    GetMedia only
 //! ```
 //!
-//! Tags are written as the service writes them: Tags > Tag > SimpleTag >
-//! TagName + TagString, every size field 4 bytes wide.
+//! Tags are written with the crate's writer as the service writes them:
+//! Tags > Tag > SimpleTag > TagName + TagString, every size field 4 bytes
+//! wide; the EBML header of a chunk with no recording behind it is the
+//! writer's.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use memchr::memmem;
@@ -21,25 +23,25 @@ use tokio_util::codec::Decoder;
 use super::RecordingError;
 use crate::ebml::{element_header, read_uint};
 use crate::matroska::ids;
-use crate::{Chunk, ChunkDecoder, FragmentNumber, Timestamp};
+use crate::writer::element::{Element, Segments, Size};
+use crate::writer::{ebml_header, simple_tag};
+use crate::{Chunk, ChunkDecoder, FragmentNumber, TagValue, Timestamp};
 
-/// The unknown size as the service writes it for a Segment: 8 bytes.
-const UNKNOWN_SIZE_8: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+/// The Segment's size field as the service writes it: unknown, 8 bytes.
+const SEGMENT_SIZE: Size = Size::Unknown(8);
 
-/// An EBML header for chunks that have no recording behind them (error
-/// chunks): EBMLVersion 1, EBMLReadVersion 1, EBMLMaxIDLength 4,
-/// EBMLMaxSizeLength 8, DocType "matroska", DocTypeVersion 2,
-/// DocTypeReadVersion 2.
-const EBML_HEADER: &[u8] = &[
-    0x1A, 0x45, 0xDF, 0xA3, 0xA3, // EBML, 35 bytes
-    0x42, 0x86, 0x81, 0x01, // EBMLVersion
-    0x42, 0xF7, 0x81, 0x01, // EBMLReadVersion
-    0x42, 0xF2, 0x81, 0x04, // EBMLMaxIDLength
-    0x42, 0xF3, 0x81, 0x08, // EBMLMaxSizeLength
-    0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's', b'k', b'a', // DocType
-    0x42, 0x87, 0x81, 0x02, // DocTypeVersion
-    0x42, 0x85, 0x81, 0x02, // DocTypeReadVersion
-];
+/// The width of every size field in the tags the service writes.
+const TAG_SIZE: Size = Size::Width(4);
+
+/// Serializes one element the writer built.
+fn to_bytes(element: &Element) -> Bytes {
+    let mut out = Segments::default();
+    element.write(&mut out);
+    match out.finish().as_slice() {
+        [one] => one.clone(),
+        parts => Bytes::from(parts.concat()),
+    }
+}
 
 /// One fragment cut out of a recording, before the store gives it a number
 /// and timestamps.
@@ -326,56 +328,47 @@ fn is_aws_tags(child: &Child, raw: &[u8]) -> bool {
 fn head_bytes(ebml: &[u8], children: &[u8]) -> Bytes {
     let mut head = BytesMut::with_capacity(ebml.len() + 12 + children.len());
     head.put_slice(ebml);
-    head.put_u32(ids::SEGMENT);
-    head.put_slice(&UNKNOWN_SIZE_8);
+    head.put_slice(&segment_header());
     head.put_slice(children);
     head.freeze()
 }
 
-/// A size field 4 bytes wide (`0x1X XX XX XX`), as the service writes in
-/// its tags.
-fn put_size4(out: &mut BytesMut, size: usize) {
-    debug_assert!(size < (1 << 28) - 1);
-    out.put_u32(0x1000_0000 | size as u32);
+/// A Segment's ID and size field (unknown, 8 bytes), as the service
+/// writes them.
+fn segment_header() -> Bytes {
+    to_bytes(&Element::master(ids::SEGMENT, Vec::new()).sized(SEGMENT_SIZE))
 }
 
-/// A Tags element holding one Tag with one SimpleTag per `(name, value)`.
+/// A Tags element holding one Tag with one SimpleTag per `(name, value)`,
+/// every size field 4 bytes wide, as the service writes them.
 pub(crate) fn tags(pairs: &[(&str, &str)]) -> Bytes {
-    let simple_len = |n: &str, v: &str| 2 + 4 + n.len() + 2 + 4 + v.len();
-    let tag_body: usize = pairs.iter().map(|(n, v)| 2 + 4 + simple_len(n, v)).sum();
-    let tags_body = 2 + 4 + tag_body;
-    let mut out = BytesMut::with_capacity(4 + 4 + tags_body);
-    out.put_u32(ids::TAGS);
-    put_size4(&mut out, tags_body);
-    out.put_u16(ids::TAG as u16);
-    put_size4(&mut out, tag_body);
-    for (name, value) in pairs {
-        out.put_u16(ids::SIMPLE_TAG as u16);
-        put_size4(&mut out, simple_len(name, value));
-        out.put_u16(ids::TAG_NAME as u16);
-        put_size4(&mut out, name.len());
-        out.put_slice(name.as_bytes());
-        out.put_u16(ids::TAG_STRING as u16);
-        put_size4(&mut out, value.len());
-        out.put_slice(value.as_bytes());
-    }
-    out.freeze()
+    let simple = pairs
+        .iter()
+        .map(|(name, value)| simple_tag(name, &TagValue::String((*value).into()), None))
+        .collect();
+    let tag = Element::master(ids::TAG, simple);
+    to_bytes(&Element::master(ids::TAGS, vec![tag]).sized_deep(TAG_SIZE))
 }
 
-/// A chunk of nothing but tags (an error report).
+/// A chunk of nothing but tags (an error report): the writer's EBML header,
+/// a Segment of unknown size, the tags.
 pub(crate) fn tags_only_chunk(pairs: &[(&str, &str)]) -> Bytes {
+    let ebml = to_bytes(&ebml_header(2));
     let tags = tags(pairs);
-    let mut out = BytesMut::with_capacity(EBML_HEADER.len() + 12 + tags.len());
-    out.put_slice(EBML_HEADER);
-    out.put_u32(ids::SEGMENT);
-    out.put_slice(&UNKNOWN_SIZE_8);
+    let segment = segment_header();
+    let mut out = BytesMut::with_capacity(ebml.len() + segment.len() + tags.len());
+    out.put_slice(&ebml);
+    out.put_slice(&segment);
     out.put_slice(&tags);
     out.freeze()
 }
 
 /// `secs.mmm`, as the service writes timestamps in tags.
 pub(crate) fn tag_timestamp(ms: u64) -> String {
-    format!("{}.{:03}", ms / 1000, ms % 1000)
+    // The sub-second part is below 10^9 nanoseconds: always a Timestamp.
+    Timestamp::new(ms / 1000, (ms % 1000) as u32 * 1_000_000)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
