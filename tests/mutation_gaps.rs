@@ -544,3 +544,59 @@ fn laced_audio_frame_sizes_match_ffprobe_and_mkvinfo() {
     }
     std::fs::remove_file(path).unwrap();
 }
+
+// --- Gaps cargo-mutants found in src/kvs (issue H) ---------------------
+
+/// `AwsTags::has_error` is true for each of the four error tags alone
+/// (GetMedia's ERROR_ID / ERROR_CODE, GetMediaForFragmentList's
+/// EXCEPTION_ERROR_CODE / EXCEPTION_MESSAGE: the service model's lists),
+/// and false without them. Mutants `-> true` and `||` -> `&&` survived.
+#[test]
+fn each_error_tag_alone_is_an_error() {
+    let none = kvs_mkv::AwsTags::default();
+    assert!(!none.has_error());
+    for name_value in [
+        ("AWS_KINESISVIDEO_ERROR_ID", "4000"),
+        (
+            "AWS_KINESISVIDEO_ERROR_CODE",
+            "requested fragment not found",
+        ),
+        ("AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE", "4000"),
+        ("AWS_KINESISVIDEO_EXCEPTION_MESSAGE", "not found"),
+    ] {
+        let mut aws = kvs_mkv::AwsTags::default();
+        assert!(aws.apply(name_value.0, name_value.1), "{name_value:?}");
+        assert!(aws.has_error(), "{name_value:?}");
+    }
+    // Other AWS tags are not errors.
+    let mut aws = kvs_mkv::AwsTags::default();
+    assert!(aws.apply(
+        "AWS_KINESISVIDEO_FRAGMENT_NUMBER",
+        "91343852333181432392682062622220590765191907586"
+    ));
+    assert!(aws.apply("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "5"));
+    assert!(!aws.has_error());
+}
+
+/// ErrorId's Display says what the service documents for each code
+/// (../shared/api/kinesis-video-media service model, GetMedia), and
+/// FragmentNumber's Debug shows the number. Mutants that made both print
+/// nothing survived.
+#[test]
+fn error_ids_and_fragment_numbers_show_their_meaning() {
+    use kvs_mkv::ErrorId;
+    for (code, words) in [
+        (3002, "writing to the stream"),
+        (4000, "not found"),
+        (4500, "access denied"),
+        (4501, "disabled"),
+        (5000, "internal error"),
+    ] {
+        let shown = ErrorId::from_code(code).to_string().to_lowercase();
+        assert!(shown.contains(words), "{code}: {shown}");
+    }
+    let n: kvs_mkv::FragmentNumber = "91343852333181432392682062622220590765191907586"
+        .parse()
+        .unwrap();
+    assert!(format!("{n:?}").contains("91343852333181432392682062622220590765191907586"));
+}
