@@ -533,6 +533,7 @@ impl Session {
         if let Err(e) = printed {
             return Some(self.rows_failed(&e));
         }
+        let lag = chunk.info().millis_behind_now();
         // Where to resume after this chunk, taken before the chunk goes to
         // the --save file.
         let resume = match (chunk.continuation_token(), chunk.fragment_number()) {
@@ -565,8 +566,10 @@ impl Session {
             }
         }
         if self.progress {
+            // Updated in place; the closing line says what was written.
+            let lag = lag.map_or_else(|| "-".to_string(), |ms| format!("{ms} ms"));
             eprint!(
-                "\r{} chunks, {} frames, {} bytes",
+                "\r{} chunks, {} frames, {} bytes, lag {lag}\x1b[K",
                 self.printer.index, self.frames, self.bytes
             );
         }
