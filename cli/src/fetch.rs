@@ -178,6 +178,96 @@ pub struct GetMediaArgs {
     /// One JSON object per chunk (as `inspect --json`).
     #[arg(long)]
     json: bool,
+    /// After each chunk is handled (printed and saved), write where to
+    /// resume (`token T`, or `fragment N` for a chunk without a token) to
+    /// FILE, atomically (a temporary file in the same directory, synced,
+    /// then renamed). When FILE is there at start, it overrides --start:
+    /// a process killed and started again loses no fragment and repeats at
+    /// most the one it was handling. (--save writes its file anew on each
+    /// run: give each run its own name, or use `--save - >> FILE`.)
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
+}
+
+/// Where `--checkpoint` keeps the resume point: FILE, replaced whole
+/// after each chunk.
+struct Checkpoint {
+    path: PathBuf,
+    /// The temporary file, in FILE's directory (a rename does not cross
+    /// file systems).
+    tmp: PathBuf,
+    /// FILE's directory, synced after the rename so that the new name is
+    /// durable too.
+    dir: PathBuf,
+}
+
+/// The most a checkpoint file may hold (a token is at most 128 characters).
+const CHECKPOINT_MAX: u64 = 4096;
+
+impl Checkpoint {
+    fn new(path: PathBuf) -> Checkpoint {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut name = std::ffi::OsString::from(".");
+        name.push(path.file_name().unwrap_or_default());
+        name.push(".tmp");
+        Checkpoint {
+            tmp: dir.join(name),
+            dir,
+            path,
+        }
+    }
+
+    /// The selector FILE holds; `None` when there is no FILE. An
+    /// unreadable or malformed FILE is an error naming it.
+    fn read(&self) -> Result<Option<StartSelector>, String> {
+        use std::io::Read;
+        let name = self.path.display();
+        let file = match std::fs::File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("--checkpoint {name}: cannot read: {e}")),
+        };
+        let mut bytes = Vec::new();
+        file.take(CHECKPOINT_MAX + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("--checkpoint {name}: cannot read: {e}"))?;
+        let malformed = || {
+            format!("--checkpoint {name}: malformed (expected one line: `token T` or `fragment N`)")
+        };
+        if bytes.len() as u64 > CHECKPOINT_MAX {
+            return Err(malformed());
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| malformed())?;
+        let line = text.strip_suffix('\n').unwrap_or(text);
+        let (kind, value) = line.split_once(' ').ok_or_else(malformed)?;
+        if value.is_empty() || !value.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(malformed());
+        }
+        match kind {
+            "token" => Ok(Some(StartSelector::ContinuationToken(value.to_string()))),
+            "fragment" => Ok(Some(StartSelector::FragmentNumber(value.to_string()))),
+            _ => Err(malformed()),
+        }
+    }
+
+    /// Replaces FILE with `kind value`: written to the temporary file,
+    /// synced, renamed over FILE, the directory synced.
+    fn write(&self, kind: &str, value: &str) -> io::Result<()> {
+        {
+            let mut f = std::fs::File::create(&self.tmp)?;
+            writeln!(f, "{kind} {value}")?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&self.tmp, &self.path)?;
+        // Some file systems cannot sync a directory; the rename is done.
+        if let Ok(d) = std::fs::File::open(&self.dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
 }
 
 fn start_selector(v: &[String]) -> Result<StartSelector, String> {
@@ -198,7 +288,16 @@ fn start_selector(v: &[String]) -> Result<StartSelector, String> {
 }
 
 pub fn get_media(args: GetMediaArgs) -> ExitCode {
-    let start = match start_selector(&args.start) {
+    let checkpoint = args.checkpoint.map(Checkpoint::new);
+    // A checkpoint left by an earlier run overrides --start.
+    let saved = match checkpoint.as_ref().map(Checkpoint::read).transpose() {
+        Ok(s) => s.flatten(),
+        Err(e) => {
+            say(e);
+            return ExitCode::from(2);
+        }
+    };
+    let start = match saved.map_or_else(|| start_selector(&args.start), Ok) {
         Ok(s) => s,
         Err(e) => {
             say(e);
@@ -217,7 +316,7 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
         options.stop_after_empty_sessions = None;
     }
     let chunks = client.get_media(stream, start, options);
-    rt.block_on(print_chunks(chunks, args.json, args.save))
+    rt.block_on(print_chunks(chunks, args.json, args.save, checkpoint))
 }
 
 /// A chunk stream that may call the service again on its own: each new
@@ -248,6 +347,7 @@ async fn print_chunks(
     mut chunks: impl futures::Stream<Item = Result<Chunk, ClientError>> + Reconnects + Unpin,
     json: bool,
     save: Option<PathBuf>,
+    checkpoint: Option<Checkpoint>,
 ) -> ExitCode {
     // Caught before the first call, so that no signal is lost.
     let mut stop = match Signals::new() {
@@ -257,7 +357,7 @@ async fn print_chunks(
             return ExitCode::from(2);
         }
     };
-    let mut session = match Session::start(json, save) {
+    let mut session = match Session::start(json, save, checkpoint) {
         Ok(s) => s,
         Err(status) => return ExitCode::from(status),
     };
@@ -384,13 +484,18 @@ struct Session {
     rows: Box<dyn Write>,
     rows_on_stdout: bool,
     save: Option<Save>,
+    checkpoint: Option<Checkpoint>,
     progress: bool,
     frames: u64,
     bytes: u64,
 }
 
 impl Session {
-    fn start(json: bool, save: Option<PathBuf>) -> Result<Session, u8> {
+    fn start(
+        json: bool,
+        save: Option<PathBuf>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Session, u8> {
         let save = save.map(Save::create).transpose()?;
         let mkv_on_stdout = matches!(save, Some(Save::Stdout(_)));
         let rows: Box<dyn Write> = if mkv_on_stdout {
@@ -403,6 +508,7 @@ impl Session {
             rows,
             rows_on_stdout: !mkv_on_stdout,
             save,
+            checkpoint,
             progress: !mkv_on_stdout && io::stderr().is_terminal(),
             frames: 0,
             bytes: 0,
@@ -427,6 +533,14 @@ impl Session {
         if let Err(e) = printed {
             return Some(self.rows_failed(&e));
         }
+        let lag = chunk.info().millis_behind_now();
+        // Where to resume after this chunk, taken before the chunk goes to
+        // the --save file.
+        let resume = match (chunk.continuation_token(), chunk.fragment_number()) {
+            (Some(t), _) => Some(("token", t.to_string())),
+            (None, Some(n)) => Some(("fragment", n.to_string())),
+            (None, None) => None,
+        };
         if let Some(save) = self.save.as_mut() {
             if let Err(e) = save.push(chunk) {
                 self.printer.errors += 1;
@@ -440,9 +554,22 @@ impl Session {
                 ));
             }
         }
+        // Printed and saved: the chunk is handled.
+        if let (Some(checkpoint), Some((kind, value))) = (&self.checkpoint, resume) {
+            if let Err(e) = checkpoint.write(kind, &value) {
+                self.printer.errors += 1;
+                say(format_args!(
+                    "--checkpoint {}: cannot write: {e}",
+                    checkpoint.path.display()
+                ));
+                return Some(2);
+            }
+        }
         if self.progress {
+            // Updated in place; the closing line says what was written.
+            let lag = lag.map_or_else(|| "-".to_string(), |ms| format!("{ms} ms"));
             eprint!(
-                "\r{} chunks, {} frames, {} bytes",
+                "\r{} chunks, {} frames, {} bytes, lag {lag}\x1b[K",
                 self.printer.index, self.frames, self.bytes
             );
         }
@@ -662,7 +789,7 @@ pub fn get_media_for_fragment_list(args: FragmentListArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let chunks = client.get_media_for_fragment_list(stream, args.fragments, Limits::default());
-    rt.block_on(print_chunks(chunks, args.json, args.save))
+    rt.block_on(print_chunks(chunks, args.json, args.save, None))
 }
 
 #[derive(clap::Args, Debug)]

@@ -33,6 +33,45 @@
 //! growing across reconnects, and the bytes of a chunk cut short and
 //! fetched again count twice.
 //!
+//! # Resuming after a restart (checkpoints)
+//!
+//! A consumer that must survive its own restarts keeps, after each chunk it
+//! has fully handled, that chunk's
+//! [`continuation_token`](crate::Chunk::continuation_token) somewhere
+//! durable (a file replaced atomically: write elsewhere, sync, rename), and
+//! starts the next process with [`StartSelector::ContinuationToken`], which
+//! resumes *after* that chunk's fragment. Nothing is lost; a process that
+//! dies between handling a chunk and saving its token sees that one chunk
+//! again. (`kvs-mkv get-media --checkpoint FILE` does this.)
+//!
+//! ```no_run
+//! use futures::StreamExt;
+//! use kvs_mkv::client::{Client, ClientConfig, GetMediaOptions, StartSelector, StreamId};
+//!
+//! # fn handle(_: &kvs_mkv::Chunk) {}
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::new(ClientConfig::from_env(None, None)?)?;
+//! let stream = StreamId::Name("front-door".into());
+//! let (path, tmp) = ("front-door.checkpoint", "front-door.checkpoint.tmp");
+//! let start = match std::fs::read_to_string(path) {
+//!     Ok(token) => StartSelector::ContinuationToken(token.trim().to_string()),
+//!     Err(e) if e.kind() == std::io::ErrorKind::NotFound => StartSelector::Earliest,
+//!     Err(e) => return Err(e.into()),
+//! };
+//! let mut chunks = client.get_media(stream, start, GetMediaOptions::default());
+//! while let Some(chunk) = chunks.next().await {
+//!     let chunk = chunk?;
+//!     handle(&chunk);
+//!     if let Some(token) = chunk.continuation_token() {
+//!         let mut f = std::fs::File::create(tmp)?;
+//!         std::io::Write::write_all(&mut f, token.as_bytes())?;
+//!         f.sync_all()?;
+//!         std::fs::rename(tmp, path)?;
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # What bounds a session
 //!
 //! Every wait has a deadline; the defaults (of [`ClientConfig`] and
