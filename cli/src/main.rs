@@ -20,6 +20,35 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More log lines on stderr: -v for INFO (sessions the service ended,
+    /// credential refreshes, data endpoints asked again), -vv for DEBUG
+    /// (every call with its status, request id and duration). Warnings
+    /// (retries) are shown by default. RUST_LOG, when set, decides instead
+    /// (e.g. RUST_LOG=kvs_mkv=debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+/// Log lines (the library's `tracing` events) on stderr, plain text.
+/// Without RUST_LOG: warnings, more with -v. The library's own GetMedia
+/// reconnect warning is left to the command's one line per reconnect
+/// (`kvs-mkv: reconnect N: ...`) unless asked for with -v or RUST_LOG.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.is_empty() => EnvFilter::new(directives),
+        _ => EnvFilter::new(match verbose {
+            0 => "warn,kvs_mkv::client::media=error",
+            1 => "info",
+            _ => "debug",
+        }),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .try_init();
 }
 
 #[derive(Subcommand)]
@@ -110,6 +139,7 @@ pub fn open_input(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::GetMedia(args) => fetch::get_media(args),

@@ -91,6 +91,8 @@ fn flags_from_help() -> Vec<(String, Vec<String>)> {
                 .split([' ', ','])
                 .take_while(|w| w.starts_with('-') || w.is_empty())
             {
+                // `--verbose...`: a flag that may be repeated.
+                let word = word.trim_end_matches("...");
                 if !word.is_empty() && word != "-h" && word != "--help" {
                     flags.push(word.to_string());
                 }
@@ -98,10 +100,16 @@ fn flags_from_help() -> Vec<(String, Vec<String>)> {
         }
         flags
     };
-    let mut all = vec![(String::new(), flags(&top))];
+    let global = flags(&top);
+    let mut all = vec![(String::new(), global.clone())];
     for c in commands {
         let help = ok(&run(bin().args([c.as_str(), "--help"])));
-        all.push((c, flags(&help)));
+        // Global flags (-v) are listed by every command: tested once.
+        let own = flags(&help)
+            .into_iter()
+            .filter(|f| !global.contains(f))
+            .collect();
+        all.push((c, own));
     }
     all
 }

@@ -38,7 +38,9 @@ pub fn aws_bin() -> Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
         .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE");
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        // The log lines a run shows are its flags' doing.
+        .env_remove("RUST_LOG");
     c
 }
 
@@ -295,4 +297,5 @@ fn read_request(conn: &mut TcpStream) -> Option<Request> {
 
 #[allow(unused_imports)]
 pub use crate::common::oracle::{ffprobe_packet_count, mkvinfo, mkvinfo_frames};
+#[allow(unused_imports)]
 pub use crate::common::{scratch_dir, text};
