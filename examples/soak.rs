@@ -103,9 +103,10 @@ fn recording(a: &Args) -> Bytes {
         };
         return camera::stream(&cam).0.into();
     }
-    let path = a.recording.clone().unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.mkv")
-    });
+    let path = a
+        .recording
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.mkv"));
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
         .into()
@@ -151,11 +152,16 @@ async fn serve(a: &Args) {
         builder = builder.stream(stream_name(i), data.clone());
     }
     drop(data);
-    let e = builder.start("127.0.0.1:0").await.expect("the emulator starts");
+    let e = builder
+        .start("127.0.0.1:0")
+        .await
+        .expect("the emulator starts");
     println!("{}", e.url());
     let started_rss = peak_rss_mb("self");
     let mut line = String::new();
-    let _ = BufReader::new(tokio::io::stdin()).read_line(&mut line).await;
+    let _ = BufReader::new(tokio::io::stdin())
+        .read_line(&mut line)
+        .await;
     eprintln!(
         "soak emulator: streams {} peak_rss_mb {:.0} (after start-up {:.0}) cpu_s {:.2}",
         a.sessions,
