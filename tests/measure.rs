@@ -190,8 +190,9 @@ fn endless_cluster_events() {
 
 /// Decodes a synthetic body for callgrind: `KVS_PROBE=MODE,PIECE,SHAPE,N`
 /// with MODE `chunks` or `events`, PIECE the bytes per piece, SHAPE `small`
-/// (1000 frames of 100 bytes a chunk, unknown-size Clusters) or `one`
-/// (one 100-byte frame a chunk), N the chunks. The body is built before
+/// (1000 frames of 100 bytes a chunk, unknown-size Clusters), `one`
+/// (one 100-byte frame a chunk) or `tags` (no frame: the head, the five
+/// AWS tags and an empty Cluster), N the chunks. The body is built before
 /// decoding starts and fed without copying (as benches/decode.rs does);
 /// run at N and 2N and divide the difference.
 #[test]
@@ -213,7 +214,14 @@ fn probe() {
             max_frame: 100,
             cluster: ClusterSize::Unknown,
         },
-        _ => panic!("shape small or one"),
+        "tags" => Shape {
+            chunks: n,
+            frames_per_chunk: 0,
+            min_frame: 100,
+            max_frame: 100,
+            cluster: ClusterSize::Unknown,
+        },
+        _ => panic!("shape small, one or tags"),
     };
     let input = BytesMut::from(&streams::stream(&shape)[..]);
     let frames = probe_decode(mode, piece, input);

@@ -598,6 +598,7 @@ impl EmulatorBuilder {
         }
 
         let mut streams = HashMap::new();
+        let mut recordings: HashMap<RecordingKey, (Bytes, splice::Split)> = HashMap::new();
         for (name, source) in self.streams {
             if !valid_stream_name(&name) {
                 return Err(ConfigError::StreamName { name }.into());
@@ -605,17 +606,34 @@ impl EmulatorBuilder {
             if streams.contains_key(&name) {
                 return Err(ConfigError::DuplicateStream { name }.into());
             }
-            let data = match source {
-                StreamSource::Bytes(b) => b,
-                StreamSource::File(path) => std::fs::read(&path)
-                    .map(Bytes::from)
-                    .map_err(|source| EmulatorError::Read { path, source })?,
+            // Streams of one recording (the same file, or the same bytes)
+            // share its split pieces: one copy in memory however many
+            // streams serve it.
+            let key = match &source {
+                StreamSource::File(path) => RecordingKey::File(path.clone()),
+                StreamSource::Bytes(b) => RecordingKey::Bytes(b.as_ptr() as usize, b.len()),
             };
-            let split =
-                splice::split_recording(&data).map_err(|source| EmulatorError::Recording {
-                    name: name.clone(),
-                    source,
-                })?;
+            let split = match recordings.get(&key) {
+                Some((_, split)) => split.clone(),
+                None => {
+                    let data = match source {
+                        StreamSource::Bytes(b) => b,
+                        StreamSource::File(path) => std::fs::read(&path)
+                            .map(Bytes::from)
+                            .map_err(|source| EmulatorError::Read { path, source })?,
+                    };
+                    let split = splice::split_recording(&data).map_err(|source| {
+                        EmulatorError::Recording {
+                            name: name.clone(),
+                            source,
+                        }
+                    })?;
+                    // `data` is kept until the end of start-up so that its
+                    // address (the key of given bytes) is not reused.
+                    recordings.insert(key, (data, split.clone()));
+                    split
+                }
+            };
             if split.pieces.is_empty() && split.incomplete + split.errors > 0 {
                 return Err(EmulatorError::Recording {
                     name,
@@ -650,6 +668,15 @@ impl EmulatorBuilder {
             clock,
         })
     }
+}
+
+/// Which recording a stream serves, for sharing one split recording among
+/// the streams that serve the same one: a file by its path, given bytes by
+/// their address and length.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum RecordingKey {
+    File(PathBuf),
+    Bytes(usize, usize),
 }
 
 /// A configuration checked and its recordings read.

@@ -71,7 +71,7 @@ pub(crate) struct RecordedTags {
 }
 
 /// A recording cut into fragments.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Split {
     pub pieces: Vec<Piece>,
     /// Chunks left out because they did not arrive whole.
