@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use crate::kvs::{AwsTags, FragmentNumber, Timestamp};
+use crate::matroska::block::{DISCARDABLE, INVISIBLE, KEYFRAME};
 use crate::matroska::Track;
 use crate::text::Text;
 
@@ -26,9 +27,6 @@ pub struct Frame {
     pub(crate) duration: u64,
 }
 
-const KEYFRAME: u8 = 0x80;
-const INVISIBLE: u8 = 0x08;
-const DISCARDABLE: u8 = 0x01;
 /// Not a block flag: `Frame::duration` is present.
 pub(crate) const HAS_DURATION: u8 = 0x02;
 

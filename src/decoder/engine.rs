@@ -9,8 +9,10 @@
 //! [`ChunkDecoder`]: crate::ChunkDecoder
 //! [`EventDecoder`]: crate::EventDecoder
 
+mod fast;
+mod frames;
+
 use std::collections::VecDeque;
-use std::ops::Range;
 
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
@@ -19,11 +21,13 @@ use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue, HAS_DURATION};
 use crate::ebml::{self, element_header, Header, HeaderError};
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::kvs::names;
-use crate::matroska::block::parse_block;
+use crate::limits::Limits;
 use crate::matroska::ids::{self, may_contain};
-use crate::matroska::{AudioSettings, Track, TrackType, VideoSettings};
+use crate::matroska::tags::SimpleTagBuild;
+use crate::matroska::{header, Track};
 use crate::text::{Text, TextArena};
-use crate::Limits;
+use fast::Fast;
+use frames::{build_frames, FrameRec};
 
 /// The four bytes that begin every chunk.
 const EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
@@ -86,34 +90,6 @@ enum State {
     },
 }
 
-/// A frame whose bytes are still in the buffer (whole-chunk mode), kept
-/// to 32 bytes: the records of a chunk are written once and read once, and
-/// at 1000 frames a chunk their size is what the cache sees. A BlockDuration
-/// (BlockGroups only) waits in `Engine::durations`, the TimecodeScale in
-/// `Engine::scales`.
-#[derive(Debug, Clone, Copy)]
-struct FrameRec {
-    start: u64,
-    len: usize,
-    /// The track number (a block header's VINT: under 2^56) shifted left
-    /// by 8, and the frame's flags in the low byte.
-    track_flags: u64,
-    timecode: i64,
-}
-
-impl FrameRec {
-    fn flags(&self) -> u8 {
-        self.track_flags as u8
-    }
-}
-
-#[derive(Debug, Default)]
-struct SimpleTagBuild {
-    name: Option<Text>,
-    value: Option<TagValue>,
-    emitted: bool,
-}
-
 /// The chunk being assembled.
 #[derive(Debug, Default)]
 struct Build {
@@ -134,273 +110,6 @@ struct Build {
     /// turn a few bytes into hundreds of frames).
     frame_cost: u64,
 }
-
-/// Whole-chunk mode, general block path: counts a frame and keeps its
-/// record (and its scale) until the chunk is split off. (The SimpleBlock
-/// run keeps its records itself, and counts them once per run.)
-#[inline]
-fn keep_frame(
-    stats: &mut crate::FrameStats,
-    (frames, scales): (&mut Vec<FrameRec>, &mut Vec<(usize, u64)>),
-    rec: FrameRec,
-    scale: u64,
-) {
-    stats.add_raw(rec.len, rec.flags() & KEYFRAME != 0, rec.timecode, scale);
-    note_scale(scales, frames.len(), scale);
-    frames.push(rec);
-}
-
-/// Records that the frame records from `index` on have the TimecodeScale
-/// `scale`, unless the last of them already has it. (A chunk has one
-/// scale, except when an Info comes after a Cluster.)
-#[inline]
-fn note_scale(scales: &mut Vec<(usize, u64)>, index: usize, scale: u64) {
-    if scales.last().is_none_or(|&(_, s)| s != scale) {
-        scales.push((index, scale));
-    }
-}
-
-/// What the SimpleBlock fast path did.
-enum Fast {
-    /// Took one or more blocks; the next is not all in when `wait` says
-    /// up to where it reaches.
-    Took { wait: Option<u64> },
-    /// The next block is not all in: nothing to do until the input reaches
-    /// this offset.
-    Wait(u64),
-    /// Left the element at `pos` to the general path.
-    No,
-}
-
-/// The chunk's frames, as views of its bytes `raw` (stream offset
-/// `raw_base`), with the TimecodeScales noted in `scales` (see
-/// [`note_scale`]; `chunk_scale` if none is). Out of line, so the loop
-/// keeps its values in registers.
-#[inline(never)]
-fn build_frames(
-    raw: &Bytes,
-    raw_base: u64,
-    recs: &[FrameRec],
-    scales: &[(usize, u64)],
-    chunk_scale: u64,
-) -> Vec<Frame> {
-    let mut frames = Vec::with_capacity(recs.len());
-    // Each scale's records run up to where the next scale's begin; the
-    // first from 0, the last to the end: every record makes a frame.
-    let mut from = 0;
-    for k in 0..scales.len().max(1) {
-        let scale = scales.get(k).map_or(chunk_scale, |&(_, s)| s);
-        let to = scales
-            .get(k + 1)
-            .map_or(recs.len(), |&(i, _)| i.clamp(from, recs.len()));
-        for f in &recs[from..to] {
-            let at = (f.start - raw_base) as usize;
-            frames.push(Frame {
-                data: raw.slice(at..at + f.len),
-                track_flags: f.track_flags,
-                timecode: f.timecode,
-                timecode_scale: scale,
-                duration: 0,
-            });
-        }
-        from = to;
-    }
-    frames
-}
-
-/// What a run of SimpleBlocks is read against (see
-/// [`Engine::simple_blocks`]): kept apart from the engine so the loop works
-/// in registers.
-struct Run {
-    /// Stream offset of `data[0]`.
-    base: u64,
-    cluster_tc: i64,
-    max_size: u64,
-    /// Bytes the chunk may still take, counted from `data[0]`, with
-    /// [`FRAME_COST`] per frame kept.
-    room: u64,
-}
-
-impl Run {
-    /// Records consecutive SimpleBlocks from `at` (no lacing, a one-byte
-    /// track number, wholly within `data`, within the limits) and returns
-    /// where the run stopped, with the end of the block there when that
-    /// block would be taken but is not all in yet.
-    fn scan(&self, data: &[u8], at: usize, recs: &mut Vec<FrameRec>) -> Scanned {
-        // Relative timecodes are i16: with the Cluster's this far from the
-        // ends of i64, no sum overflows (nearer, the general path decides).
-        if !(i64::MIN + 0x8000..=i64::MAX - 0x7FFF).contains(&self.cluster_tc) || self.max_size < 4
-        {
-            return Scanned {
-                at,
-                ..Scanned::default()
-            };
-        }
-        // A block takes 6 bytes at least: when even that many blocks up to
-        // the end of `data` fit the room, the room needs no check per block.
-        let most = data.len().saturating_sub(at) as u64 / 6 + 1;
-        let spare = self.room.saturating_sub(most.saturating_mul(FRAME_COST));
-        if data.len() as u64 <= spare {
-            // (A block past the data then has room when it ends within
-            // `spare`: that is all the wait for it checks.)
-            self.scan_with::<false>(data, at, spare, recs)
-        } else {
-            self.scan_with::<true>(data, at, self.room, recs)
-        }
-    }
-
-    /// The run itself. `room` bounds a block's end plus the records kept:
-    /// checked per block when `ROOM`; otherwise it cannot bind within the
-    /// data, and only the wait for a block past the data looks at it.
-    #[inline(never)]
-    fn scan_with<const ROOM: bool>(
-        &self,
-        data: &[u8],
-        mut at: usize,
-        mut room: u64,
-        recs: &mut Vec<FrameRec>,
-    ) -> Scanned {
-        let (base, tc) = (self.base, self.cluster_tc);
-        let (mut keyframes, mut bytes) = (0, 0);
-        let max_body = self.max_size - 4;
-        while let Some(h) = block_head(data, at) {
-            // At least the 4 head bytes (a shorter body does not match: the
-            // general path says why), and at most the element size limit.
-            if h.size.wrapping_sub(4) > max_body {
-                break;
-            }
-            // (No overflow: a VINT size is under 2^56.)
-            let end = (at + h.body) as u64 + h.size;
-            if ROOM && end.saturating_add(FRAME_COST) > room {
-                break;
-            }
-            if end > data.len() as u64 {
-                // Not all in: wait for it only when it would be taken.
-                let waits = h.plain() && end.saturating_add(FRAME_COST) <= room;
-                return Scanned {
-                    at,
-                    wait: waits.then_some(end),
-                    keyframes,
-                    bytes,
-                };
-            }
-            if !h.plain() {
-                break;
-            }
-            recs.push(FrameRec {
-                start: base + (at + h.body + 4) as u64,
-                len: (h.size - 4) as usize,
-                track_flags: h.track_flags(),
-                timecode: tc + i64::from(h.rel),
-            });
-            keyframes += u64::from(h.flags >> 7);
-            bytes += h.size - 4;
-            if ROOM {
-                room -= FRAME_COST;
-            }
-            at = end as usize;
-        }
-        Scanned {
-            at,
-            wait: None,
-            keyframes,
-            bytes,
-        }
-    }
-}
-
-/// Where a run of SimpleBlocks stopped, and what it took.
-#[derive(Default)]
-struct Scanned {
-    /// Buffer index of the element after the run.
-    at: usize,
-    /// The end of the block at `at` (a buffer index, kept in `u64`: it may
-    /// lie beyond what `usize` holds) when that block would be taken but is
-    /// not all in yet.
-    wait: Option<u64>,
-    /// Keyframes among the frames taken.
-    keyframes: u64,
-    /// Payload bytes of the frames taken.
-    bytes: u64,
-}
-
-/// [`block_head`] for the rest: a SimpleBlock at `at` whose size takes
-/// three bytes or more (or whose window is not all in): its size, where its
-/// body starts (relative to the ID), and the body's first four bytes, when
-/// all that is in and the size is not unknown.
-#[cold]
-fn wide_block(data: &[u8], at: usize) -> Option<(u64, usize, [u8; 4])> {
-    let [SIMPLE_BLOCK_BYTE, rest @ ..] = data.get(at..)? else {
-        return None;
-    };
-    let (after, size) = ebml::element_size(rest).ok()?;
-    let head = *after.first_chunk::<4>()?;
-    Some((size?, data.len() - at - after.len(), head))
-}
-
-/// The SimpleBlock ID, one byte on the wire.
-const SIMPLE_BLOCK_BYTE: u8 = ids::SIMPLE_BLOCK as u8;
-
-/// The head of a SimpleBlock as both fast paths read it: its size, where
-/// its body starts (relative to the ID), and the body's first four bytes
-/// decoded: track byte, relative timecode, flags.
-#[derive(Clone, Copy)]
-struct BlockHead {
-    size: u64,
-    body: usize,
-    track: u8,
-    rel: i16,
-    flags: u8,
-}
-
-impl BlockHead {
-    /// A one-byte track number and no lacing: what the fast paths take
-    /// (when the size is at least the four head bytes and within limits).
-    fn plain(&self) -> bool {
-        self.track & 0x80 != 0 && self.flags & 0x06 == 0
-    }
-
-    /// The frame's track number and flags, as `Frame::track_flags` holds
-    /// them.
-    fn track_flags(&self) -> u64 {
-        u64::from(self.track & 0x7F) << 8
-            | u64::from(self.flags & (KEYFRAME | INVISIBLE | DISCARDABLE))
-    }
-}
-
-/// Reads the head of the SimpleBlock at `data[at]`, if one is there: from
-/// a seven-byte window (ID, a one- or two-byte size, four head bytes: one
-/// bounds check) when the size takes one or two bytes, else through the
-/// general VINT reader (cold). `None` when it is not a SimpleBlock, when
-/// its size is unknown or invalid, or when its head is not all in.
-#[inline(always)]
-fn block_head(data: &[u8], at: usize) -> Option<BlockHead> {
-    let head = |size, body, [track, hi, lo, flags]: [u8; 4]| BlockHead {
-        size,
-        body,
-        track,
-        rel: i16::from_be_bytes([hi, lo]),
-        flags,
-    };
-    match data.get(at..).and_then(<[u8]>::first_chunk::<7>) {
-        Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, _]) if s0 & 0x80 != 0 => {
-            // (0xFF: the unknown size.)
-            (s0 != 0xFF).then(|| head(u64::from(s0 & 0x7F), 2, [b2, b3, b4, b5]))
-        }
-        Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, b6]) if s0 & 0x40 != 0 => {
-            let size = (u64::from(s0 & 0x3F) << 8) | u64::from(b2);
-            (size != 0x3FFF).then(|| head(size, 3, [b3, b4, b5, b6]))
-        }
-        _ => wide_block(data, at).map(|(size, body, bytes)| head(size, body, bytes)),
-    }
-}
-
-/// What the engine keeps per frame until a whole chunk is handed out.
-/// (A BlockDuration's 16 bytes in `Engine::durations` and a TimecodeScale's
-/// in `Engine::scales` included: a bound, as each has one at most.)
-const FRAME_COST: u64 = (std::mem::size_of::<FrameRec>()
-    + std::mem::size_of::<Frame>()
-    + 2 * std::mem::size_of::<(usize, u64)>()) as u64;
 
 pub(crate) struct Engine {
     mode: Mode,
@@ -443,10 +152,31 @@ pub(crate) struct Engine {
     pub(crate) fast: bool,
 }
 
-type Step = Result<Progress, (DecodeErrorKind, u64, bool)>;
+/// Damage found in the input: what is wrong and where.
+#[derive(Debug)]
+pub(super) struct Damage {
+    kind: DecodeErrorKind,
+    /// The stream offset of the element found damaged.
+    at: u64,
+    /// The damage stands where an unknown-size element could have ended:
+    /// the chunk before it ended cleanly.
+    clean: bool,
+}
 
-fn damage<T>(kind: DecodeErrorKind, at: u64) -> Result<T, (DecodeErrorKind, u64, bool)> {
-    Err((kind, at, false))
+impl Damage {
+    pub(super) fn new(kind: DecodeErrorKind, at: u64) -> Damage {
+        Damage {
+            kind,
+            at,
+            clean: false,
+        }
+    }
+}
+
+type Step = Result<Progress, Damage>;
+
+pub(super) fn damage<T>(kind: DecodeErrorKind, at: u64) -> Result<T, Damage> {
+    Err(Damage::new(kind, at))
 }
 
 impl Engine {
@@ -503,7 +233,7 @@ impl Engine {
                     }
                     return None;
                 }
-                Err((kind, at, clean)) => self.damaged(buf, kind, at, clean),
+                Err(d) => self.damaged(buf, d),
             }
         }
     }
@@ -594,7 +324,11 @@ impl Engine {
                 };
                 // A bad header where an unknown-size element could end is a
                 // clean end of the chunk before it.
-                return Err((kind, self.pos, true));
+                return Err(Damage {
+                    kind,
+                    at: self.pos,
+                    clean: true,
+                });
             }
         };
         if self.chunk.is_none() {
@@ -602,136 +336,6 @@ impl Engine {
         } else {
             self.element(buf, header)
         }
-    }
-
-    /// The hot path of whole-chunk decoding: inside an open Cluster whose
-    /// Timestamp is known, consecutive SimpleBlocks without lacing and with a
-    /// one-byte track number are recorded directly. Anything else (another
-    /// element, lacing, a limit or bound reached, bytes still missing) is
-    /// left to the general path, which also reports every error, so this
-    /// changes no result, only the cost (tests/fast_paths.rs compares the
-    /// two on generated and damaged streams under random limits).
-    fn simple_blocks(&mut self, buf: &BytesMut) -> Fast {
-        let Some((bound, cluster_tc)) = self.open_cluster() else {
-            return Fast::No;
-        };
-        let Some(chunk) = self.chunk.as_mut() else {
-            return Fast::No;
-        };
-        let scale = chunk.info.timecode_scale;
-        // Work in buffer indices: a block must end within the data and the
-        // Cluster, and the chunk held so far (bytes and frame records) must
-        // stay within `max_chunk_size`.
-        let data_end = self.base + buf.len() as u64;
-        let limit = bound.map_or(data_end, |b| b.min(data_end));
-        let Some(data) = buf.get(..(limit.saturating_sub(self.base)) as usize) else {
-            return Fast::No;
-        };
-        // Room left under `max_chunk_size` for bytes up to a block's end plus
-        // the records kept per frame.
-        let room = self
-            .limits
-            .max_chunk_size
-            .saturating_sub(self.base - chunk.info.offset + chunk.frame_cost);
-        let before = self.frames.len();
-        let run = Run {
-            base: self.base,
-            cluster_tc,
-            max_size: self.limits.max_element_size,
-            room,
-        };
-        let scanned = run.scan(data, (self.pos - self.base) as usize, &mut self.frames);
-        // A block not all in that this path would take: the general path
-        // would only wait for it too. (Within the Cluster, hence `bound`.)
-        let waiting = scanned
-            .wait
-            .map(|end| self.base + end)
-            .filter(|&until| bound.is_none_or(|b| until <= b));
-        let recs = &self.frames[before..];
-        let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
-            return waiting.map_or(Fast::No, Fast::Wait);
-        };
-        let frames = recs.len() as u64;
-        note_scale(&mut self.scales, before, scale);
-        chunk.frame_cost += frames * FRAME_COST;
-        chunk.info.stats.add_run(
-            frames,
-            scanned.keyframes,
-            scanned.bytes,
-            (first.timecode, last.timecode),
-            scale,
-        );
-        self.pos = self.base + scanned.at as u64;
-        Fast::Took { wait: waiting }
-    }
-
-    /// The hot path of streaming: inside an open Cluster whose Timestamp is
-    /// known, a SimpleBlock without lacing and with a one-byte track number
-    /// is split off the buffer and handed out as a frame directly, one per
-    /// call (so frames are never queued: each is out before the next block
-    /// is read). Anything else is left to the general path, as for
-    /// [`simple_blocks`](Self::simple_blocks) (and tested the same way).
-    fn stream_block(&mut self, buf: &mut BytesMut) -> Fast {
-        let Some((bound, cluster_tc)) = self.open_cluster() else {
-            return Fast::No;
-        };
-        let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
-            return Fast::No;
-        };
-        let at = (self.pos - self.base) as usize;
-        let Some(h) = block_head(buf, at) else {
-            return Fast::No;
-        };
-        if h.size > self.limits.max_element_size || h.size < 4 {
-            return Fast::No;
-        }
-        let end = self.pos + h.body as u64 + h.size;
-        // Past the Cluster or the chunk limit: the general path says so.
-        if bound.is_some_and(|b| end > b) || end - chunk.info.offset > self.limits.max_chunk_size {
-            return Fast::No;
-        }
-        let data_end = self.base + buf.len() as u64;
-        if end > data_end {
-            // The general path would only wait for it too.
-            return Fast::Wait(end);
-        }
-        if !h.plain() {
-            return Fast::No;
-        }
-        let Some(timecode) = cluster_tc.checked_add(i64::from(h.rel)) else {
-            return Fast::No;
-        };
-        let end_rel = (end - self.base) as usize;
-        let mut data = buf.split_to(end_rel).freeze();
-        data.advance(at + h.body + 4);
-        self.base = end;
-        self.pos = end;
-        let frame = Frame {
-            data,
-            track_flags: h.track_flags(),
-            timecode,
-            timecode_scale: chunk.info.timecode_scale,
-            duration: 0,
-        };
-        chunk.info.stats.add(&frame);
-        debug_assert!(self.out.is_empty() && self.ready.is_none());
-        self.ready = Some(frame);
-        Fast::Took { wait: None }
-    }
-
-    /// What both fast paths require: an open Cluster whose Timestamp is
-    /// known and fits an `i64`. Its bound and that Timestamp.
-    fn open_cluster(&self) -> Option<(Option<u64>, i64)> {
-        let &Open {
-            id: ids::CLUSTER,
-            bound,
-            ..
-        } = self.stack.last()?
-        else {
-            return None;
-        };
-        let timecode = self.chunk.as_ref()?.cluster_timecode?;
-        Some((bound, i64::try_from(timecode).ok()?))
     }
 
     /// Outside a chunk: only an EBML header may come (or a Void or
@@ -787,7 +391,7 @@ impl Engine {
             self.wait = Some((start, self.base + body_end as u64));
             return Ok(Progress::Blocked);
         }
-        check_ebml_header(&buf[body_start..body_end]).map_err(|k| (k, start, false))?;
+        header::check_ebml_header(&buf[body_start..body_end]).map_err(|k| Damage::new(k, start))?;
         self.begin_chunk(start, Vec::new(), DEFAULT_TIMECODE_SCALE);
         self.pos = start + u64::from(h.len) + size;
         Ok(Progress::Continue)
@@ -867,7 +471,7 @@ impl Engine {
                 let end = start
                     .checked_add(u64::from(h.len))
                     .and_then(|p| p.checked_add(size))
-                    .ok_or((too_large(h.id, size, u64::MAX), start, false))?;
+                    .ok_or_else(|| Damage::new(too_large(h.id, size, u64::MAX), start))?;
                 if let Some(bound) = parent.bound {
                     if end > bound {
                         let kind = DecodeErrorKind::Overrun {
@@ -980,12 +584,12 @@ impl Engine {
             }
             ids::VIDEO => {
                 if let Some(t) = chunk.track.as_mut() {
-                    t.video.get_or_insert_with(VideoSettings::default);
+                    t.video_mut();
                 }
             }
             ids::AUDIO => {
                 if let Some(t) = chunk.track.as_mut() {
-                    t.audio.get_or_insert_with(AudioSettings::default);
+                    t.audio_mut();
                 }
             }
             ids::SIMPLE_TAG => {
@@ -993,8 +597,7 @@ impl Engine {
                 let parent_tag = chunk
                     .simple_tags
                     .last_mut()
-                    .filter(|p| p.name.is_some() && !p.emitted)
-                    .map(take_tag);
+                    .and_then(SimpleTagBuild::before_child);
                 chunk.simple_tags.push(SimpleTagBuild::default());
                 if let Some(tag) = parent_tag {
                     self.emit_tag(tag, start)?;
@@ -1081,32 +684,24 @@ impl Engine {
             .as_mut()
             .expect("leaf is only called inside a chunk");
         let payload = &buf[body.clone()];
-        let uint = || ebml::read_uint(payload).map_err(|e| ((id, e).into(), start, false));
-        let float = || ebml::read_float(payload).map_err(|e| ((id, e).into(), start, false));
+        let value = |e| Damage::new((id, e).into(), start);
         match h.id {
             ids::TIMECODE_SCALE => {
-                let v = uint()?;
+                let v = ebml::read_uint(payload).map_err(value)?;
                 if v == 0 {
                     let reason = "TimestampScale of 0";
                     return damage(DecodeErrorKind::InvalidValue { id, reason }, start);
                 }
                 chunk.info.timecode_scale = v;
             }
-            ids::TIMECODE => chunk.cluster_timecode = Some(uint()?),
+            ids::TIMECODE => {
+                chunk.cluster_timecode = Some(ebml::read_uint(payload).map_err(value)?)
+            }
             ids::TAG_NAME | ids::TAG_STRING | ids::TAG_BINARY => {
                 let Some(st) = chunk.simple_tags.last_mut() else {
                     return Ok(self.skipped_to(end));
                 };
-                match h.id {
-                    ids::TAG_NAME => st.name = Some(self.arena.text(ebml::strip_nuls(payload))),
-                    ids::TAG_STRING => {
-                        st.value =
-                            Some(TagValue::String(self.arena.text(ebml::strip_nuls(payload))))
-                    }
-                    _ => st.value = Some(TagValue::Binary(Bytes::copy_from_slice(payload))),
-                }
-                if st.name.is_some() && st.value.is_some() && !st.emitted {
-                    let tag = take_tag(st);
+                if let Some(tag) = st.read(h.id, payload, &mut self.arena) {
                     self.emit_tag(tag, start)?;
                 }
             }
@@ -1115,36 +710,6 @@ impl Engine {
                     return Ok(self.skipped_to(end));
                 };
                 match h.id {
-                    ids::TRACK_NUMBER => track.number = uint()?,
-                    ids::TRACK_UID => track.uid = Some(uint()?),
-                    ids::TRACK_TYPE => track.track_type = Some(TrackType::from_value(uint()?)),
-                    ids::CODEC_ID => track.codec_id = self.arena.text(ebml::strip_nuls(payload)),
-                    ids::NAME => track.name = Some(self.arena.text(ebml::strip_nuls(payload))),
-                    ids::LANGUAGE => {
-                        track.language = Some(self.arena.text(ebml::strip_nuls(payload)))
-                    }
-                    ids::DEFAULT_DURATION => track.default_duration_ns = Some(uint()?),
-                    ids::PIXEL_WIDTH => {
-                        track.video.get_or_insert_with(Default::default).pixel_width = Some(uint()?)
-                    }
-                    ids::PIXEL_HEIGHT => {
-                        track
-                            .video
-                            .get_or_insert_with(Default::default)
-                            .pixel_height = Some(uint()?)
-                    }
-                    ids::SAMPLING_FREQUENCY => {
-                        track
-                            .audio
-                            .get_or_insert_with(Default::default)
-                            .sampling_frequency = Some(float()?)
-                    }
-                    ids::CHANNELS => {
-                        track.audio.get_or_insert_with(Default::default).channels = Some(uint()?)
-                    }
-                    ids::BIT_DEPTH => {
-                        track.audio.get_or_insert_with(Default::default).bit_depth = Some(uint()?)
-                    }
                     ids::CODEC_PRIVATE => {
                         if retaining {
                             chunk.private = Some((body_start, end));
@@ -1154,7 +719,9 @@ impl Engine {
                             track.codec_private = Some(Bytes::copy_from_slice(payload));
                         }
                     }
-                    _ => {}
+                    _ => track
+                        .read_field(h.id, payload, &mut self.arena)
+                        .map_err(value)?,
                 }
             }
         }
@@ -1168,11 +735,7 @@ impl Engine {
         Progress::Continue
     }
 
-    fn emit_tag(
-        &mut self,
-        (name, value): (Text, TagValue),
-        at: u64,
-    ) -> Result<(), (DecodeErrorKind, u64, bool)> {
+    fn emit_tag(&mut self, (name, value): (Text, TagValue), at: u64) -> Result<(), Damage> {
         let limit = self.limits.max_tags_per_chunk;
         let chunk = self
             .chunk
@@ -1223,14 +786,11 @@ impl Engine {
                 }
             }
             ids::SIMPLE_TAG => {
-                if let Some(mut st) = chunk.simple_tags.pop() {
-                    if !st.emitted && (st.name.is_some() || st.value.is_some()) {
-                        let tag = take_tag(&mut st);
-                        // The tag limit was checked for every tag so far; a
-                        // failure here is reported at the element's end.
-                        if let Err((kind, at, _)) = self.emit_tag(tag, self.pos) {
-                            self.damaged(buf, kind, at, false);
-                        }
+                if let Some(tag) = chunk.simple_tags.pop().and_then(|mut st| st.at_end()) {
+                    // The tag limit was checked for every tag so far; a
+                    // failure here is reported at the element's end.
+                    if let Err(d) = self.emit_tag(tag, self.pos) {
+                        self.damaged(buf, d);
                     }
                 }
             }
@@ -1295,7 +855,7 @@ impl Engine {
     /// skipped; but a chunk past `max_chunk_size` (an unknown-size Cluster
     /// that never ends) may be followed by no header at all, so
     /// `ChunkTooLarge` is reported at once, with nothing skipped yet.
-    fn damaged(&mut self, buf: &mut BytesMut, kind: DecodeErrorKind, at: u64, clean: bool) {
+    fn damaged(&mut self, buf: &mut BytesMut, Damage { kind, at, clean }: Damage) {
         if self.chunk.is_some() {
             let complete = clean && self.stack.iter().all(|o| o.end.is_none());
             self.finish(buf, at, complete);
@@ -1444,164 +1004,8 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// A SimpleBlock or BlockGroup whose payload is `body` (buffer indices).
-    fn block(
-        &mut self,
-        buf: &mut BytesMut,
-        id: u32,
-        start: u64,
-        body: Range<usize>,
-    ) -> Result<(), (DecodeErrorKind, u64, bool)> {
-        let chunk = self
-            .chunk
-            .as_ref()
-            .expect("blocks are only read inside a chunk");
-        let Some(cluster_tc) = chunk.cluster_timecode else {
-            return damage(DecodeErrorKind::MissingClusterTimecode, start);
-        };
-        let scale = chunk.info.timecode_scale;
-        let (block, group) = if id == ids::SIMPLE_BLOCK {
-            (body, None)
-        } else {
-            let (block, keyframe, duration) = read_group(&buf[body.clone()]).map_err(|reason| {
-                let id = ElementId(ids::BLOCK_GROUP);
-                (DecodeErrorKind::InvalidValue { id, reason }, start, false)
-            })?;
-            (
-                body.start + block.start..body.start + block.end,
-                Some((keyframe, duration)),
-            )
-        };
-        let block_id = ElementId(if group.is_some() {
-            ids::BLOCK
-        } else {
-            ids::SIMPLE_BLOCK
-        });
-        let mut first = 0..0;
-        let mut laces: Vec<Range<usize>> = Vec::new();
-        let mut count = 0usize;
-        let head = parse_block(&buf[block.clone()], |r| {
-            match count {
-                0 => first = r,
-                1 => laces.extend([first.clone(), r]),
-                _ => laces.push(r),
-            }
-            count += 1;
-        })
-        .map_err(|error| {
-            (
-                DecodeErrorKind::InvalidBlock {
-                    id: block_id,
-                    error,
-                },
-                start,
-                false,
-            )
-        })?;
-        let timecode = i64::try_from(cluster_tc)
-            .ok()
-            .and_then(|tc| tc.checked_add(i64::from(head.timecode)))
-            .ok_or((DecodeErrorKind::TimecodeOutOfRange, start, false))?;
-        let (flags, duration) = match group {
-            None => (head.flags & (KEYFRAME | INVISIBLE | DISCARDABLE), None),
-            Some((key, duration)) => (
-                (head.flags & INVISIBLE) | if key { KEYFRAME } else { 0 },
-                duration,
-            ),
-        };
-        let ranges = if count > 1 {
-            &laces[..]
-        } else {
-            std::slice::from_ref(&first)
-        };
-        let retaining = self.retaining();
-        let chunk = self
-            .chunk
-            .as_mut()
-            .expect("blocks are only read inside a chunk");
-        if retaining {
-            chunk.frame_cost += ranges.len() as u64 * FRAME_COST;
-            let held = self.base + block.end as u64 - chunk.info.offset + chunk.frame_cost;
-            if held > self.limits.max_chunk_size {
-                let limit = self.limits.max_chunk_size;
-                return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
-            }
-            for r in ranges {
-                if let Some(d) = duration {
-                    self.durations.push((self.frames.len(), d));
-                }
-                keep_frame(
-                    &mut chunk.info.stats,
-                    (&mut self.frames, &mut self.scales),
-                    FrameRec {
-                        start: self.base + (block.start + r.start) as u64,
-                        len: r.len(),
-                        track_flags: head.track << 8 | u64::from(flags),
-                        timecode,
-                    },
-                    scale,
-                );
-            }
-        } else {
-            // Streaming: split the block off the buffer and hand out views.
-            let taken = buf.split_to(block.end).freeze();
-            self.base += block.end as u64;
-            for r in ranges {
-                let frame = Frame {
-                    data: taken.slice(block.start + r.start..block.start + r.end),
-                    track_flags: head.track << 8 | u64::from(flags),
-                    timecode,
-                    timecode_scale: scale,
-                    duration: duration.unwrap_or(0),
-                }
-                .with_duration(duration);
-                chunk.info.stats.add(&frame);
-                self.out.push_back(Output::Frame(frame));
-            }
-        }
-        Ok(())
-    }
-}
-
-const KEYFRAME: u8 = 0x80;
-const INVISIBLE: u8 = 0x08;
-const DISCARDABLE: u8 = 0x01;
-
-/// Reads a BlockGroup's children: the Block's range (relative to `group`),
-/// whether it is a keyframe (no ReferenceBlock), and BlockDuration.
-fn read_group(group: &[u8]) -> Result<(Range<usize>, bool, Option<u64>), &'static str> {
-    let mut block = None;
-    let mut duration = None;
-    let mut referenced = false;
-    let mut at = 0;
-    while at < group.len() {
-        let (_, h) = element_header(&group[at..]).map_err(|_| "malformed child element")?;
-        let child_start = at + usize::from(h.len);
-        let size = h.size.ok_or("child of unknown size")?;
-        let child_end = usize::try_from(size)
-            .ok()
-            .and_then(|s| child_start.checked_add(s))
-            .filter(|&e| e <= group.len())
-            .ok_or("child overruns the BlockGroup")?;
-        match h.id {
-            ids::BLOCK if block.is_none() => block = Some(child_start..child_end),
-            ids::BLOCK_DURATION => {
-                duration = Some(
-                    ebml::read_uint(&group[child_start..child_end])
-                        .map_err(|_| "bad BlockDuration")?,
-                )
-            }
-            ids::REFERENCE_BLOCK => referenced = true,
-            _ => {}
-        }
-        at = child_end;
-    }
-    Ok((block.ok_or("no Block inside")?, !referenced, duration))
-}
-
 /// Where an element that starts at `start` ends, when its size is known.
-fn element_end(h: Header, start: u64) -> Result<Option<u64>, (DecodeErrorKind, u64, bool)> {
+fn element_end(h: Header, start: u64) -> Result<Option<u64>, Damage> {
     let Some(size) = h.size else {
         return Ok(None);
     };
@@ -1609,7 +1013,7 @@ fn element_end(h: Header, start: u64) -> Result<Option<u64>, (DecodeErrorKind, u
         .checked_add(u64::from(h.len))
         .and_then(|p| p.checked_add(size))
         .map(Some)
-        .ok_or((too_large(h.id, size, u64::MAX), start, false))
+        .ok_or_else(|| Damage::new(too_large(h.id, size, u64::MAX), start))
 }
 
 fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {
@@ -1618,14 +1022,6 @@ fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {
         size,
         limit,
     }
-}
-
-fn take_tag(st: &mut SimpleTagBuild) -> (Text, TagValue) {
-    st.emitted = true;
-    (
-        st.name.take().unwrap_or_default(),
-        st.value.take().unwrap_or(TagValue::None),
-    )
 }
 
 /// Turns recorded CodecPrivate ranges into views of `bytes` (which starts at
@@ -1638,45 +1034,4 @@ fn resolve_privates(chunk: &mut Build, bytes: &Bytes, base: u64) {
             }
         }
     }
-}
-
-/// Checks the EBML header's fields: a Matroska (or WebM) document whose IDs
-/// and sizes fit the limits this decoder reads.
-fn check_ebml_header(mut body: &[u8]) -> Result<(), DecodeErrorKind> {
-    let bad = |s: &str| DecodeErrorKind::UnsupportedHeader(s.to_string());
-    while !body.is_empty() {
-        let (rest, h) =
-            element_header(body).map_err(|_| bad("malformed element inside the EBML header"))?;
-        let size = h
-            .size
-            .ok_or_else(|| bad("element of unknown size inside the EBML header"))?;
-        let size = usize::try_from(size).map_err(|_| bad("element overruns the EBML header"))?;
-        let value = rest
-            .get(..size)
-            .ok_or_else(|| bad("element overruns the EBML header"))?;
-        match h.id {
-            ids::DOC_TYPE => {
-                // Compared as bytes: no String for every chunk's header.
-                let doc = ebml::strip_nuls(value);
-                if doc != b"matroska" && doc != b"webm" {
-                    let doc = String::from_utf8_lossy(doc);
-                    return Err(DecodeErrorKind::UnsupportedHeader(format!(
-                        "DocType {doc:?} is neither matroska nor webm"
-                    )));
-                }
-            }
-            ids::EBML_MAX_ID_LENGTH if ebml::read_uint(value).map_or(true, |v| v > 4) => {
-                return Err(bad("EBMLMaxIDLength above 4"));
-            }
-            ids::EBML_MAX_SIZE_LENGTH if ebml::read_uint(value).map_or(true, |v| v > 8) => {
-                return Err(bad("EBMLMaxSizeLength above 8"));
-            }
-            ids::EBML_READ_VERSION if ebml::read_uint(value).map_or(true, |v| v > 1) => {
-                return Err(bad("EBMLReadVersion above 1"));
-            }
-            _ => {}
-        }
-        body = &rest[size..];
-    }
-    Ok(())
 }

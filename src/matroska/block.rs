@@ -14,7 +14,18 @@
 
 use std::ops::Range;
 
-use crate::ebml::vint;
+use crate::ebml::{self, element_header, vint};
+use crate::matroska::ids;
+
+/// Block flag: a keyframe (SimpleBlock only; a BlockGroup says it by having
+/// no ReferenceBlock).
+pub(crate) const KEYFRAME: u8 = 0x80;
+/// Block flag: decoded but not shown.
+pub(crate) const INVISIBLE: u8 = 0x08;
+/// Block flag: may be dropped (SimpleBlock only).
+pub(crate) const DISCARDABLE: u8 = 0x01;
+/// Block flags: the two lacing bits (see [`Lacing`]).
+pub(crate) const LACING_MASK: u8 = 0x06;
 
 /// The fixed part of a block: what comes before the frame data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,19 +41,19 @@ pub struct BlockHeader {
 impl BlockHeader {
     /// SimpleBlock keyframe flag (meaningless on a Block inside a BlockGroup).
     pub fn keyframe(&self) -> bool {
-        self.flags & 0x80 != 0
+        self.flags & KEYFRAME != 0
     }
     /// The frame must be decoded but not shown.
     pub fn invisible(&self) -> bool {
-        self.flags & 0x08 != 0
+        self.flags & INVISIBLE != 0
     }
     /// SimpleBlock discardable flag.
     pub fn discardable(&self) -> bool {
-        self.flags & 0x01 != 0
+        self.flags & DISCARDABLE != 0
     }
     /// The lacing mode written in the flags.
     pub fn lacing(&self) -> Lacing {
-        match (self.flags >> 1) & 0x03 {
+        match (self.flags & LACING_MASK) >> 1 {
             0 => Lacing::None,
             1 => Lacing::Xiph,
             2 => Lacing::Fixed,
@@ -196,6 +207,52 @@ fn each_lace_size(
         f(size)?;
     }
     Ok(())
+}
+
+/// What a BlockGroup says about its Block (see [`read_group`]).
+pub(crate) struct Group {
+    /// The Block's payload, relative to the BlockGroup's.
+    pub(crate) block: Range<usize>,
+    /// No ReferenceBlock: the frame is a keyframe.
+    pub(crate) keyframe: bool,
+    /// BlockDuration, when written.
+    pub(crate) duration: Option<u64>,
+}
+
+/// Reads a BlockGroup's children: the Block's range (relative to `group`),
+/// whether it is a keyframe (no ReferenceBlock), and BlockDuration.
+pub(crate) fn read_group(group: &[u8]) -> Result<Group, &'static str> {
+    let mut block = None;
+    let mut duration = None;
+    let mut referenced = false;
+    let mut at = 0;
+    while at < group.len() {
+        let (_, h) = element_header(&group[at..]).map_err(|_| "malformed child element")?;
+        let child_start = at + usize::from(h.len);
+        let size = h.size.ok_or("child of unknown size")?;
+        let child_end = usize::try_from(size)
+            .ok()
+            .and_then(|s| child_start.checked_add(s))
+            .filter(|&e| e <= group.len())
+            .ok_or("child overruns the BlockGroup")?;
+        match h.id {
+            ids::BLOCK if block.is_none() => block = Some(child_start..child_end),
+            ids::BLOCK_DURATION => {
+                duration = Some(
+                    ebml::read_uint(&group[child_start..child_end])
+                        .map_err(|_| "bad BlockDuration")?,
+                )
+            }
+            ids::REFERENCE_BLOCK => referenced = true,
+            _ => {}
+        }
+        at = child_end;
+    }
+    Ok(Group {
+        block: block.ok_or("no Block inside")?,
+        keyframe: !referenced,
+        duration,
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 use bytes::Bytes;
 
-use crate::text::Text;
+use crate::ebml::{self, ValueError};
+use crate::matroska::ids;
+use crate::text::{Text, TextArena};
 
 /// One TrackEntry of a chunk's Tracks element.
 ///
@@ -34,6 +36,53 @@ pub struct Track {
     pub video: Option<VideoSettings>,
     /// Audio settings, when the entry has an Audio element.
     pub audio: Option<AudioSettings>,
+}
+
+impl Track {
+    /// Reads one child of a TrackEntry (or of its Video or Audio) into the
+    /// field it sets: TrackNumber, TrackUID, TrackType, CodecID, Name,
+    /// Language, DefaultDuration, PixelWidth, PixelHeight,
+    /// SamplingFrequency, Channels, BitDepth. Other IDs (CodecPrivate, which
+    /// the decoder keeps as a view of its input, included) are ignored.
+    pub(crate) fn read_field(
+        &mut self,
+        id: u32,
+        payload: &[u8],
+        arena: &mut TextArena,
+    ) -> Result<(), ValueError> {
+        let uint = || ebml::read_uint(payload);
+        let text = |arena: &mut TextArena| arena.text(ebml::strip_nuls(payload));
+        match id {
+            ids::TRACK_NUMBER => self.number = uint()?,
+            ids::TRACK_UID => self.uid = Some(uint()?),
+            ids::TRACK_TYPE => self.track_type = Some(TrackType::from_value(uint()?)),
+            ids::CODEC_ID => self.codec_id = text(arena),
+            ids::NAME => self.name = Some(text(arena)),
+            ids::LANGUAGE => self.language = Some(text(arena)),
+            ids::DEFAULT_DURATION => self.default_duration_ns = Some(uint()?),
+            ids::PIXEL_WIDTH => self.video_mut().pixel_width = Some(uint()?),
+            ids::PIXEL_HEIGHT => self.video_mut().pixel_height = Some(uint()?),
+            ids::SAMPLING_FREQUENCY => {
+                self.audio_mut().sampling_frequency = Some(ebml::read_float(payload)?)
+            }
+            ids::CHANNELS => self.audio_mut().channels = Some(uint()?),
+            ids::BIT_DEPTH => self.audio_mut().bit_depth = Some(uint()?),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The Video settings, made when the first is read (or the Video
+    /// element begins).
+    pub(crate) fn video_mut(&mut self) -> &mut VideoSettings {
+        self.video.get_or_insert_with(VideoSettings::default)
+    }
+
+    /// The Audio settings, made when the first is read (or the Audio
+    /// element begins).
+    pub(crate) fn audio_mut(&mut self) -> &mut AudioSettings {
+        self.audio.get_or_insert_with(AudioSettings::default)
+    }
 }
 
 /// The Video element of a track; values as written (no defaults filled in).

@@ -8,12 +8,9 @@ use bytes::{BufMut, BytesMut};
 
 use super::element::{put_vint, vint_width, Element};
 use crate::matroska::block::Lacing;
+use crate::matroska::block::{DISCARDABLE, INVISIBLE, KEYFRAME};
 use crate::matroska::ids;
 use crate::Frame;
-
-const KEYFRAME: u8 = 0x80;
-const INVISIBLE: u8 = 0x08;
-const DISCARDABLE: u8 = 0x01;
 
 /// Most frames one laced block holds (the count is stored minus one in a byte).
 const MAX_LACES: usize = 256;

@@ -1,0 +1,346 @@
+//! The SimpleBlock fast paths: inside an open Cluster whose Timestamp is
+//! known, runs of plain SimpleBlocks (no lacing, a one-byte track number)
+//! are read from a seven-byte window without going through the general
+//! element path. They change no result, only the cost: anything else is
+//! left to the general path, which also reports every error
+//! (tests/fast_paths.rs compares the two).
+
+use bytes::{Buf, BytesMut};
+
+use super::frames::{note_scale, FrameRec, FRAME_COST};
+use super::{Engine, Open};
+use crate::chunk::Frame;
+use crate::ebml;
+use crate::matroska::block::{DISCARDABLE, INVISIBLE, KEYFRAME, LACING_MASK};
+use crate::matroska::ids;
+
+/// What the SimpleBlock fast path did.
+pub(super) enum Fast {
+    /// Took one or more blocks; the next is not all in when `wait` says
+    /// up to where it reaches.
+    Took { wait: Option<u64> },
+    /// The next block is not all in: nothing to do until the input reaches
+    /// this offset.
+    Wait(u64),
+    /// Left the element at `pos` to the general path.
+    No,
+}
+
+/// What a run of SimpleBlocks is read against (see
+/// [`Engine::simple_blocks`]): kept apart from the engine so the loop works
+/// in registers.
+struct Run {
+    /// Stream offset of `data[0]`.
+    base: u64,
+    cluster_tc: i64,
+    max_size: u64,
+    /// Bytes the chunk may still take, counted from `data[0]`, with
+    /// [`FRAME_COST`] per frame kept.
+    room: u64,
+}
+
+impl Run {
+    /// Records consecutive SimpleBlocks from `at` (no lacing, a one-byte
+    /// track number, wholly within `data`, within the limits) and returns
+    /// where the run stopped, with the end of the block there when that
+    /// block would be taken but is not all in yet.
+    fn scan(&self, data: &[u8], at: usize, recs: &mut Vec<FrameRec>) -> Scanned {
+        // Relative timecodes are i16: with the Cluster's this far from the
+        // ends of i64, no sum overflows (nearer, the general path decides).
+        if !(i64::MIN + 0x8000..=i64::MAX - 0x7FFF).contains(&self.cluster_tc) || self.max_size < 4
+        {
+            return Scanned {
+                at,
+                ..Scanned::default()
+            };
+        }
+        // A block takes 6 bytes at least: when even that many blocks up to
+        // the end of `data` fit the room, the room needs no check per block.
+        let most = data.len().saturating_sub(at) as u64 / 6 + 1;
+        let spare = self.room.saturating_sub(most.saturating_mul(FRAME_COST));
+        if data.len() as u64 <= spare {
+            // (A block past the data then has room when it ends within
+            // `spare`: that is all the wait for it checks.)
+            self.scan_with::<false>(data, at, spare, recs)
+        } else {
+            self.scan_with::<true>(data, at, self.room, recs)
+        }
+    }
+
+    /// The run itself. `room` bounds a block's end plus the records kept:
+    /// checked per block when `ROOM`; otherwise it cannot bind within the
+    /// data, and only the wait for a block past the data looks at it.
+    #[inline(never)]
+    fn scan_with<const ROOM: bool>(
+        &self,
+        data: &[u8],
+        mut at: usize,
+        mut room: u64,
+        recs: &mut Vec<FrameRec>,
+    ) -> Scanned {
+        let (base, tc) = (self.base, self.cluster_tc);
+        let (mut keyframes, mut bytes) = (0, 0);
+        let max_body = self.max_size - 4;
+        while let Some(h) = block_head(data, at) {
+            // At least the 4 head bytes (a shorter body does not match: the
+            // general path says why), and at most the element size limit.
+            if h.size.wrapping_sub(4) > max_body {
+                break;
+            }
+            // (No overflow: a VINT size is under 2^56.)
+            let end = (at + h.body) as u64 + h.size;
+            if ROOM && end.saturating_add(FRAME_COST) > room {
+                break;
+            }
+            if end > data.len() as u64 {
+                // Not all in: wait for it only when it would be taken.
+                let waits = h.plain() && end.saturating_add(FRAME_COST) <= room;
+                return Scanned {
+                    at,
+                    wait: waits.then_some(end),
+                    keyframes,
+                    bytes,
+                };
+            }
+            if !h.plain() {
+                break;
+            }
+            recs.push(FrameRec {
+                start: base + (at + h.body + 4) as u64,
+                len: (h.size - 4) as usize,
+                track_flags: h.track_flags(),
+                timecode: tc + i64::from(h.rel),
+            });
+            keyframes += u64::from(h.flags >> 7);
+            bytes += h.size - 4;
+            if ROOM {
+                room -= FRAME_COST;
+            }
+            at = end as usize;
+        }
+        Scanned {
+            at,
+            wait: None,
+            keyframes,
+            bytes,
+        }
+    }
+}
+
+/// Where a run of SimpleBlocks stopped, and what it took.
+#[derive(Default)]
+struct Scanned {
+    /// Buffer index of the element after the run.
+    at: usize,
+    /// The end of the block at `at` (a buffer index, kept in `u64`: it may
+    /// lie beyond what `usize` holds) when that block would be taken but is
+    /// not all in yet.
+    wait: Option<u64>,
+    /// Keyframes among the frames taken.
+    keyframes: u64,
+    /// Payload bytes of the frames taken.
+    bytes: u64,
+}
+
+/// [`block_head`] for the rest: a SimpleBlock at `at` whose size takes
+/// three bytes or more (or whose window is not all in): its size, where its
+/// body starts (relative to the ID), and the body's first four bytes, when
+/// all that is in and the size is not unknown.
+#[cold]
+fn wide_block(data: &[u8], at: usize) -> Option<(u64, usize, [u8; 4])> {
+    let [SIMPLE_BLOCK_BYTE, rest @ ..] = data.get(at..)? else {
+        return None;
+    };
+    let (after, size) = ebml::element_size(rest).ok()?;
+    let head = *after.first_chunk::<4>()?;
+    Some((size?, data.len() - at - after.len(), head))
+}
+
+/// The SimpleBlock ID, one byte on the wire.
+const SIMPLE_BLOCK_BYTE: u8 = ids::SIMPLE_BLOCK as u8;
+
+/// The head of a SimpleBlock as both fast paths read it: its size, where
+/// its body starts (relative to the ID), and the body's first four bytes
+/// decoded: track byte, relative timecode, flags.
+#[derive(Clone, Copy)]
+struct BlockHead {
+    size: u64,
+    body: usize,
+    track: u8,
+    rel: i16,
+    flags: u8,
+}
+
+impl BlockHead {
+    /// A one-byte track number and no lacing: what the fast paths take
+    /// (when the size is at least the four head bytes and within limits).
+    fn plain(&self) -> bool {
+        self.track & 0x80 != 0 && self.flags & LACING_MASK == 0
+    }
+
+    /// The frame's track number and flags, as `Frame::track_flags` holds
+    /// them.
+    fn track_flags(&self) -> u64 {
+        u64::from(self.track & 0x7F) << 8
+            | u64::from(self.flags & (KEYFRAME | INVISIBLE | DISCARDABLE))
+    }
+}
+
+/// Reads the head of the SimpleBlock at `data[at]`, if one is there: from
+/// a seven-byte window (ID, a one- or two-byte size, four head bytes: one
+/// bounds check) when the size takes one or two bytes, else through the
+/// general VINT reader (cold). `None` when it is not a SimpleBlock, when
+/// its size is unknown or invalid, or when its head is not all in.
+#[inline(always)]
+fn block_head(data: &[u8], at: usize) -> Option<BlockHead> {
+    let head = |size, body, [track, hi, lo, flags]: [u8; 4]| BlockHead {
+        size,
+        body,
+        track,
+        rel: i16::from_be_bytes([hi, lo]),
+        flags,
+    };
+    match data.get(at..).and_then(<[u8]>::first_chunk::<7>) {
+        Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, _]) if s0 & 0x80 != 0 => {
+            // (0xFF: the unknown size.)
+            (s0 != 0xFF).then(|| head(u64::from(s0 & 0x7F), 2, [b2, b3, b4, b5]))
+        }
+        Some(&[SIMPLE_BLOCK_BYTE, s0, b2, b3, b4, b5, b6]) if s0 & 0x40 != 0 => {
+            let size = (u64::from(s0 & 0x3F) << 8) | u64::from(b2);
+            (size != 0x3FFF).then(|| head(size, 3, [b3, b4, b5, b6]))
+        }
+        _ => wide_block(data, at).map(|(size, body, bytes)| head(size, body, bytes)),
+    }
+}
+
+impl Engine {
+    /// The hot path of whole-chunk decoding: inside an open Cluster whose
+    /// Timestamp is known, consecutive SimpleBlocks without lacing and with a
+    /// one-byte track number are recorded directly. Anything else (another
+    /// element, lacing, a limit or bound reached, bytes still missing) is
+    /// left to the general path, which also reports every error, so this
+    /// changes no result, only the cost (tests/fast_paths.rs compares the
+    /// two on generated and damaged streams under random limits).
+    pub(super) fn simple_blocks(&mut self, buf: &BytesMut) -> Fast {
+        let Some((bound, cluster_tc)) = self.open_cluster() else {
+            return Fast::No;
+        };
+        let Some(chunk) = self.chunk.as_mut() else {
+            return Fast::No;
+        };
+        let scale = chunk.info.timecode_scale;
+        // Work in buffer indices: a block must end within the data and the
+        // Cluster, and the chunk held so far (bytes and frame records) must
+        // stay within `max_chunk_size`.
+        let data_end = self.base + buf.len() as u64;
+        let limit = bound.map_or(data_end, |b| b.min(data_end));
+        let Some(data) = buf.get(..(limit.saturating_sub(self.base)) as usize) else {
+            return Fast::No;
+        };
+        // Room left under `max_chunk_size` for bytes up to a block's end plus
+        // the records kept per frame.
+        let room = self
+            .limits
+            .max_chunk_size
+            .saturating_sub(self.base - chunk.info.offset + chunk.frame_cost);
+        let before = self.frames.len();
+        let run = Run {
+            base: self.base,
+            cluster_tc,
+            max_size: self.limits.max_element_size,
+            room,
+        };
+        let scanned = run.scan(data, (self.pos - self.base) as usize, &mut self.frames);
+        // A block not all in that this path would take: the general path
+        // would only wait for it too. (Within the Cluster, hence `bound`.)
+        let waiting = scanned
+            .wait
+            .map(|end| self.base + end)
+            .filter(|&until| bound.is_none_or(|b| until <= b));
+        let recs = &self.frames[before..];
+        let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+            return waiting.map_or(Fast::No, Fast::Wait);
+        };
+        let frames = recs.len() as u64;
+        note_scale(&mut self.scales, before, scale);
+        chunk.frame_cost += frames * FRAME_COST;
+        chunk.info.stats.add_run(
+            frames,
+            scanned.keyframes,
+            scanned.bytes,
+            (first.timecode, last.timecode),
+            scale,
+        );
+        self.pos = self.base + scanned.at as u64;
+        Fast::Took { wait: waiting }
+    }
+
+    /// The hot path of streaming: inside an open Cluster whose Timestamp is
+    /// known, a SimpleBlock without lacing and with a one-byte track number
+    /// is split off the buffer and handed out as a frame directly, one per
+    /// call (so frames are never queued: each is out before the next block
+    /// is read). Anything else is left to the general path, as for
+    /// [`simple_blocks`](Self::simple_blocks) (and tested the same way).
+    pub(super) fn stream_block(&mut self, buf: &mut BytesMut) -> Fast {
+        let Some((bound, cluster_tc)) = self.open_cluster() else {
+            return Fast::No;
+        };
+        let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
+            return Fast::No;
+        };
+        let at = (self.pos - self.base) as usize;
+        let Some(h) = block_head(buf, at) else {
+            return Fast::No;
+        };
+        if h.size > self.limits.max_element_size || h.size < 4 {
+            return Fast::No;
+        }
+        let end = self.pos + h.body as u64 + h.size;
+        // Past the Cluster or the chunk limit: the general path says so.
+        if bound.is_some_and(|b| end > b) || end - chunk.info.offset > self.limits.max_chunk_size {
+            return Fast::No;
+        }
+        let data_end = self.base + buf.len() as u64;
+        if end > data_end {
+            // The general path would only wait for it too.
+            return Fast::Wait(end);
+        }
+        if !h.plain() {
+            return Fast::No;
+        }
+        let Some(timecode) = cluster_tc.checked_add(i64::from(h.rel)) else {
+            return Fast::No;
+        };
+        let end_rel = (end - self.base) as usize;
+        let mut data = buf.split_to(end_rel).freeze();
+        data.advance(at + h.body + 4);
+        self.base = end;
+        self.pos = end;
+        let frame = Frame {
+            data,
+            track_flags: h.track_flags(),
+            timecode,
+            timecode_scale: chunk.info.timecode_scale,
+            duration: 0,
+        };
+        chunk.info.stats.add(&frame);
+        debug_assert!(self.out.is_empty() && self.ready.is_none());
+        self.ready = Some(frame);
+        Fast::Took { wait: None }
+    }
+
+    /// What both fast paths require: an open Cluster whose Timestamp is
+    /// known and fits an `i64`. Its bound and that Timestamp.
+    fn open_cluster(&self) -> Option<(Option<u64>, i64)> {
+        let &Open {
+            id: ids::CLUSTER,
+            bound,
+            ..
+        } = self.stack.last()?
+        else {
+            return None;
+        };
+        let timecode = self.chunk.as_ref()?.cluster_timecode?;
+        Some((bound, i64::try_from(timecode).ok()?))
+    }
+}

@@ -1,0 +1,61 @@
+//! Tags: how a SimpleTag's TagName and TagString / TagBinary become one
+//! [`Tag`](crate::Tag)'s name and value. A SimpleTag is handed out as soon as
+//! it has both (or when it ends, or when a nested SimpleTag begins), so the
+//! decoder never waits for the end of a Tags element.
+
+use bytes::Bytes;
+
+use crate::chunk::TagValue;
+use crate::ebml;
+use crate::matroska::ids;
+use crate::text::{Text, TextArena};
+
+/// A SimpleTag being read.
+#[derive(Debug, Default)]
+pub(crate) struct SimpleTagBuild {
+    name: Option<Text>,
+    value: Option<TagValue>,
+    /// Its name and value were handed out already.
+    emitted: bool,
+}
+
+impl SimpleTagBuild {
+    /// Reads a TagName, TagString or TagBinary (other IDs are ignored);
+    /// the tag, when it now has both its name and its value.
+    pub(crate) fn read(
+        &mut self,
+        id: u32,
+        payload: &[u8],
+        arena: &mut TextArena,
+    ) -> Option<(Text, TagValue)> {
+        match id {
+            ids::TAG_NAME => self.name = Some(arena.text(ebml::strip_nuls(payload))),
+            ids::TAG_STRING => {
+                self.value = Some(TagValue::String(arena.text(ebml::strip_nuls(payload))))
+            }
+            ids::TAG_BINARY => self.value = Some(TagValue::Binary(Bytes::copy_from_slice(payload))),
+            _ => return None,
+        }
+        (self.name.is_some() && self.value.is_some() && !self.emitted).then(|| self.take())
+    }
+
+    /// A nested SimpleTag begins: this one's tag, when it has a name and
+    /// was not handed out yet (its parent's name and value come first).
+    pub(crate) fn before_child(&mut self) -> Option<(Text, TagValue)> {
+        (self.name.is_some() && !self.emitted).then(|| self.take())
+    }
+
+    /// The SimpleTag ended: its tag, when it has a name or a value and was
+    /// not handed out yet.
+    pub(crate) fn at_end(&mut self) -> Option<(Text, TagValue)> {
+        (!self.emitted && (self.name.is_some() || self.value.is_some())).then(|| self.take())
+    }
+
+    fn take(&mut self) -> (Text, TagValue) {
+        self.emitted = true;
+        (
+            self.name.take().unwrap_or_default(),
+            self.value.take().unwrap_or(TagValue::None),
+        )
+    }
+}
