@@ -102,6 +102,24 @@ fn check_tooling(line: &str) -> bool {
             );
             true
         }
+        ["cargo", "run", "--release", "--example", example, "--features", features, ..] => {
+            assert!(
+                root().join(format!("examples/{example}.rs")).exists(),
+                "{line}: no example {example}"
+            );
+            // Its required features are the ones the line enables.
+            let entry = manifest
+                .split("[[example]]")
+                .find(|e| e.contains(&format!("name = \"{example}\"")))
+                .unwrap_or_else(|| panic!("{line}: no [[example]] {example} in Cargo.toml"));
+            for feature in features.split(',') {
+                assert!(
+                    entry.contains(&format!("\"{feature}\"")),
+                    "{line}: {feature}"
+                );
+            }
+            true
+        }
         ["cargo", "install", "--path", path] => {
             let cli = std::fs::read_to_string(root().join(path).join("Cargo.toml")).unwrap();
             assert!(
