@@ -222,7 +222,7 @@ fn every_readme_command_runs() {
         let mut served: Vec<Serve> = Vec::new();
         let mut url = README_URL.to_string();
         for line in block {
-            let line = strip_comment(line).replace("cargo run --release --", "kvs-mkv");
+            let line = strip_comment(line).replace("cargo run --release -- ", "kvs-mkv ");
             let line = line.as_str();
             if line.is_empty() || check_tooling(line) {
                 continue;
