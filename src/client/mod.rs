@@ -243,9 +243,8 @@ pub use media::{
     GetMediaOptions, MediaEvents, MediaStats, MediaStream, Reconnect, ReconnectReason,
 };
 pub use model::{
-    sort_fragments, system_time, timestamp_from_system_time, Fragment, FragmentOrder,
-    FragmentSelector, GetImagesRequest, Image, ImageError, ImageFormat, Pagination, StartSelector,
-    StreamId, TimestampKind,
+    sort_fragments, Fragment, FragmentOrder, FragmentSelector, GetImagesRequest, Image, ImageError,
+    ImageFormat, Pagination, StartSelector, StreamId, TimestampKind,
 };
 pub use proxy::{Proxy, ProxySettings};
 

@@ -2,8 +2,6 @@
 //! would make, so that a request it would refuse is refused before it is sent.
 //! Member names, required members and limits follow `../shared/api`.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
@@ -160,17 +158,6 @@ pub(crate) fn parse_epoch(v: &Value) -> Option<Timestamp> {
     }
     let ms = (secs * 1000.0).round() as u64;
     Timestamp::new(ms / 1000, (ms % 1000) as u32 * 1_000_000)
-}
-
-/// A `Timestamp` from a `SystemTime` (millisecond precision).
-pub fn timestamp_from_system_time(t: SystemTime) -> Option<Timestamp> {
-    let d = t.duration_since(UNIX_EPOCH).ok()?;
-    Timestamp::new(d.as_secs(), d.subsec_millis() * 1_000_000)
-}
-
-/// A `SystemTime` from a `Timestamp`.
-pub fn system_time(t: Timestamp) -> SystemTime {
-    UNIX_EPOCH + Duration::new(t.secs(), t.subsec_nanos())
 }
 
 /// Which timestamps a range refers to.

@@ -199,16 +199,6 @@ pub fn read_float(payload: &[u8]) -> Result<f64, ValueError> {
     }
 }
 
-/// Reads a string payload: trailing NUL bytes are padding and are removed;
-/// bytes that are not UTF-8 are replaced by U+FFFD.
-///
-/// ```
-/// assert_eq!(kvs_mkv::ebml::read_string(b"V_MS/VFW/FOURCC\0\0\0"), "V_MS/VFW/FOURCC");
-/// ```
-pub fn read_string(payload: &[u8]) -> String {
-    String::from_utf8_lossy(strip_nuls(payload)).into_owned()
-}
-
 /// The payload without its trailing NUL padding.
 pub fn strip_nuls(payload: &[u8]) -> &[u8] {
     let end = payload.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
@@ -307,6 +297,7 @@ mod tests {
         assert_eq!(read_float(&8000.0f32.to_be_bytes()), Ok(8000.0));
         assert_eq!(read_float(&44100.0f64.to_be_bytes()), Ok(44100.0));
         assert_eq!(read_float(&[0; 3]), Err(ValueError::BadFloatLength));
-        assert_eq!(read_string(b"\0\0"), "");
+        assert_eq!(strip_nuls(b"\0\0"), b"");
+        assert_eq!(strip_nuls(b"V_MS/VFW/FOURCC\0\0\0"), b"V_MS/VFW/FOURCC");
     }
 }

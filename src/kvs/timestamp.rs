@@ -54,6 +54,41 @@ impl Timestamp {
     }
 }
 
+/// The same instant as a `SystemTime`.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// let t: kvs_mkv::Timestamp = "1511852109.126".parse().unwrap();
+/// assert_eq!(SystemTime::from(t), UNIX_EPOCH + Duration::from_millis(1_511_852_109_126));
+/// ```
+impl From<Timestamp> for std::time::SystemTime {
+    fn from(t: Timestamp) -> Self {
+        std::time::UNIX_EPOCH + std::time::Duration::new(t.secs, t.nanos)
+    }
+}
+
+/// A `SystemTime` as a `Timestamp`, to the nanosecond; an instant before
+/// the epoch is an error.
+///
+/// ```
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use kvs_mkv::Timestamp;
+/// let t = Timestamp::try_from(UNIX_EPOCH + Duration::new(1_511_852_109, 126_000_000)).unwrap();
+/// assert_eq!(t.to_string(), "1511852109.126");
+/// assert!(Timestamp::try_from(UNIX_EPOCH - Duration::from_secs(1)).is_err());
+/// ```
+impl TryFrom<std::time::SystemTime> for Timestamp {
+    type Error = std::time::SystemTimeError;
+
+    fn try_from(t: std::time::SystemTime) -> Result<Self, Self::Error> {
+        let d = t.duration_since(std::time::UNIX_EPOCH)?;
+        Ok(Timestamp {
+            secs: d.as_secs(),
+            nanos: d.subsec_nanos(),
+        })
+    }
+}
+
 impl FromStr for Timestamp {
     type Err = ParseTimestampError;
 

@@ -238,14 +238,6 @@ pub fn info(id: u32) -> Option<ElementInfo> {
     })
 }
 
-/// A readable name for error messages: `"Cluster"`, or `"0x1234"` when unknown.
-pub fn name(id: u32) -> String {
-    match info(id) {
-        Some(i) => i.name.to_string(),
-        None => format!("0x{id:X}"),
-    }
-}
-
 /// Whether an element `child` may stand inside `parent`: the unknown-size rule.
 ///
 /// Void and CRC-32 may stand anywhere and so close nothing. The EBML header
