@@ -6,34 +6,31 @@
 //! bytes already examined are never parsed again when more arrive: a call
 //! costs O(1) plus the elements it completes.
 //!
-//! [`ChunkDecoder`]: crate::ChunkDecoder
-//! [`EventDecoder`]: crate::EventDecoder
+//! [`ChunkDecoder`]: super::ChunkDecoder
+//! [`EventDecoder`]: super::EventDecoder
 
+mod boundary;
 mod fast;
 mod frames;
+mod resync;
 
 use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
-use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue, HAS_DURATION};
+use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue};
 use crate::ebml::{self, element_header, Header, HeaderError};
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::kvs::names;
 use crate::limits::Limits;
 use crate::matroska::ids::{self, may_contain};
 use crate::matroska::tags::SimpleTagBuild;
-use crate::matroska::{header, Track};
+use crate::matroska::Track;
 use crate::text::{Text, TextArena};
 use fast::Fast;
-use frames::{build_frames, FrameRec};
-
-/// The four bytes that begin every chunk.
-const EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
-/// An EBML header is a few dozen bytes; anything larger is not one.
-const MAX_EBML_HEADER: u64 = 4096;
-const DEFAULT_TIMECODE_SCALE: u64 = 1_000_000;
+use frames::FrameRec;
+use resync::{damage, Damage, EBML_MAGIC};
 
 /// How much of a chunk the engine keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,35 +146,10 @@ pub(crate) struct Engine {
     wait: Option<(u64, u64)>,
     /// The fast paths (SimpleBlock runs, the streaming block, `wait`) are
     /// on; off only to test them against the general path.
-    pub(crate) fast: bool,
-}
-
-/// Damage found in the input: what is wrong and where.
-#[derive(Debug)]
-pub(super) struct Damage {
-    kind: DecodeErrorKind,
-    /// The stream offset of the element found damaged.
-    at: u64,
-    /// The damage stands where an unknown-size element could have ended:
-    /// the chunk before it ended cleanly.
-    clean: bool,
-}
-
-impl Damage {
-    pub(super) fn new(kind: DecodeErrorKind, at: u64) -> Damage {
-        Damage {
-            kind,
-            at,
-            clean: false,
-        }
-    }
+    pub(super) fast: bool,
 }
 
 type Step = Result<Progress, Damage>;
-
-pub(super) fn damage<T>(kind: DecodeErrorKind, at: u64) -> Result<T, Damage> {
-    Err(Damage::new(kind, at))
-}
 
 impl Engine {
     pub(crate) fn new(mode: Mode, limits: Limits) -> Engine {
@@ -338,82 +310,6 @@ impl Engine {
         }
     }
 
-    /// Outside a chunk: only an EBML header may come (or a Void or
-    /// CRC-32, skipped as anywhere else; or what continues a Segment that
-    /// went on after a token).
-    fn top_level(&mut self, buf: &mut BytesMut, h: Header) -> Step {
-        let start = self.pos;
-        if matches!(h.id, ids::VOID | ids::CRC32) && h.size.is_some() {
-            // Dropped from the buffer as it arrives (no chunk keeps it);
-            // a Segment that goes on after a token still goes on after it.
-            let end = element_end(h, start)?;
-            return self.skip(h, start, end);
-        }
-        let continuation = self.continuation.take();
-        if h.id != ids::EBML {
-            if let Some((tracks, timecode_scale)) =
-                continuation.filter(|_| may_contain(ids::SEGMENT, h.id))
-            {
-                // The Segment of a chunk that ended at its token goes on: a
-                // new chunk begins here, with the same tracks.
-                self.begin_chunk(start, tracks, timecode_scale);
-                self.stack.push(Open {
-                    id: ids::SEGMENT,
-                    end: None,
-                    bound: None,
-                });
-                return Ok(Progress::Continue);
-            }
-            return damage(
-                DecodeErrorKind::ExpectedEbmlHeader {
-                    found: ElementId(h.id),
-                },
-                start,
-            );
-        }
-        let Some(size) = h.size else {
-            return damage(
-                DecodeErrorKind::UnsupportedHeader("EBML header of unknown size".into()),
-                start,
-            );
-        };
-        if size > MAX_EBML_HEADER {
-            let kind = DecodeErrorKind::ElementTooLarge {
-                id: ElementId(h.id),
-                size,
-                limit: MAX_EBML_HEADER,
-            };
-            return damage(kind, start);
-        }
-        let body_start = (start - self.base) as usize + usize::from(h.len);
-        let body_end = body_start + size as usize;
-        if body_end > buf.len() {
-            self.wait = Some((start, self.base + body_end as u64));
-            return Ok(Progress::Blocked);
-        }
-        header::check_ebml_header(&buf[body_start..body_end]).map_err(|k| Damage::new(k, start))?;
-        self.begin_chunk(start, Vec::new(), DEFAULT_TIMECODE_SCALE);
-        self.pos = start + u64::from(h.len) + size;
-        Ok(Progress::Continue)
-    }
-
-    fn begin_chunk(&mut self, offset: u64, tracks: Vec<Track>, timecode_scale: u64) {
-        self.chunk = Some(Build {
-            info: ChunkInfo {
-                offset,
-                timecode_scale,
-                tracks,
-                ..ChunkInfo::default()
-            },
-            ..Build::default()
-        });
-        self.state = State::InChunk;
-        self.stack.clear();
-        self.frames.clear();
-        self.durations.clear();
-        self.scales.clear();
-    }
-
     /// Inside a chunk: one element header at `pos`.
     fn element(&mut self, buf: &mut BytesMut, h: Header) -> Step {
         let start = self.pos;
@@ -537,32 +433,6 @@ impl Engine {
         }
     }
 
-    /// Inside a chunk, after the EBML header, before (or instead of) the
-    /// Segment: once a chunk, so out of [`element`](Self::element)'s way.
-    #[inline(never)]
-    fn level_zero(&mut self, buf: &mut BytesMut, h: Header, start: u64) -> Step {
-        match h.id {
-            ids::SEGMENT => {
-                let end = element_end(h, start)?;
-                self.open(buf, h, start, end)
-            }
-            // Skipped as anywhere else (and kept with the chunk).
-            ids::VOID | ids::CRC32 => {
-                let end = element_end(h, start)?;
-                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
-                if end.is_some_and(|end| end - offset > self.limits.max_chunk_size) {
-                    let limit = self.limits.max_chunk_size;
-                    return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
-                }
-                self.skip(h, start, end)
-            }
-            _ => {
-                self.finish(buf, start, true);
-                Ok(Progress::Continue)
-            }
-        }
-    }
-
     fn open(&mut self, buf: &mut BytesMut, h: Header, start: u64, end: Option<u64>) -> Step {
         if self.stack.len() >= self.limits.max_depth {
             let limit = self.limits.max_depth;
@@ -621,19 +491,6 @@ impl Engine {
         });
         self.pos = start + u64::from(h.len);
         Ok(Progress::Continue)
-    }
-
-    /// Streaming mode: hands out the chunk's head (everything before `upto`)
-    /// as `Start`, with CodecPrivate views into it.
-    fn emit_start(&mut self, buf: &mut BytesMut, upto: u64) {
-        let head_len = (upto.min(self.data_end(buf)) - self.base) as usize;
-        let head = buf.split_to(head_len).freeze();
-        let head_base = self.base;
-        self.base += head_len as u64;
-        let chunk = self.chunk.as_mut().expect("inside a chunk");
-        resolve_privates(chunk, &head, head_base);
-        self.out
-            .push_back(Output::Start(Box::new(chunk.info.clone())));
     }
 
     fn skip(&mut self, h: Header, start: u64, end: Option<u64>) -> Step {
@@ -798,210 +655,6 @@ impl Engine {
             _ => {}
         }
     }
-
-    /// Ends the current chunk at `end` and queues it.
-    fn finish(&mut self, buf: &mut BytesMut, end: u64, complete: bool) {
-        let Some(mut chunk) = self.chunk.take() else {
-            return;
-        };
-        self.stack.clear();
-        self.state = State::Top;
-        // Bytes between here and `end` belong to the chunk; `pos` moves on.
-        let data_end = self.data_end(buf);
-        let end = end.max(chunk.info.offset);
-        if self.pos < end {
-            self.pos = end;
-        }
-        if self.mode == Mode::Streaming && !chunk.started {
-            // A chunk without a Cluster: its head is its whole self.
-            chunk.started = true;
-            self.chunk = Some(chunk);
-            self.emit_start(buf, end);
-            chunk = self.chunk.take().expect("just put back");
-        }
-        chunk.info.length = end - chunk.info.offset;
-        chunk.info.complete = complete;
-        let body = match self.mode {
-            Mode::Streaming => None,
-            Mode::WholeChunk => {
-                let take = (end.min(data_end) - self.base) as usize;
-                let raw = buf.split_to(take).freeze();
-                let raw_base = self.base;
-                self.base += take as u64;
-                resolve_privates(&mut chunk, &raw, raw_base);
-                let scale = chunk.info.timecode_scale;
-                let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales, scale);
-                for &(i, d) in &self.durations {
-                    frames[i].duration = d;
-                    frames[i].track_flags |= u64::from(HAS_DURATION);
-                }
-                self.frames.clear();
-                self.durations.clear();
-                self.scales.clear();
-                Some((raw, frames))
-            }
-        };
-        self.continuation = chunk
-            .token
-            .then(|| (chunk.info.tracks.clone(), chunk.info.timecode_scale));
-        self.out.push_back(Output::End(Box::new(chunk.info), body));
-    }
-
-    /// Damage at `at`: the chunk so far is handed out (complete only when the
-    /// damage stands where it could have ended cleanly), then the decoder
-    /// looks for the next EBML header, dropping the bytes it passes over.
-    ///
-    /// The error is reported when that header is found, with the bytes
-    /// skipped; but a chunk past `max_chunk_size` (an unknown-size Cluster
-    /// that never ends) may be followed by no header at all, so
-    /// `ChunkTooLarge` is reported at once, with nothing skipped yet.
-    fn damaged(&mut self, buf: &mut BytesMut, Damage { kind, at, clean }: Damage) {
-        if self.chunk.is_some() {
-            let complete = clean && self.stack.iter().all(|o| o.end.is_none());
-            self.finish(buf, at, complete);
-        }
-        self.stack.clear();
-        let reported = matches!(kind, DecodeErrorKind::ChunkTooLarge { .. });
-        if reported {
-            self.out.push_back(Output::Error(DecodeError {
-                offset: at,
-                skipped: 0,
-                kind: kind.clone(),
-            }));
-        }
-        self.state = State::Resync {
-            kind,
-            at,
-            scan: at + 1,
-            reported,
-        };
-    }
-
-    fn resync(&mut self, buf: &mut BytesMut) -> Progress {
-        let State::Resync {
-            kind,
-            at,
-            scan,
-            reported,
-        } = &mut self.state
-        else {
-            return Progress::Continue;
-        };
-        let data_end = self.base + buf.len() as u64;
-        let upto = (*scan).min(data_end);
-        buf.advance((upto - self.base) as usize);
-        self.base = upto;
-        if *scan > data_end {
-            return Progress::Blocked;
-        }
-        match self.finder.find(buf) {
-            Some(i) => {
-                buf.advance(i);
-                self.base += i as u64;
-                self.pos = self.base;
-                if !*reported {
-                    let error = DecodeError {
-                        offset: *at,
-                        skipped: self.base - *at,
-                        kind: kind.clone(),
-                    };
-                    self.out.push_back(Output::Error(error));
-                }
-                self.state = State::Top;
-                Progress::Continue
-            }
-            None => {
-                // Keep the last three bytes: the magic may straddle reads.
-                let keep = buf.len().min(EBML_MAGIC.len() - 1);
-                let drop = buf.len() - keep;
-                buf.advance(drop);
-                self.base += drop as u64;
-                *scan = self.base;
-                Progress::Blocked
-            }
-        }
-    }
-
-    /// The input ended and nothing more can be decoded.
-    fn at_eof(&mut self, buf: &mut BytesMut) {
-        let data_end = self.data_end(buf);
-        match std::mem::replace(&mut self.state, State::Top) {
-            State::Resync {
-                kind, at, reported, ..
-            } => {
-                if !reported {
-                    self.out.push_back(Output::Error(DecodeError {
-                        offset: at,
-                        skipped: 0,
-                        kind,
-                    }));
-                }
-            }
-            State::Top => {
-                if data_end > self.pos {
-                    self.out.push_back(Output::Error(DecodeError {
-                        offset: self.pos,
-                        skipped: 0,
-                        kind: DecodeErrorKind::Truncated {
-                            inside: ElementId(ids::EBML),
-                        },
-                    }));
-                } else if let Some((_, h)) = self.header_at.filter(|_| self.pos > data_end) {
-                    // Cut inside a Void or CRC-32 skipped between chunks,
-                    // the last header read (once: it is forgotten below).
-                    self.out.push_back(Output::Error(DecodeError {
-                        offset: data_end,
-                        skipped: 0,
-                        kind: DecodeErrorKind::Truncated {
-                            inside: ElementId(h.id),
-                        },
-                    }));
-                }
-            }
-            State::InChunk => {
-                let clean = self.pos == data_end && self.stack.iter().all(|o| o.end.is_none());
-                let inside = if self.pos < data_end {
-                    let at = (self.pos - self.base) as usize;
-                    element_header(&buf[at..]).ok().map(|(_, h)| h.id)
-                } else {
-                    None
-                }
-                .or_else(|| {
-                    self.stack
-                        .iter()
-                        .rev()
-                        .find(|o| o.end.is_some())
-                        .map(|o| o.id)
-                })
-                .or_else(|| {
-                    // Before the Segment: cut inside the Void or CRC-32
-                    // being skipped, the last header read.
-                    let cut_skip = self.stack.is_empty() && self.pos > data_end;
-                    self.header_at.filter(|_| cut_skip).map(|(_, h)| h.id)
-                })
-                .unwrap_or(ids::SEGMENT);
-                let offset = self.pos.min(data_end);
-                self.finish(buf, data_end, clean);
-                if !clean {
-                    self.out.push_back(Output::Error(DecodeError {
-                        offset,
-                        skipped: 0,
-                        kind: DecodeErrorKind::Truncated {
-                            inside: ElementId(inside),
-                        },
-                    }));
-                }
-            }
-        }
-        let rest = (self.data_end(buf) - self.base) as usize;
-        buf.advance(rest);
-        self.base += rest as u64;
-        self.pos = self.pos.max(self.base);
-        self.stack.clear();
-        self.chunk = None;
-        // (Nor is a cut reported twice when decode_eof is called again.)
-        self.header_at = None;
-    }
 }
 
 /// Where an element that starts at `start` ends, when its size is known.
@@ -1021,17 +674,5 @@ fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {
         id: ElementId(id),
         size,
         limit,
-    }
-}
-
-/// Turns recorded CodecPrivate ranges into views of `bytes` (which starts at
-/// stream offset `base`).
-fn resolve_privates(chunk: &mut Build, bytes: &Bytes, base: u64) {
-    for (index, s, e) in chunk.privates.drain(..) {
-        if let Some(track) = chunk.info.tracks.get_mut(index) {
-            if s >= base && e <= base + bytes.len() as u64 {
-                track.codec_private = Some(bytes.slice((s - base) as usize..(e - base) as usize));
-            }
-        }
     }
 }

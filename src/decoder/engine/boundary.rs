@@ -1,0 +1,195 @@
+//! Where a chunk begins and ends: the EBML header between chunks (or what
+//! continues a Segment after a CONTINUATION_TOKEN), the level-0 elements
+//! before the Segment, and the chunk handed out when it ends (whole, or in
+//! streaming mode its head as `Start` and its `End`).
+
+use bytes::{Bytes, BytesMut};
+
+use super::frames::build_frames;
+use super::{
+    damage, element_end, Build, Damage, Engine, Mode, Open, Output, Progress, State, Step,
+};
+use crate::chunk::{ChunkInfo, HAS_DURATION};
+use crate::ebml::Header;
+use crate::error::{DecodeErrorKind, ElementId};
+use crate::matroska::ids::{self, may_contain};
+use crate::matroska::{header, Track};
+
+/// An EBML header is a few dozen bytes; anything larger is not one.
+const MAX_EBML_HEADER: u64 = 4096;
+const DEFAULT_TIMECODE_SCALE: u64 = 1_000_000;
+
+impl Engine {
+    /// Outside a chunk: only an EBML header may come (or a Void or
+    /// CRC-32, skipped as anywhere else; or what continues a Segment that
+    /// went on after a token).
+    pub(super) fn top_level(&mut self, buf: &mut BytesMut, h: Header) -> Step {
+        let start = self.pos;
+        if matches!(h.id, ids::VOID | ids::CRC32) && h.size.is_some() {
+            // Dropped from the buffer as it arrives (no chunk keeps it);
+            // a Segment that goes on after a token still goes on after it.
+            let end = element_end(h, start)?;
+            return self.skip(h, start, end);
+        }
+        let continuation = self.continuation.take();
+        if h.id != ids::EBML {
+            if let Some((tracks, timecode_scale)) =
+                continuation.filter(|_| may_contain(ids::SEGMENT, h.id))
+            {
+                // The Segment of a chunk that ended at its token goes on: a
+                // new chunk begins here, with the same tracks.
+                self.begin_chunk(start, tracks, timecode_scale);
+                self.stack.push(Open {
+                    id: ids::SEGMENT,
+                    end: None,
+                    bound: None,
+                });
+                return Ok(Progress::Continue);
+            }
+            return damage(
+                DecodeErrorKind::ExpectedEbmlHeader {
+                    found: ElementId(h.id),
+                },
+                start,
+            );
+        }
+        let Some(size) = h.size else {
+            return damage(
+                DecodeErrorKind::UnsupportedHeader("EBML header of unknown size".into()),
+                start,
+            );
+        };
+        if size > MAX_EBML_HEADER {
+            let kind = DecodeErrorKind::ElementTooLarge {
+                id: ElementId(h.id),
+                size,
+                limit: MAX_EBML_HEADER,
+            };
+            return damage(kind, start);
+        }
+        let body_start = (start - self.base) as usize + usize::from(h.len);
+        let body_end = body_start + size as usize;
+        if body_end > buf.len() {
+            self.wait = Some((start, self.base + body_end as u64));
+            return Ok(Progress::Blocked);
+        }
+        header::check_ebml_header(&buf[body_start..body_end]).map_err(|k| Damage::new(k, start))?;
+        self.begin_chunk(start, Vec::new(), DEFAULT_TIMECODE_SCALE);
+        self.pos = start + u64::from(h.len) + size;
+        Ok(Progress::Continue)
+    }
+
+    fn begin_chunk(&mut self, offset: u64, tracks: Vec<Track>, timecode_scale: u64) {
+        self.chunk = Some(Build {
+            info: ChunkInfo {
+                offset,
+                timecode_scale,
+                tracks,
+                ..ChunkInfo::default()
+            },
+            ..Build::default()
+        });
+        self.state = State::InChunk;
+        self.stack.clear();
+        self.frames.clear();
+        self.durations.clear();
+        self.scales.clear();
+    }
+    /// Inside a chunk, after the EBML header, before (or instead of) the
+    /// Segment: once a chunk, so out of [`element`](Self::element)'s way.
+    #[inline(never)]
+    pub(super) fn level_zero(&mut self, buf: &mut BytesMut, h: Header, start: u64) -> Step {
+        match h.id {
+            ids::SEGMENT => {
+                let end = element_end(h, start)?;
+                self.open(buf, h, start, end)
+            }
+            // Skipped as anywhere else (and kept with the chunk).
+            ids::VOID | ids::CRC32 => {
+                let end = element_end(h, start)?;
+                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                if end.is_some_and(|end| end - offset > self.limits.max_chunk_size) {
+                    let limit = self.limits.max_chunk_size;
+                    return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
+                }
+                self.skip(h, start, end)
+            }
+            _ => {
+                self.finish(buf, start, true);
+                Ok(Progress::Continue)
+            }
+        }
+    }
+    /// Streaming mode: hands out the chunk's head (everything before `upto`)
+    /// as `Start`, with CodecPrivate views into it.
+    pub(super) fn emit_start(&mut self, buf: &mut BytesMut, upto: u64) {
+        let head_len = (upto.min(self.data_end(buf)) - self.base) as usize;
+        let head = buf.split_to(head_len).freeze();
+        let head_base = self.base;
+        self.base += head_len as u64;
+        let chunk = self.chunk.as_mut().expect("inside a chunk");
+        resolve_privates(chunk, &head, head_base);
+        self.out
+            .push_back(Output::Start(Box::new(chunk.info.clone())));
+    }
+
+    /// Ends the current chunk at `end` and queues it.
+    pub(super) fn finish(&mut self, buf: &mut BytesMut, end: u64, complete: bool) {
+        let Some(mut chunk) = self.chunk.take() else {
+            return;
+        };
+        self.stack.clear();
+        self.state = State::Top;
+        // Bytes between here and `end` belong to the chunk; `pos` moves on.
+        let data_end = self.data_end(buf);
+        let end = end.max(chunk.info.offset);
+        if self.pos < end {
+            self.pos = end;
+        }
+        if self.mode == Mode::Streaming && !chunk.started {
+            // A chunk without a Cluster: its head is its whole self.
+            chunk.started = true;
+            self.chunk = Some(chunk);
+            self.emit_start(buf, end);
+            chunk = self.chunk.take().expect("just put back");
+        }
+        chunk.info.length = end - chunk.info.offset;
+        chunk.info.complete = complete;
+        let body = match self.mode {
+            Mode::Streaming => None,
+            Mode::WholeChunk => {
+                let take = (end.min(data_end) - self.base) as usize;
+                let raw = buf.split_to(take).freeze();
+                let raw_base = self.base;
+                self.base += take as u64;
+                resolve_privates(&mut chunk, &raw, raw_base);
+                let scale = chunk.info.timecode_scale;
+                let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales, scale);
+                for &(i, d) in &self.durations {
+                    frames[i].duration = d;
+                    frames[i].track_flags |= u64::from(HAS_DURATION);
+                }
+                self.frames.clear();
+                self.durations.clear();
+                self.scales.clear();
+                Some((raw, frames))
+            }
+        };
+        self.continuation = chunk
+            .token
+            .then(|| (chunk.info.tracks.clone(), chunk.info.timecode_scale));
+        self.out.push_back(Output::End(Box::new(chunk.info), body));
+    }
+}
+
+/// Turns recorded CodecPrivate ranges into views of `bytes` (which starts at
+/// stream offset `base`).
+fn resolve_privates(chunk: &mut Build, bytes: &Bytes, base: u64) {
+    for (index, s, e) in chunk.privates.drain(..) {
+        if let Some(track) = chunk.info.tracks.get_mut(index) {
+            if s >= base && e <= base + bytes.len() as u64 {
+                track.codec_private = Some(bytes.slice((s - base) as usize..(e - base) as usize));
+            }
+        }
+    }
+}
