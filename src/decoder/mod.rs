@@ -4,12 +4,15 @@
 //! hand with any `BytesMut`.
 
 mod engine;
+#[cfg(test)]
+mod tests;
 
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 
 use crate::chunk::{Chunk, ChunkInfo, Frame};
-use crate::{Error, Limits};
+use crate::error::Error;
+use crate::limits::Limits;
 use engine::{Engine, Mode, Output};
 
 /// Turns the bytes of a GetMedia or GetMediaForFragmentList body into
@@ -65,10 +68,10 @@ impl ChunkDecoder {
     }
 
     /// The decoder without its fast paths: every element goes through the
-    /// general path. Only for tests that compare the two (the fast paths
-    /// must change nothing but the cost); not part of the API.
-    #[doc(hidden)]
-    pub fn general_path_only(limits: Limits) -> ChunkDecoder {
+    /// general path. Only for the tests that compare the two (the fast
+    /// paths must change nothing but the cost; see `tests/`).
+    #[cfg(test)]
+    pub(crate) fn general_path_only(limits: Limits) -> ChunkDecoder {
         let mut engine = Engine::new(Mode::WholeChunk, limits);
         engine.fast = false;
         ChunkDecoder { engine }
@@ -171,9 +174,9 @@ impl EventDecoder {
         }
     }
 
-    /// As [`ChunkDecoder::general_path_only`]: for tests, not part of the API.
-    #[doc(hidden)]
-    pub fn general_path_only(limits: Limits) -> EventDecoder {
+    /// As [`ChunkDecoder::general_path_only`].
+    #[cfg(test)]
+    pub(crate) fn general_path_only(limits: Limits) -> EventDecoder {
         let mut engine = Engine::new(Mode::Streaming, limits);
         engine.fast = false;
         EventDecoder { engine }

@@ -3,7 +3,7 @@
 //! are read from a seven-byte window without going through the general
 //! element path. They change no result, only the cost: anything else is
 //! left to the general path, which also reports every error
-//! (tests/fast_paths.rs compares the two).
+//! (decoder/tests/fast_paths.rs compares the two).
 
 use bytes::{Buf, BytesMut};
 
@@ -219,8 +219,8 @@ impl Engine {
     /// one-byte track number are recorded directly. Anything else (another
     /// element, lacing, a limit or bound reached, bytes still missing) is
     /// left to the general path, which also reports every error, so this
-    /// changes no result, only the cost (tests/fast_paths.rs compares the
-    /// two on generated and damaged streams under random limits).
+    /// changes no result, only the cost (decoder/tests/fast_paths.rs compares
+    /// the two on generated and damaged streams under random limits).
     pub(super) fn simple_blocks(&mut self, buf: &BytesMut) -> Fast {
         let Some((bound, cluster_tc)) = self.open_cluster() else {
             return Fast::No;

@@ -9,11 +9,11 @@
 //! the sizes the fixture writes, not from a run of the decoder.
 //! (tests/measure.rs measures the same with the default 256 MiB limit.)
 
-mod common;
-
+use super::ebml::*;
+use crate::decoder::{ChunkDecoder, Event, EventDecoder};
+use crate::error::{DecodeError, DecodeErrorKind, Error};
+use crate::limits::Limits;
 use bytes::BytesMut;
-use common::ebml::*;
-use kvs_mkv::{ChunkDecoder, DecodeError, DecodeErrorKind, Error, Event, EventDecoder, Limits};
 use tokio_util::codec::Decoder;
 
 const LIMIT: u64 = 1 << 20;
@@ -152,7 +152,7 @@ fn check(out: &[(usize, Out)], garbage: usize, refused: u64, frames: u64) {
     assert!(fed_at_error < garbage, "before the garbage ended");
 }
 
-fn chunk_summary(c: kvs_mkv::Chunk) -> Option<Out> {
+fn chunk_summary(c: crate::chunk::Chunk) -> Option<Out> {
     let i = c.info();
     Some(Out::Chunk(
         i.offset,

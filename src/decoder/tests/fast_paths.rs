@@ -10,13 +10,14 @@
 //! Written by the review of the fast paths, which found that the other
 //! tests compare a fast path with itself: with it, a dropped per-frame cost
 //! or an ignored Cluster bound is caught within the first 30 streams.
-//! `FUZZ_N=300000 cargo test --release --test fast_paths` runs longer.
+//! `FUZZ_N=300000 cargo test --release --lib decoder::tests::fast_paths`
+//! runs longer.
 
-mod common;
-
+use super::ebml::*;
+use crate::decoder::{ChunkDecoder, Event, EventDecoder};
+use crate::error::{DecodeError, Error};
+use crate::limits::Limits;
 use bytes::BytesMut;
-use common::ebml::*;
-use kvs_mkv::{ChunkDecoder, DecodeError, Error, Event, EventDecoder, Limits};
 use tokio_util::codec::Decoder;
 
 /// xorshift64: deterministic streams, no dependency.
@@ -267,7 +268,7 @@ fn limits(r: &mut Rng) -> Limits {
 
 #[derive(Debug, PartialEq)]
 enum Item {
-    Chunk(Box<kvs_mkv::Chunk>),
+    Chunk(Box<crate::chunk::Chunk>),
     Error(DecodeError),
 }
 
@@ -772,7 +773,7 @@ fn a_block_past_the_cluster_by_4_gib_is_an_overrun_on_every_target() {
     let reference = chunks(&input, &[input.len()], l, false);
     assert!(
         reference.iter().any(
-            |r| matches!(r, Item::Error(e) if matches!(e.kind, kvs_mkv::DecodeErrorKind::Overrun { .. }))
+            |r| matches!(r, Item::Error(e) if matches!(e.kind, crate::error::DecodeErrorKind::Overrun { .. }))
         ),
         "{reference:?}"
     );
