@@ -21,11 +21,13 @@ use memchr::memmem;
 use tokio_util::codec::Decoder;
 
 use super::RecordingError;
-use crate::ebml::{element_header, read_uint};
-use crate::matroska::ids;
+use crate::chunk::{Chunk, Frame, TagValue};
+use crate::decoder::ChunkDecoder;
+use crate::ebml::read_uint;
+use crate::kvs::{FragmentNumber, Timestamp};
+use crate::matroska::{ids, Element as Found, ElementReader};
 use crate::writer::element::{Element, Segments, Size};
 use crate::writer::{ebml_header, simple_tag};
-use crate::{Chunk, ChunkDecoder, FragmentNumber, TagValue, Timestamp};
 
 /// The Segment's size field as the service writes it: unknown, 8 bytes.
 const SEGMENT_SIZE: Size = Size::Unknown(8);
@@ -118,6 +120,8 @@ struct Child {
     id: u32,
     start: usize,
     end: usize,
+    /// A Cluster's Timestamp, when it comes before the Cluster's first block.
+    timecode: Option<u64>,
 }
 
 fn split_chunk(
@@ -127,27 +131,20 @@ fn split_chunk(
 ) -> Result<(), RecordingError> {
     let raw = chunk.raw();
     let info = chunk.info();
-    // The EBML header, then the Segment header; a chunk that continues a
-    // Segment (merged files) starts directly with Segment children and
-    // reuses the previous chunk's EBML header.
-    let (ebml, children_at, children_end) = match element_header(raw) {
-        Ok((_, h)) if h.id == ids::EBML => {
-            let end = h.len as usize + h.size.unwrap_or(0) as usize;
-            let ebml = raw.slice(..end.min(raw.len()));
-            let (_, seg) = element_header(&raw[end..]).map_err(|_| RecordingError::NoSegment)?;
-            if seg.id != ids::SEGMENT {
-                return Err(RecordingError::NoSegment);
-            }
-            let at = end + seg.len as usize;
-            let seg_end = seg.size.map_or(raw.len(), |s| (at as u64 + s) as usize);
-            (ebml, at, seg_end.min(raw.len()))
-        }
-        _ => match last_head {
-            Some((ebml, _)) => (ebml.clone(), 0, raw.len()),
-            None => return Err(RecordingError::NoEbmlHeader),
-        },
+    // The EBML header, then the Segment; a chunk that continues a Segment
+    // (merged files) starts directly with Segment children and reuses the
+    // previous chunk's EBML header.
+    let continued = !raw.starts_with(&ids::EBML.to_be_bytes());
+    if continued && last_head.is_none() {
+        return Err(RecordingError::NoEbmlHeader);
+    }
+    let layout = layout(raw, continued)?;
+    let ebml = match (layout.ebml_end, &*last_head) {
+        (Some(end), _) => raw.slice(..end.min(raw.len())),
+        (None, Some((ebml, _))) => ebml.clone(),
+        (None, None) => return Err(RecordingError::NoEbmlHeader),
     };
-    let children = segment_children(raw, children_at, children_end);
+    let children = layout.children;
     let first_cluster = children.iter().position(|c| c.id == ids::CLUSTER);
     let before = &children[..first_cluster.unwrap_or(children.len())];
     let after = &children[first_cluster.unwrap_or(children.len())..];
@@ -162,7 +159,7 @@ fn split_chunk(
                 kept.extend_from_slice(&raw[c.start..c.end]);
             }
         }
-        if children_at == 0 {
+        if continued {
             if let Some((_, head_children)) = last_head {
                 if kept.is_empty() {
                     kept = head_children.clone();
@@ -202,7 +199,7 @@ fn split_chunk(
     }
     let head = head_bytes(&ebml, &kept);
     for c in after.iter().filter(|c| c.id == ids::CLUSTER) {
-        let timecode = cluster_timecode(&raw[c.start..c.end]);
+        let timecode = c.timecode;
         let media = raw.slice(c.start..c.end);
         let (first, end) = frame_span(chunk, Some((c.start, c.end)));
         let start = timecode.map(i128::from).or(first).unwrap_or(0);
@@ -223,7 +220,7 @@ fn split_chunk(
 /// frame's timecode plus the typical gap between frames of its track.
 fn frame_span(chunk: &Chunk, range: Option<(usize, usize)>) -> (Option<i128>, Option<i128>) {
     let raw = chunk.raw().as_ptr() as usize;
-    let inside = |f: &crate::Frame| match range {
+    let inside = |f: &Frame| match range {
         None => true,
         Some((a, b)) => {
             let at = (f.data().as_ptr() as usize).wrapping_sub(raw);
@@ -255,68 +252,147 @@ fn frame_span(chunk: &Chunk, range: Option<(usize, usize)>) -> (Option<i128>, Op
     (first, end)
 }
 
-/// The Segment children between `at` and `end`; an unknown-size child ends
-/// where an element appears that cannot be its child.
-fn segment_children(raw: &[u8], mut at: usize, end: usize) -> Vec<Child> {
-    let mut out = Vec::new();
-    while at < end {
-        let Some(child_end) = element_end(raw, at, end) else {
-            break;
-        };
-        let Ok((_, h)) = element_header(&raw[at..end]) else {
-            break;
-        };
-        out.push(Child {
-            id: h.id,
-            start: at,
-            end: child_end,
-        });
-        at = child_end;
-    }
-    out
+/// Where a chunk's EBML header ends, and the children of its Segment.
+struct Layout {
+    /// `None` when the chunk continues a Segment.
+    ebml_end: Option<usize>,
+    children: Vec<Child>,
 }
 
-/// Where the element at `at` ends (at most `limit`), following the
-/// unknown-size rule for masters of unknown size.
-fn element_end(raw: &[u8], at: usize, limit: usize) -> Option<usize> {
-    let (_, h) = element_header(&raw[at..limit]).ok()?;
-    let body = at + h.len as usize;
-    match h.size {
-        Some(size) => Some(((body as u64).saturating_add(size) as usize).min(limit)),
-        None => {
-            let mut pos = body;
-            while pos < limit {
-                let (_, child) = match element_header(&raw[pos..limit]) {
-                    Ok(c) => c,
-                    Err(_) => return Some(limit),
-                };
-                if !ids::may_contain(h.id, child.id) {
-                    return Some(pos);
-                }
-                pos = element_end(raw, pos, limit)?;
+/// Reads a chunk's layout with the crate's element reader (the unknown-size
+/// rule included): the EBML header, then the Segment's children, each with
+/// where it starts and ends, and each Cluster's Timestamp. A chunk that
+/// `continued` a Segment starts with its children: the reader is given a
+/// Segment header first. Damage ends the walk there.
+fn layout(raw: &[u8], continued: bool) -> Result<Layout, RecordingError> {
+    let lead = if continued {
+        segment_header()
+    } else {
+        Bytes::new()
+    };
+    // The reader counts offsets from the first byte of `lead`.
+    let at = |offset: u64| (offset as usize).saturating_sub(lead.len()).min(raw.len());
+    let mut reader = ElementReader::new();
+    let next = |reader: &mut ElementReader| {
+        let pos = reader.position() as usize;
+        let step = match pos.checked_sub(lead.len()) {
+            None => reader.read(&lead[pos..], false),
+            Some(pos) => reader.read(&raw[pos..], true),
+        };
+        step.item?.ok()
+    };
+    let mut layout = Layout {
+        ebml_end: None,
+        children: Vec::new(),
+    };
+    let mut segment = false;
+    // The Segment child being read, and whether its Timestamp is still
+    // looked for (a Cluster, before its first block).
+    let mut open: Option<(Child, bool)> = None;
+    while let Some(element) = next(&mut reader) {
+        match element {
+            Found::Start {
+                id: ids::EBML,
+                depth: 0,
+                ..
+            } if !continued && layout.ebml_end.is_none() => {
+                reader.skip_contents();
             }
-            Some(limit)
+            Found::End {
+                id: ids::EBML,
+                depth: 0,
+                offset_end,
+                ..
+            } if !continued && !segment => {
+                layout.ebml_end = Some(at(offset_end));
+            }
+            Found::Start {
+                id: ids::SEGMENT,
+                depth: 0,
+                ..
+            } if !segment && (continued || layout.ebml_end.is_some()) => {
+                segment = true;
+            }
+            // The Segment ended (or, before it, something else came).
+            Found::Start { depth: 0, .. }
+            | Found::Leaf { depth: 0, .. }
+            | Found::End { depth: 0, .. } => break,
+            Found::Leaf {
+                id,
+                offset,
+                depth: 1,
+                ..
+            } => layout.children.push(Child {
+                id,
+                start: at(offset),
+                end: at(element.end().unwrap_or(offset)),
+                timecode: None,
+            }),
+            Found::Start {
+                id,
+                offset,
+                depth: 1,
+                ..
+            } => {
+                let child = Child {
+                    id,
+                    start: at(offset),
+                    end: at(offset),
+                    timecode: None,
+                };
+                open = Some((child, id == ids::CLUSTER));
+                if id != ids::CLUSTER {
+                    reader.skip_contents();
+                }
+            }
+            Found::End {
+                depth: 1,
+                offset_end,
+                ..
+            } => {
+                if let Some((mut child, _)) = open.take() {
+                    child.end = at(offset_end);
+                    layout.children.push(child);
+                }
+            }
+            // Inside a Cluster: its Timestamp, unless a block comes first;
+            // once either is read, the rest of the Cluster is passed over.
+            Found::Leaf { id, depth: 2, .. } => {
+                let Some((cluster, looking)) = open.as_mut() else {
+                    continue;
+                };
+                if id == ids::TIMECODE {
+                    let lead = lead.len() as u64;
+                    cluster.timecode = reader
+                        .pending_payload()
+                        .and_then(|r| raw.get((r.start - lead) as usize..(r.end - lead) as usize))
+                        .and_then(|payload| read_uint(payload).ok());
+                }
+                if matches!(id, ids::TIMECODE | ids::SIMPLE_BLOCK) {
+                    *looking = false;
+                    reader.skip_contents();
+                }
+            }
+            Found::Start { id, depth: 2, .. } => {
+                if id == ids::BLOCK_GROUP {
+                    if let Some((_, looking)) = open.as_mut() {
+                        *looking = false;
+                    }
+                }
+                reader.skip_contents();
+            }
+            Found::End { depth: 2, .. } => {
+                if matches!(open, Some((_, false))) {
+                    reader.skip_contents();
+                }
+            }
+            _ => {}
         }
     }
-}
-
-/// The Cluster's Timecode, if the Cluster starts with one.
-fn cluster_timecode(cluster: &[u8]) -> Option<u64> {
-    let (_, h) = element_header(cluster).ok()?;
-    let mut pos = h.len as usize;
-    while pos < cluster.len() {
-        let (_, c) = element_header(&cluster[pos..]).ok()?;
-        let body = pos + c.len as usize;
-        let size = c.size? as usize;
-        if c.id == ids::TIMECODE {
-            return read_uint(cluster.get(body..body + size)?).ok();
-        }
-        if c.id == ids::SIMPLE_BLOCK || c.id == ids::BLOCK_GROUP {
-            return None;
-        }
-        pos = body + size;
+    if !segment {
+        return Err(RecordingError::NoSegment);
     }
-    None
+    Ok(layout)
 }
 
 /// Whether a Segment child is a Tags element written by the service.
@@ -374,7 +450,6 @@ pub(crate) fn tag_timestamp(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ChunkDecoder;
 
     #[test]
     fn tags_match_the_service_layout() {
