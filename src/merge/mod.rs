@@ -73,14 +73,17 @@ use bytes::{Bytes, BytesMut};
 
 pub use timeline::Timeline;
 
+use crate::chunk::{Chunk, Frame, TagValue};
+use crate::decoder::ChunkDecoder;
+use crate::error::{DecodeError, DecodeErrorKind, Error};
 use crate::io::DecodeReader;
+use crate::limits::Limits;
 use crate::matroska::ids;
+use crate::matroska::{Track, TrackType};
+use crate::text::Text;
 use crate::writer::block::{block_group, lace_runs, simple_block};
 use crate::writer::element::{put_id, put_unknown_size, put_vint, Element, Segments};
 use crate::writer::{ebml_header, simple_tag, track_entry, Lacing};
-use crate::{
-    ChunkDecoder, DecodeError, DecodeErrorKind, Error, Frame, Limits, TagValue, Track, TrackType,
-};
 
 /// How to merge.
 ///
@@ -408,7 +411,7 @@ pub struct Merger<W> {
     placer: Option<timeline::Placer>,
     last_cluster: u64,
     cues: Vec<Cue>,
-    tags: Vec<Vec<(crate::Text, TagValue)>>,
+    tags: Vec<Vec<(Text, TagValue)>>,
 }
 
 impl<W: Write + Seek> Merger<W> {
@@ -505,7 +508,7 @@ impl<W: Write> Merger<W> {
     /// Adds a chunk. A change of tracks is refused with
     /// [`MergeError::TracksChanged`]; what was merged before stays valid once
     /// [`finish`](Self::finish) is called.
-    pub fn push(&mut self, chunk: crate::Chunk) -> Result<(), MergeError> {
+    pub fn push(&mut self, chunk: Chunk) -> Result<(), MergeError> {
         let index = self.report.chunks;
         let (info, frames, _) = chunk.into_parts();
         if !info.tracks.is_empty() {

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::{Frame, Track};
+use crate::chunk::Frame;
+use crate::matroska::Track;
 
 /// How chunks are placed one after another: the re-basing rule.
 ///
