@@ -170,9 +170,10 @@ fn event_summary(e: Event) -> Option<Out> {
 }
 
 fn limits() -> Limits {
-    let mut l = Limits::default();
-    l.max_chunk_size = LIMIT;
-    l
+    Limits {
+        max_chunk_size: LIMIT,
+        ..Limits::default()
+    }
 }
 
 /// Up to the error, the buffer holds the chunk so far (under the limit)

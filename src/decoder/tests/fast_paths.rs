@@ -467,9 +467,11 @@ fn limits_bite_at_the_same_place() {
         let mut max_chunk = 0;
         while max_chunk < top {
             for max_element in [0u64, 4, 5, 6, 20, 64 << 20] {
-                let mut l = Limits::default();
-                l.max_chunk_size = max_chunk;
-                l.max_element_size = max_element;
+                let l = Limits {
+                    max_chunk_size: max_chunk,
+                    max_element_size: max_element,
+                    ..Limits::default()
+                };
                 let whole = [input.len().max(1)];
                 let reference = chunks(&input, &whole, l, false);
                 let events_reference = events(&input, &whole, l, false);
@@ -677,8 +679,10 @@ fn smallest_blocks_meet_the_chunk_limit_at_the_same_place() {
         ]);
         let top = input.len() as u64 + (n as u64 + 2) * 130;
         for max in 0..top {
-            let mut l = Limits::default();
-            l.max_chunk_size = max;
+            let l = Limits {
+                max_chunk_size: max,
+                ..Limits::default()
+            };
             let whole = [input.len()];
             let reference = chunks(&input, &whole, l, false);
             let events_reference = events(&input, &whole, l, false);
@@ -767,9 +771,11 @@ fn a_block_past_the_cluster_by_4_gib_is_an_overrun_on_every_target() {
         &[0x81, 0x00, 0x00, 0x80, 0xAA, 0xBB, 0xCC, 0xDD], // track 1, +0, key; 4 bytes in
     ]
     .concat();
-    let mut l = Limits::default();
-    l.max_element_size = u64::MAX;
-    l.max_chunk_size = u64::MAX;
+    let l = Limits {
+        max_element_size: u64::MAX,
+        max_chunk_size: u64::MAX,
+        ..Limits::default()
+    };
     let reference = chunks(&input, &[input.len()], l, false);
     assert!(
         reference.iter().any(
