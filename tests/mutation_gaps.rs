@@ -10,12 +10,13 @@ mod common;
 use bytes::Bytes;
 use common::ebml::*;
 use common::oracle::{ffprobe_packet_sizes, mkvinfo_frame_sizes, temp_file};
-use common::{decode_pieces, decode_whole, events_pieces, testdata, Item};
+use common::{decode_pieces, decode_pieces_with, decode_whole, events_pieces, testdata, Item};
 use kvs_mkv::matroska::block::{parse_block, Lacing};
 use kvs_mkv::matroska::AudioSettings;
 use kvs_mkv::writer::{ChunkModel, ChunkWriter, Layout};
 use kvs_mkv::{
-    Chunk, DecodeError, DecodeErrorKind, ElementId, Event, FragmentNumber, Frame, Track, TrackType,
+    Chunk, ChunkDecoder, DecodeError, DecodeErrorKind, ElementId, Event, FragmentNumber, Frame,
+    Limits, TagPosition, Track, TrackType,
 };
 
 // ------------------------------------------------------------ helpers
@@ -599,4 +600,320 @@ fn error_ids_and_fragment_numbers_show_their_meaning() {
         .parse()
         .unwrap();
     assert!(format!("{n:?}").contains("91343852333181432392682062622220590765191907586"));
+}
+
+// --- Gaps cargo-mutants found in src/decoder (issue H) -----------------
+//
+// Each test names the mutant it was written against (line numbers as of
+// the mutation run, before the engine.rs split).
+
+/// A cluster of `n` 3-byte keyframes of track 1, unknown size.
+fn open_cluster(tc: u64, n: usize) -> Vec<u8> {
+    let mut c = concat(&[open_unknown(CLUSTER, 1), uint(TIMECODE, tc)]);
+    for i in 0..n {
+        c.extend(simple_block(1, i as i16, true, &[0xAA, 0xBB, i as u8]));
+    }
+    c
+}
+
+/// A whole chunk: `head`, one unknown-size Cluster of `n` frames.
+fn plain_chunk(tc: u64, n: usize) -> Vec<u8> {
+    concat(&[head(8), open_cluster(tc, n)])
+}
+
+/// engine.rs:495, `None if is_master(id) && id != BLOCK_GROUP` -> `true`:
+/// only a master may have the unknown size. FlagLacing (0x9C) written with
+/// the unknown size inside a TrackEntry is `UnknownSize` damage where it
+/// stands; the decoder picks up at the next chunk. The mutant opened it as
+/// a master and went on without an error.
+#[test]
+fn an_unknown_size_leaf_is_damage() {
+    let entry_body = concat(&[
+        uint(TRACK_NUMBER, 1),
+        uint(TRACK_UID, 1),
+        uint(TRACK_TYPE, 1),
+        string(CODEC_ID, "V_MPEG4/ISO/AVC"),
+        vec![0x9C, 0xFF], // FlagLacing, unknown size
+        uint(0x9C, 0),
+    ]);
+    let first = concat(&[
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        info(1_000_000),
+        el(TRACKS, &el(TRACK_ENTRY, &entry_body)),
+        open_cluster(0, 2),
+    ]);
+    let flag_at = first.windows(2).position(|w| w == [0x9C, 0xFF]).unwrap() as u64;
+    let input = concat(&[first.clone(), plain_chunk(1000, 3)]);
+    let items = decode(&input);
+    let errs = errors(&items);
+    assert_eq!(errs.len(), 1, "{items:#?}");
+    assert_eq!(
+        errs[0].kind,
+        DecodeErrorKind::UnknownSize {
+            id: ElementId(0x9C)
+        }
+    );
+    assert_eq!(errs[0].offset, flag_at);
+    // The next chunk is whole.
+    let last = *chunks(&items).last().unwrap();
+    assert_eq!(last.info().offset, first.len() as u64);
+    assert_eq!(sizes(last), [3, 3, 3]);
+}
+
+/// engine.rs:644, `end - start > max_chunk_size` -> `end / start` in the
+/// skip of a Void: a Void between chunks (outside any chunk, so no chunk's
+/// size bounds it) larger than `max_chunk_size` is `ElementTooLarge`, and
+/// the decoder looks for the next EBML header. Passed over instead (the
+/// mutant), its claimed size swallowed the next chunk.
+#[test]
+fn a_huge_void_between_chunks_is_damage() {
+    // A chunk whose Segment has a known size: after it, no chunk is open.
+    let cluster = concat(&[
+        uint(TIMECODE, 0),
+        simple_block(1, 0, true, &[1, 2, 3]),
+        simple_block(1, 1, true, &[4, 5, 6]),
+    ]);
+    let first = concat(&[
+        ebml_header(),
+        el(
+            SEGMENT,
+            &concat(&[
+                info(1_000_000),
+                el(
+                    TRACKS,
+                    &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
+                ),
+                el(CLUSTER, &cluster),
+            ]),
+        ),
+    ]);
+    // A Void claiming 2 MiB under a 1 MiB max_chunk_size (a claim that
+    // is not a thousand times its offset: the mutant's quotient stays
+    // under the limit), then the next chunk at once.
+    let void = concat(&[id(VOID), size_w(2 << 20, 8)]);
+    let second = plain_chunk(1000, 3);
+    let input = concat(&[first.clone(), void, second]);
+    let mut limits = Limits::default();
+    limits.max_chunk_size = 1 << 20;
+    let items = decode_pieces_with(&mut ChunkDecoder::with_limits(limits), &input, &[333]);
+    let got = chunks(&items);
+    assert_eq!(got.len(), 2, "{items:#?}");
+    assert_eq!(sizes(got[0]), [3, 3]);
+    assert_eq!(sizes(got[1]), [3, 3, 3]);
+    assert_eq!(got[1].info().offset, first.len() as u64 + 9);
+    let errs = errors(&items);
+    assert_eq!(errs.len(), 1, "{items:#?}");
+    assert!(
+        matches!(
+            errs[0].kind,
+            DecodeErrorKind::ElementTooLarge { id: ElementId(VOID), size, .. } if size >= 2 << 20
+        ),
+        "{:?}",
+        errs[0]
+    );
+    assert_eq!(errs[0].offset, first.len() as u64);
+}
+
+/// engine.rs:749, `chunk.started && name == CONTINUATION_TOKEN` -> `||`:
+/// only a continuation token read after a Cluster began ends a GetMedia
+/// chunk early. Producer tags after a Cluster (stream-layout.md: "producer
+/// tags written after the fragment") followed by a second Cluster, and a
+/// tag that is *named* like the token but stands before the first Cluster,
+/// keep one chunk; the mutant split it at the tags.
+#[test]
+fn only_a_token_after_a_cluster_ends_the_chunk() {
+    for (name, before) in [
+        ("ENCODER", false),
+        ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", true),
+    ] {
+        let tags = tags_w(&[(name, "x")], 1);
+        let input = if before {
+            concat(&[head(8), tags, open_cluster(0, 2), open_cluster(40, 2)])
+        } else {
+            concat(&[head(8), open_cluster(0, 2), tags, open_cluster(40, 2)])
+        };
+        let items = decode(&input);
+        assert!(errors(&items).is_empty(), "{name}: {items:#?}");
+        let got = chunks(&items);
+        assert_eq!(got.len(), 1, "{name}: {items:#?}");
+        assert_eq!(got[0].frames().len(), 4, "{name}");
+        assert_eq!(got[0].info().length, input.len() as u64, "{name}");
+        let tag = &got[0].info().tags[0];
+        let want = if before {
+            TagPosition::BeforeCluster
+        } else {
+            TagPosition::AfterCluster
+        };
+        assert_eq!(tag.position, want, "{name}");
+    }
+}
+
+// --- Gaps cargo-mutants found in src/matroska (issue H) ----------------
+
+/// `BlockHeader`'s flag accessors against the bits RFC 9559 gives the
+/// SimpleBlock flags byte (section 10.1: 0x80 keyframe, 0x08 invisible,
+/// 0x06 lacing, 0x01 discardable), for every flags byte. Mutants
+/// `keyframe -> false` and `discardable -> false` (block.rs:44, :52) were
+/// caught only by a doctest line.
+#[test]
+fn block_header_flags_are_the_rfc_bits() {
+    for flags in 0..=255u8 {
+        // Track 1, timecode 0, then 4 bytes of frame data: enough for any
+        // lacing's count and sizes to be read or refused.
+        let block = [0x81, 0x00, 0x00, flags, 0x00, 0x01, 0x01, 0x01];
+        let head = match parse_block(&block, |_| {}) {
+            Ok(h) => h,
+            // Lacing that does not fit: still the header was read.
+            Err(_) => {
+                assert_ne!(flags & 0x06, 0, "{flags:#04x}: no lacing must parse");
+                continue;
+            }
+        };
+        assert_eq!(head.flags, flags);
+        assert_eq!(head.keyframe(), flags & 0x80 != 0, "{flags:#04x}");
+        assert_eq!(head.invisible(), flags & 0x08 != 0, "{flags:#04x}");
+        assert_eq!(head.discardable(), flags & 0x01 != 0, "{flags:#04x}");
+        let lacing = match flags & 0x06 {
+            0x00 => Lacing::None,
+            0x02 => Lacing::Xiph,
+            0x04 => Lacing::Fixed,
+            _ => Lacing::Ebml,
+        };
+        assert_eq!(head.lacing(), lacing, "{flags:#04x}");
+    }
+}
+
+/// Schema entries against RFC 9559's element table (name, ID, parent,
+/// master or not). Deleting the `info` match arms of WritingApp,
+/// FlagLacing, BlockDuration, CueClusterPosition and TagTrackUID
+/// (ids.rs:164, :175, :206, :217, :229) changed nothing a
+/// decoder test sees (an unknown ID inside Info or a TrackEntry is skipped
+/// the same way), only the name a `dump` prints; deleting Video's
+/// (ids.rs:185) made it a leaf to the element reader, which the mkvinfo
+/// comparison allows (mkvinfo knows more elements than the schema).
+#[test]
+fn schema_entries_match_the_rfc_table() {
+    use kvs_mkv::matroska::ids;
+    for (id, name, parent, master) in [
+        (0x5741, "WritingApp", INFO, false),
+        (0x4D80, "MuxingApp", INFO, false),
+        (0x9C, "FlagLacing", TRACK_ENTRY, false),
+        (0xE0, "Video", TRACK_ENTRY, true),
+        (0xE1, "Audio", TRACK_ENTRY, true),
+        (0x9B, "BlockDuration", BLOCK_GROUP, false),
+        (0xFB, "ReferenceBlock", BLOCK_GROUP, false),
+        (0xF1, "CueClusterPosition", 0xB7, false), // in CueTrackPositions
+        (0xB7, "CueTrackPositions", 0xBB, true),   // in CuePoint
+        (0x63C5, "TagTrackUID", 0x63C0, false),    // in Targets
+        (0x63C0, "Targets", TAG, true),
+    ] {
+        let info = ids::info(id).unwrap_or_else(|| panic!("{name} unknown"));
+        let want = (name, Some(parent), master);
+        assert_eq!((info.name, info.parent, info.master), want);
+        assert!(ids::may_contain(parent, id), "{name}");
+        assert_eq!(ids::is_master(id), master, "{name}");
+    }
+}
+
+/// The element reader reports Video as a master (Start, its children,
+/// End), as mkvinfo shows it.
+#[test]
+fn the_reader_opens_video() {
+    use kvs_mkv::matroska::{Element, ElementReader};
+    let mut buf = bytes::BytesMut::from(&head(8)[..]);
+    let mut reader = ElementReader::default();
+    let mut seen = Vec::new();
+    while let Some(e) = reader.next_eof(&mut buf).unwrap() {
+        seen.push(e);
+    }
+    let video_at = seen
+        .iter()
+        .position(|e| matches!(e, Element::Start { id: VIDEO, .. }))
+        .expect("Video is a Start");
+    assert!(matches!(
+        seen[video_at + 1],
+        Element::Leaf {
+            id: PIXEL_WIDTH,
+            ..
+        }
+    ));
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        Element::End {
+            id: VIDEO,
+            complete: true,
+            ..
+        }
+    )));
+}
+
+/// reader.rs:437, `end - self.pos <= max_chunk_size` -> `end / self.pos`
+/// in `skip_contents`: a master whose (damaged) known size is larger than
+/// `max_chunk_size` is still read, only not reported, so the next chunk's
+/// EBML header inside its claimed size ends it (`CutByNewChunk`) and the
+/// next chunk is read. Passed over unread instead (the mutant), the claimed
+/// size hid the next chunk.
+#[test]
+fn skipping_a_master_larger_than_a_chunk_still_finds_the_next_chunk() {
+    use kvs_mkv::matroska::{Element, ElementReader};
+    // A Cluster that claims 1 GiB (default max_chunk_size: 256 MiB).
+    let first = concat(&[
+        head(8),
+        id(CLUSTER),
+        size_w(1 << 30, 8),
+        uint(TIMECODE, 0),
+        simple_block(1, 0, true, &[1, 2, 3]),
+    ]);
+    let input = concat(&[first.clone(), plain_chunk(1000, 2)]);
+    let mut buf = bytes::BytesMut::from(&input[..]);
+    let mut reader = ElementReader::default();
+    let (mut seen, mut errs) = (Vec::new(), Vec::new());
+    let mut skipped = false;
+    for _ in 0..1000 {
+        match reader.next_eof(&mut buf) {
+            Ok(Some(e)) => {
+                if !skipped && matches!(e, Element::Start { id: CLUSTER, .. }) {
+                    // Only the first chunk's Cluster.
+                    reader.skip_contents();
+                    skipped = true;
+                }
+                seen.push(e);
+            }
+            Ok(None) => break,
+            Err(e) => errs.push(e),
+        }
+    }
+    let headers: Vec<u64> = seen
+        .iter()
+        .filter_map(|e| match *e {
+            Element::Start {
+                id: EBML, offset, ..
+            } => Some(offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(headers, [0, first.len() as u64], "{seen:#?}");
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(
+        errs[0].kind,
+        DecodeErrorKind::CutByNewChunk {
+            inside: ElementId(CLUSTER)
+        }
+    );
+    // The skipped Cluster reports only its End, cut short where the new
+    // header stands.
+    let cluster_end = seen
+        .iter()
+        .find_map(|e| match *e {
+            Element::End {
+                id: CLUSTER,
+                offset_end,
+                complete,
+                ..
+            } => Some((offset_end, complete)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(cluster_end, (first.len() as u64, false));
 }
