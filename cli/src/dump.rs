@@ -135,7 +135,15 @@ impl Printer {
                 } else {
                     // In the tree where it was found, and on stderr as
                     // every command says errors.
-                    writeln!(out, "!! damage at {}: {}", e.offset, escape(&e.to_string()))?;
+                    let mut line = format!("!! damage at {}: {}", e.offset, e.kind);
+                    if e.skipped > 0 {
+                        line.push_str(&format!(
+                            "; {} bytes skipped to the EBML header at {}",
+                            e.skipped,
+                            e.offset + e.skipped
+                        ));
+                    }
+                    writeln!(out, "{}", escape(&line))?;
                     out.flush()?;
                     say(&e);
                     Ok(())

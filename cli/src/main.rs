@@ -66,9 +66,13 @@ enum Command {
     /// Print the element tree of a Matroska / EBML stream as it is read:
     /// each element's name, ID, offset, header size and data size, masters'
     /// starts and ends, indented by depth (one JSON line each with --json).
-    /// Goes on past damage: the damage is a line `!! damage at OFFSET: ...`
-    /// in the tree (and said on stderr), and reading goes on at the next
-    /// EBML header.
+    /// One line per element, indented two spaces per depth: `NAME id=0xID
+    /// offset=N header=N size=N|unknown end=N` (NAME is the ID in hex when
+    /// the schema does not know it; no end for an unknown size); a master's
+    /// end is `/NAME end=N`, with `incomplete` when damage or the end of the
+    /// input cut it short. Goes on past damage: the damage is a line
+    /// `!! damage at OFFSET: ...` in the tree (and said on stderr), and
+    /// reading goes on at the next EBML header.
     ///
     /// Exit status: 0 when no damage was seen; 1 when damage was seen (a
     /// cut input included) or the input holds no Matroska data (e.g. it is
