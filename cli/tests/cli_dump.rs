@@ -71,7 +71,8 @@ fn mkvinfo(path: &Path) -> MkvInfo {
             continue;
         }
         if let Some(to) = number_after(line, "Resyncing successful at position ") {
-            info.skipped.push((error_at.take().expect("an error first"), to));
+            info.skipped
+                .push((error_at.take().expect("an error first"), to));
             continue;
         }
         if line.contains("Resync failed") {
@@ -229,9 +230,16 @@ fn compare_with_mkvinfo(path: &Path) -> usize {
         .iter()
         .map(|v| (v["offset"].as_u64().unwrap(), *v))
         .collect();
-    assert_eq!(ours.len(), elements.len(), "{name}: two elements at one offset");
+    assert_eq!(
+        ours.len(),
+        elements.len(),
+        "{name}: two elements at one offset"
+    );
     let info = mkvinfo(path);
-    assert!(info.elements.len() >= 20, "{name}: mkvinfo listed too little");
+    assert!(
+        info.elements.len() >= 20,
+        "{name}: mkvinfo listed too little"
+    );
     let mut compared = 0;
     for e in &info.elements {
         let Some(o) = ours.get(&e.offset) else {
@@ -273,7 +281,10 @@ fn compare_with_mkvinfo(path: &Path) -> usize {
         let resynced = info.skipped.iter().any(|&(a, b)| a <= offset && offset < b);
         let crc = hex(&o["id"]) == 0xBF;
         let cut = o["end"].as_u64().is_some_and(|end| end > len);
-        assert!(resynced || crc || cut, "{name}: {o} is not in mkvinfo's reading");
+        assert!(
+            resynced || crc || cut,
+            "{name}: {o} is not in mkvinfo's reading"
+        );
     }
     compared
 }
@@ -306,8 +317,19 @@ fn dump_matches_mkvinfo_on_the_recordings() {
 
 // ------------------------------------------------------------ text and JSON
 
-/// One text line as (kind, name, offset or end, header, size, depth).
-fn parse_text(line: &str) -> (String, String, Option<u64>, Option<u64>, Option<u64>, usize) {
+/// One line of the text tree, read back.
+struct TextLine {
+    /// "element", "end", "end-incomplete".
+    kind: &'static str,
+    name: String,
+    /// The offset of an element, the end of an end.
+    at: Option<u64>,
+    header: Option<u64>,
+    size: Option<u64>,
+    depth: usize,
+}
+
+fn parse_text(line: &str) -> TextLine {
     let trimmed = line.trim_start_matches(' ');
     let depth = (line.len() - trimmed.len()) / 2;
     let mut words = trimmed.split(' ');
@@ -316,22 +338,27 @@ fn parse_text(line: &str) -> (String, String, Option<u64>, Option<u64>, Option<u
     let num = |k: &str| fields.get(k).and_then(|v| v.parse().ok());
     if let Some(name) = first.strip_prefix('/') {
         let complete = !trimmed.ends_with(" incomplete");
-        let kind = if complete { "end" } else { "end-incomplete" };
-        return (kind.into(), name.into(), num("end"), None, None, depth);
+        return TextLine {
+            kind: if complete { "end" } else { "end-incomplete" },
+            name: name.into(),
+            at: num("end"),
+            header: None,
+            size: None,
+            depth,
+        };
     }
-    let kind = if fields.contains_key("size") && fields["id"] != "" {
-        "element"
-    } else {
-        "?"
-    };
-    (
-        kind.into(),
-        first.into(),
-        num("offset"),
-        num("header"),
-        num("size"),
+    assert!(
+        fields.contains_key("id") && fields.contains_key("size"),
+        "{line}"
+    );
+    TextLine {
+        kind: "element",
+        name: first.into(),
+        at: num("offset"),
+        header: num("header"),
+        size: num("size"),
         depth,
-    )
+    }
 }
 
 #[test]
@@ -351,24 +378,25 @@ fn json_lines_parse_and_list_what_the_text_lists() {
         for (v, line) in json.iter().zip(&text_lines) {
             match kind(v) {
                 "start" | "leaf" => {
-                    let (k, name, offset, header, size, depth) = parse_text(line);
-                    assert_eq!(k, "element", "{line}");
-                    assert_eq!(name, v["name"].as_str().unwrap(), "{line}");
-                    assert_eq!(offset, v["offset"].as_u64(), "{line}");
-                    assert_eq!(header, v["header_size"].as_u64(), "{line}");
-                    assert_eq!(size, v["data_size"].as_u64(), "{line}");
+                    let t = parse_text(line);
+                    assert_eq!(t.kind, "element", "{line}");
+                    assert_eq!(t.name, v["name"].as_str().unwrap(), "{line}");
+                    assert_eq!(t.at, v["offset"].as_u64(), "{line}");
+                    assert_eq!(t.header, v["header_size"].as_u64(), "{line}");
+                    assert_eq!(t.size, v["data_size"].as_u64(), "{line}");
                     if v["data_size"].is_null() {
                         assert!(line.contains(" size=unknown"), "{line}");
                     }
-                    assert_eq!(depth as u64, v["depth"].as_u64().unwrap(), "{line}");
+                    assert_eq!(t.depth as u64, v["depth"].as_u64().unwrap(), "{line}");
                     assert!(line.contains(&format!(" id={} ", v["id"].as_str().unwrap())));
                 }
                 "end" => {
-                    let (k, name, end, ..) = parse_text(line);
+                    let t = parse_text(line);
                     let complete = v["complete"].as_bool().unwrap();
-                    assert_eq!(k, if complete { "end" } else { "end-incomplete" });
-                    assert_eq!(name, v["name"].as_str().unwrap(), "{line}");
-                    assert_eq!(end, v["end"].as_u64(), "{line}");
+                    assert_eq!(t.kind, if complete { "end" } else { "end-incomplete" });
+                    assert_eq!(t.name, v["name"].as_str().unwrap(), "{line}");
+                    assert_eq!(t.at, v["end"].as_u64(), "{line}");
+                    assert_eq!(t.depth as u64, v["depth"].as_u64().unwrap(), "{line}");
                 }
                 "error" => {
                     let at = format!("!! damage at {}: ", v["offset"]);
@@ -520,7 +548,15 @@ fn dump_reads_on_where_mkvinfo_stops() {
         .collect();
     assert_eq!(
         after,
-        ["EBML", "Segment", "Info", "Tags", "Tag", "SimpleTag", "SimpleTag"]
+        [
+            "EBML",
+            "Segment",
+            "Info",
+            "Tags",
+            "Tag",
+            "SimpleTag",
+            "SimpleTag"
+        ]
     );
     let ebml = lines
         .iter()
@@ -590,5 +626,9 @@ fn dump_missing_file_is_exit_2_naming_the_path() {
     std::fs::write(&empty, b"").unwrap();
     let out = run(bin().args(["dump", "--json", &empty.display().to_string()]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("no Matroska data"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no Matroska data"),
+        "{}",
+        text(&out.stderr)
+    );
 }
