@@ -1,5 +1,6 @@
 //! `kvs-mkv`: command-line tools for Kinesis Video Streams media.
 
+mod dump;
 mod fetch;
 mod inspect;
 mod merge;
@@ -62,6 +63,22 @@ enum Command {
     /// failed write of standard output (a closed pipe, as with `| head`,
     /// ends quietly).
     Inspect(inspect::Args),
+    /// Print the element tree of a Matroska / EBML stream as it is read:
+    /// each element's name, ID, offset, header size and data size, masters'
+    /// starts and ends, indented by depth (one JSON line each with --json).
+    /// One line per element, indented two spaces per depth: `NAME id=0xID
+    /// offset=N header=N size=N|unknown end=N` (NAME is the ID in hex when
+    /// the schema does not know it; no end for an unknown size); a master's
+    /// end is `/NAME end=N`, with `incomplete` when damage or the end of the
+    /// input cut it short. Goes on past damage: the damage is a line
+    /// `!! damage at OFFSET: ...` in the tree (and said on stderr), and
+    /// reading goes on at the next EBML header.
+    ///
+    /// Exit status: 0 when no damage was seen; 1 when damage was seen (a
+    /// cut input included) or the input holds no Matroska data (e.g. it is
+    /// empty); 2 for bad usage, an unreadable file, or a failed write of
+    /// standard output (a closed pipe ends quietly).
+    Dump(dump::Args),
     /// GetMedia: tail a stream across reconnects, one row (or JSON line) per chunk.
     ///
     /// Exit status: 0 when the stream ended cleanly; 1 when the service or
@@ -112,7 +129,7 @@ enum Command {
     Serve(Box<serve::Args>),
 }
 
-/// The input of `inspect` and `merge`: a file, or standard input for `-` or
+/// The input of `inspect`, `dump` and `merge`: a file, or standard input for `-` or
 /// nothing, and its name for messages. An unreadable file is exit status 2,
 /// said on stderr.
 pub fn open_input(
@@ -142,6 +159,7 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
+        Command::Dump(args) => dump::run(args),
         Command::GetMedia(args) => fetch::get_media(args),
         Command::ListFragments(args) => fetch::list_fragments(args),
         Command::GetMediaForFragmentList(args) => fetch::get_media_for_fragment_list(args),
