@@ -226,7 +226,7 @@ async fn pagination_walks_every_page_and_resumes() {
         pages.into_iter().flat_map(|p| p.items).collect(),
         FragmentOrder::FragmentNumber,
     );
-    let listed: Vec<String> = all.iter().map(|f| f.fragment_number.clone()).collect();
+    let listed: Vec<String> = all.iter().map(|f| f.fragment_number.to_string()).collect();
     assert_eq!(listed, numbers(&expected));
 
     // max_items cuts the listing mid-page; the resume token carries on.

@@ -709,6 +709,10 @@ async fn answers_within_the_models_are_read() {
     .unwrap();
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].items[0].size_bytes, None);
+    assert_eq!(
+        pages[0].items[0].fragment_number.as_str(),
+        "91343852333181432392682062607743920146159169392"
+    );
     assert_eq!(pages[0].next_token.as_deref(), Some("YWI+/w=="));
     assert!(pages[1].items.is_empty());
     assert_eq!(server.requests()[2].json()["NextToken"], "YWI+/w==");
@@ -945,7 +949,8 @@ async fn a_token_outside_the_models_is_not_sent_back() {
 
 /// A session that starts again with fragments already delivered (a replay
 /// after a cut) skips exactly those, comparing fragment numbers by length
-/// first: "1000" comes after "999", a 48-digit number after a 47-digit one.
+/// first: "1000" comes after "999", a 48-digit number after a 47-digit one,
+/// a 128-digit one (the models' longest) after a 127-digit one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_fragments_are_skipped_by_numeric_order() {
     for (x, y, z) in [
@@ -954,6 +959,11 @@ async fn replayed_fragments_are_skipped_by_numeric_order() {
             "9".repeat(47),
             format!("1{}", "0".repeat(47)),
             format!("1{}1", "0".repeat(46)),
+        ),
+        (
+            "9".repeat(127),
+            format!("1{}", "0".repeat(127)),
+            format!("1{}1", "0".repeat(126)),
         ),
     ] {
         // GetMedia hands out a chunk only once its trailing tags (the
@@ -1001,18 +1011,35 @@ async fn replayed_fragments_are_skipped_by_numeric_order() {
 }
 
 /// `sort_fragments` orders by numeric value (length first) and drops
-/// duplicates.
+/// duplicates, up to the models' 128 digits; by producer timestamp, equal
+/// times go by fragment number.
 #[test]
 fn sort_fragments_compares_lengths_first() {
     let n47 = "9".repeat(47);
     let n48 = format!("1{}", "0".repeat(47));
-    let input: Vec<Fragment> = ["1000", &n48, "999", &n47, "1000", "5"]
-        .iter()
-        .map(|n| Fragment::for_tests(n))
-        .collect();
-    let sorted = sort_fragments(input, FragmentOrder::FragmentNumber);
+    let n127 = "9".repeat(127);
+    let n128 = format!("1{}", "0".repeat(127));
+    let input: Vec<Fragment> = [
+        "1000", &n128, &n48, "999", &n127, &n47, "1000", "5", &n128, "999",
+    ]
+    .iter()
+    .map(|n| Fragment::new(n.parse().unwrap()))
+    .collect();
+    let sorted = sort_fragments(input.clone(), FragmentOrder::FragmentNumber);
     let got: Vec<&str> = sorted.iter().map(|f| f.fragment_number.as_str()).collect();
-    assert_eq!(got, ["5", "999", "1000", n47.as_str(), n48.as_str()]);
+    let want = ["5", "999", "1000", &n47, &n48, &n127, &n128];
+    assert_eq!(got, want);
+
+    let same_time = input
+        .into_iter()
+        .map(|mut f| {
+            f.producer_timestamp = Timestamp::new(7, 0);
+            f
+        })
+        .collect();
+    let sorted = sort_fragments(same_time, FragmentOrder::ProducerTimestamp);
+    let got: Vec<&str> = sorted.iter().map(|f| f.fragment_number.as_str()).collect();
+    assert_eq!(got, want);
 }
 
 /// A GetImages answer that never ends is cut at the most a legitimate page

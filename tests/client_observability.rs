@@ -297,7 +297,7 @@ async fn throttling_is_logged_on_both_sides() {
         .try_collect()
         .await
         .unwrap();
-    let first = listed[0].items[0].fragment_number.clone();
+    let first = listed[0].items[0].fragment_number.to_string();
     for _ in 0..2 {
         let got: Vec<_> = guarded(
             60,

@@ -75,57 +75,13 @@ impl Common {
 }
 
 /// A time on the command line: epoch seconds (`1511852109.126`) or UTC
-/// `YYYY-MM-DDTHH:MM:SS[.fff]Z`.
+/// `YYYY-MM-DDTHH:MM:SS[.fff]Z` (RFC 3339; [`Timestamp::parse_rfc3339`]).
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t);
     }
-    let err = || format!("{s:?} is neither epoch seconds nor YYYY-MM-DDTHH:MM:SS[.fff]Z");
-    let s2 = s.strip_suffix('Z').ok_or_else(err)?;
-    let (date, time) = s2.split_once('T').ok_or_else(err)?;
-    let d: Vec<i64> = date
-        .split('-')
-        .map(|p| p.parse().map_err(|_| err()))
-        .collect::<Result<_, _>>()?;
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let t: Vec<u64> = hms
-        .split(':')
-        .map(|p| p.parse().map_err(|_| err()))
-        .collect::<Result<_, _>>()?;
-    // RFC 3339 years have four digits (larger ones would overflow the day
-    // arithmetic below).
-    if d.len() != 3
-        || t.len() != 3
-        || !(0..=9999).contains(&d[0])
-        || !(1..=12).contains(&d[1])
-        || !(1..=days_in_month(d[0], d[1])).contains(&d[2])
-        || t[0] > 23
-        || t[1] > 59
-        || t[2] > 60
-    {
-        return Err(err());
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m, day) = (d[0] - i64::from(d[1] <= 2), d[1], d[2]);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = u64::try_from(days * 86_400).map_err(|_| err())? + t[0] * 3600 + t[1] * 60 + t[2];
-    format!("{secs}{}{frac}", if frac.is_empty() { "" } else { "." })
-        .parse()
-        .map_err(|_| err())
-}
-
-/// Days of month `m` (1-12) of year `y` (proleptic Gregorian).
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    Timestamp::parse_rfc3339(s)
+        .map_err(|e| format!("{s:?} is neither epoch seconds nor YYYY-MM-DDTHH:MM:SS[.fff]Z ({e})"))
 }
 
 fn fail(e: &ClientError) -> ExitCode {
@@ -728,7 +684,7 @@ pub fn list_fragments(args: ListFragmentsArgs) -> ExitCode {
 
 /// The listing, sorted by fragment number: one JSON object per line, or a
 /// table whose fixed-width columns come first and the fragment number
-/// (up to 48 digits) last.
+/// (up to 128 digits) last.
 fn write_fragments(out: &mut impl Write, all: Vec<Fragment>, json: bool) -> io::Result<()> {
     let ts = |t: Option<Timestamp>| t.map(|t| t.to_string());
     if !json && !all.is_empty() {
@@ -741,7 +697,7 @@ fn write_fragments(out: &mut impl Write, all: Vec<Fragment>, json: bool) -> io::
     for f in sort_fragments(all, FragmentOrder::FragmentNumber) {
         if json {
             let line = json!({
-                "FragmentNumber": f.fragment_number,
+                "FragmentNumber": f.fragment_number.as_str(),
                 "FragmentSizeInBytes": f.size_bytes,
                 "ProducerTimestamp": ts(f.producer_timestamp),
                 "ServerTimestamp": ts(f.server_timestamp),

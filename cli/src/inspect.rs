@@ -55,7 +55,7 @@ pub fn run(args: Args) -> ExitCode {
 /// header comes with the first row.
 ///
 /// The table keeps its fixed-width columns within 95 characters; the
-/// fragment number (up to 48 digits) and any error text come last, so that
+/// fragment number (up to 128 digits) and any error text come last, so that
 /// a narrow terminal wraps only them.
 pub struct Printer {
     pub json: bool,

@@ -362,7 +362,7 @@ fn column_starts(header: &str) -> Vec<(String, usize)> {
 
 /// The chunk tables (inspect, get-media, get-media-for-fragment-list):
 /// every fixed-width column ends before column 100; the fragment number
-/// (up to 48 digits) and any error text come last.
+/// (up to 128 digits) and any error text come last.
 #[test]
 fn chunk_tables_fit_100_columns_but_for_the_fragment_number() {
     let serve = sample_server();

@@ -6,17 +6,16 @@
 
 use kvs_mkv::ebml::{element_header, element_id, element_size, vint, HeaderError};
 use libfuzzer_sys::fuzz_target;
-use nom::{Err, Needed};
 
 /// How many bytes a VINT (or ID) starting with `first` takes.
 fn width(first: u8) -> usize {
     first.leading_zeros() as usize + 1
 }
 
-fn check_incomplete<T: std::fmt::Debug>(data: &[u8], r: &Result<T, Err<HeaderError>>, want: usize) {
-    if let Err(Err::Incomplete(needed)) = r {
+fn check_incomplete<T: std::fmt::Debug>(data: &[u8], r: &Result<T, HeaderError>, want: usize) {
+    if let Err(HeaderError::Incomplete { needed }) = r {
         assert!(data.len() < want, "incomplete with {want} bytes available");
-        assert_eq!(*needed, Needed::new(want - data.len()));
+        assert_eq!(needed.get(), want - data.len());
     }
 }
 
@@ -35,10 +34,10 @@ fuzz_target!(|data: &[u8]| {
             bytes[0] |= 0x80 >> (w - 1);
             assert_eq!(bytes, &data[..w]);
         }
-        Err(Err::Incomplete(_)) => {
+        Err(HeaderError::Incomplete { .. }) => {
             check_incomplete(data, &r, width(data.first().copied().unwrap_or(0x80)))
         }
-        Err(Err::Error(e) | Err::Failure(e)) => {
+        Err(e) => {
             assert_eq!(*e, HeaderError::InvalidSize);
             assert_eq!(data.first(), Some(&0));
         }
@@ -69,10 +68,10 @@ fuzz_target!(|data: &[u8]| {
                 "reserved ID"
             );
         }
-        Err(Err::Incomplete(_)) => {
+        Err(HeaderError::Incomplete { .. }) => {
             check_incomplete(data, &id, width(data.first().copied().unwrap_or(0x80)))
         }
-        Err(Err::Error(e) | Err::Failure(e)) => assert_eq!(*e, HeaderError::InvalidId),
+        Err(e) => assert_eq!(*e, HeaderError::InvalidId),
     }
 
     // element_header is element_id then element_size.
@@ -90,7 +89,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!((after_size, s), (*rest, h.size));
         }
         (Err(e), Ok((after_id, _))) => {
-            assert_eq!(Err(e.clone()), element_size(after_id).map(|_| ()))
+            assert_eq!(Err(*e), element_size(after_id).map(|_| ()))
         }
         (Err(e), Err(i)) => assert_eq!(e, i),
         (Ok(_), Err(_)) => panic!("a header without an ID"),

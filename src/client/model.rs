@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::{ClientError, InvalidRequest};
-use crate::Timestamp;
+use crate::{FragmentNumber, Timestamp};
 
 /// Which stream: by name or by ARN.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -223,8 +223,8 @@ pub struct Pagination {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Fragment {
-    /// `FragmentNumber` (digits).
-    pub fragment_number: String,
+    /// `FragmentNumber`.
+    pub fragment_number: FragmentNumber,
     /// `FragmentSizeInBytes`.
     pub size_bytes: Option<u64>,
     /// `ProducerTimestamp`.
@@ -236,6 +236,26 @@ pub struct Fragment {
 }
 
 impl Fragment {
+    /// A fragment with only its number, the other members `None` (set them
+    /// after): for fragments described by the application's own records,
+    /// e.g. to order them with [`sort_fragments`].
+    ///
+    /// ```
+    /// use kvs_mkv::client::Fragment;
+    /// let mut f = Fragment::new("91343852333181432392682062607743920146159169392".parse().unwrap());
+    /// f.size_bytes = Some(1024);
+    /// assert_eq!(f.fragment_number.to_string(), "91343852333181432392682062607743920146159169392");
+    /// ```
+    pub fn new(fragment_number: FragmentNumber) -> Fragment {
+        Fragment {
+            fragment_number,
+            size_bytes: None,
+            producer_timestamp: None,
+            server_timestamp: None,
+            length_ms: None,
+        }
+    }
+
     /// A fragment of a ListFragments answer, checked against the models:
     /// `FragmentNumber` (required here: nothing can be done with a fragment
     /// without it) 1 to 128 digits, the sizes non-negative integers, the
@@ -245,9 +265,10 @@ impl Fragment {
         let obj = object(v, "")?;
         let number =
             string(obj, "FragmentNumber")?.ok_or_else(|| Bad::new("FragmentNumber", "missing"))?;
-        check_fragment_number(number).map_err(|d| Bad::new("FragmentNumber", d))?;
+        let fragment_number =
+            parse_fragment_number(number).map_err(|d| Bad::new("FragmentNumber", d))?;
         Ok(Fragment {
-            fragment_number: number.to_string(),
+            fragment_number,
             size_bytes: integer(obj, "FragmentSizeInBytes")?,
             producer_timestamp: timestamp(obj, "ProducerTimestamp")?,
             server_timestamp: timestamp(obj, "ServerTimestamp")?,
@@ -384,16 +405,20 @@ pub(crate) fn list<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a [V
     }
 }
 
-/// The models' `FragmentNumberString`: `^[0-9]+$`, 1 to 128 characters.
-pub(crate) fn check_fragment_number(s: &str) -> Result<(), String> {
-    if (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(format!(
+/// The models' `FragmentNumberString` (`^[0-9]+$`, 1 to 128 characters),
+/// as a [`FragmentNumber`], or what is wrong with it.
+pub(crate) fn parse_fragment_number(s: &str) -> Result<FragmentNumber, String> {
+    s.parse().map_err(|_| {
+        format!(
             "expected 1 to 128 digits, got {}",
             describe(&Value::String(s.to_string()))
-        ))
-    }
+        )
+    })
+}
+
+/// Whether `s` is a `FragmentNumberString`.
+pub(crate) fn check_fragment_number(s: &str) -> Result<(), String> {
+    parse_fragment_number(s).map(|_| ())
 }
 
 /// The `NextToken` of a listing's answer: the models' `NextToken`, 1 to
@@ -463,41 +488,26 @@ pub enum FragmentOrder {
 }
 
 /// Sorts fragments (the service returns them in no order, even across pages)
-/// and drops duplicates of the same fragment number.
+/// and drops duplicates of the same fragment number. Fragment numbers
+/// compare as [`FragmentNumber`]s do: by value, whatever their lengths.
 ///
 /// ```
-/// use kvs_mkv::client::{sort_fragments, FragmentOrder};
-/// # use kvs_mkv::client::Fragment;
-/// # fn f(n: &str) -> Fragment { kvs_mkv::client::Fragment::for_tests(n) }
+/// use kvs_mkv::client::{sort_fragments, Fragment, FragmentOrder};
+/// let f = |n: &str| Fragment::new(n.parse().unwrap());
 /// let sorted = sort_fragments(vec![f("100"), f("99"), f("100")], FragmentOrder::FragmentNumber);
 /// let numbers: Vec<_> = sorted.iter().map(|f| f.fragment_number.as_str()).collect();
 /// assert_eq!(numbers, ["99", "100"]);
 /// ```
 pub fn sort_fragments(mut fragments: Vec<Fragment>, order: FragmentOrder) -> Vec<Fragment> {
-    let number_key = |f: &Fragment| (f.fragment_number.len(), f.fragment_number.clone());
     match order {
-        FragmentOrder::FragmentNumber => fragments.sort_by_key(number_key),
+        FragmentOrder::FragmentNumber => fragments.sort_by_key(|f| f.fragment_number),
         FragmentOrder::ProducerTimestamp => {
-            fragments.sort_by_key(|f| (f.producer_timestamp, number_key(f)))
+            fragments.sort_by_key(|f| (f.producer_timestamp, f.fragment_number))
         }
     }
     let mut seen = std::collections::HashSet::new();
-    fragments.retain(|f| seen.insert(f.fragment_number.clone()));
+    fragments.retain(|f| seen.insert(f.fragment_number));
     fragments
-}
-
-impl Fragment {
-    /// A fragment with only its number (for examples and tests).
-    #[doc(hidden)]
-    pub fn for_tests(number: &str) -> Fragment {
-        Fragment {
-            fragment_number: number.to_string(),
-            size_bytes: None,
-            producer_timestamp: None,
-            server_timestamp: None,
-            length_ms: None,
-        }
-    }
 }
 
 /// Image encoding for GetImages.

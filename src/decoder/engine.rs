@@ -288,8 +288,8 @@ impl Engine {
                 self.header_at = Some((self.pos, h));
                 h
             }
-            Err(nom::Err::Incomplete(_)) => return Ok(Progress::Blocked),
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+            Err(HeaderError::Incomplete { .. }) => return Ok(Progress::Blocked),
+            Err(e) => {
                 let kind = match e {
                     HeaderError::InvalidId => DecodeErrorKind::InvalidElementId,
                     _ => DecodeErrorKind::InvalidElementSize,

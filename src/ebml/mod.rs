@@ -1,36 +1,77 @@
 //! EBML, the binary format under Matroska: variable-length integers ("VINTs"),
 //! element headers, and the readers for typed element payloads.
 //!
-//! Everything here works on byte slices and is written as nom *streaming*
-//! parsers: running out of input is `nom::Err::Incomplete`, never an error, so
-//! the decoder can simply wait for more bytes.
+//! The parsers ([`vint`], [`element_id`], [`element_size`],
+//! [`element_header`]) are *streaming* parsers over byte slices: each takes
+//! the bytes at hand and returns what it read with the bytes after it
+//! ([`PResult`]), or a [`HeaderError`]. Running out of input is
+//! [`HeaderError::Incomplete`], with how many more bytes are needed at
+//! least: not damage, so a decoder can simply wait for more bytes. The
+//! payload readers ([`read_uint`], [`read_float`], [`strip_nuls`]) take a
+//! whole payload. Inside, the byte-wise parsers are written with
+//! [nom](https://docs.rs/nom); its types do not appear in this API.
 //!
 //! ```
-//! use kvs_mkv::ebml::{element_header, Header};
+//! use kvs_mkv::ebml::{element_header, Header, HeaderError};
 //! // Cluster ID, then a size of 1 byte written in its 8-byte "unknown" form.
 //! let bytes = [0x1F, 0x43, 0xB6, 0x75, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
 //! let (_, header) = element_header(&bytes).unwrap();
 //! assert_eq!(header, Header { id: 0x1F43_B675, size: None, len: 12 });
+//! // Three bytes short: wait for more.
+//! assert_eq!(element_header(&bytes[..9]), Err(HeaderError::incomplete(3)));
 //! ```
 
-use nom::error::{ErrorKind, ParseError};
-use nom::{Err, IResult, Needed};
+use std::num::NonZeroUsize;
 
-/// Why an element header could not be read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use nom::error::{ErrorKind, ParseError};
+use nom::{Err, IResult, Needed, Parser};
+
+/// Why a parser of this module returned no value: the input stops short, or
+/// the bytes are not a valid ID or size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HeaderError {
+    /// The input ends before the item does: at least `needed` more bytes
+    /// are needed. Not damage: parse again when more input has come.
+    #[error("{needed} more bytes needed")]
+    Incomplete {
+        /// Bytes missing (at least; 1 or more).
+        needed: NonZeroUsize,
+    },
     /// The first byte of an element ID has no length marker in its first four
     /// bits (IDs are 1 to 4 bytes long), or the ID is a reserved all-ones value.
+    #[error("invalid element ID")]
     InvalidId,
     /// The first byte of an element size is zero: sizes are 1 to 8 bytes long.
+    #[error("invalid element size")]
     InvalidSize,
-    /// A nom combinator failed (not produced by the parsers of this module).
-    Nom(ErrorKind),
 }
 
-impl<I> ParseError<I> for HeaderError {
-    fn from_error_kind(_input: I, kind: ErrorKind) -> Self {
-        HeaderError::Nom(kind)
+impl HeaderError {
+    /// [`HeaderError::Incomplete`] with `needed` bytes missing (0 is taken
+    /// as 1).
+    pub const fn incomplete(needed: usize) -> HeaderError {
+        HeaderError::Incomplete {
+            needed: match NonZeroUsize::new(needed) {
+                Some(n) => n,
+                None => NonZeroUsize::MIN,
+            },
+        }
+    }
+}
+
+/// The result type of this module's parsers: the value read and the input
+/// after it, or why there is none.
+pub type PResult<'a, T> = Result<(&'a [u8], T), HeaderError>;
+
+/// The error type of the nom parsers inside: an invalid ID or size. (nom's
+/// own combinator errors are not produced by these parsers; were one to
+/// be, it reads as an invalid size, the more general complaint.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Invalid(HeaderError);
+
+impl<I> ParseError<I> for Invalid {
+    fn from_error_kind(_input: I, _kind: ErrorKind) -> Self {
+        Invalid(HeaderError::InvalidSize)
     }
 
     fn append(_input: I, _kind: ErrorKind, other: Self) -> Self {
@@ -38,8 +79,19 @@ impl<I> ParseError<I> for HeaderError {
     }
 }
 
-/// The result type of this module's parsers.
-pub type PResult<'a, T> = IResult<&'a [u8], T, HeaderError>;
+/// A nom parser of this module, with its error.
+type NomResult<'a, T> = IResult<&'a [u8], T, Invalid>;
+
+/// The public result of a nom parser.
+#[inline(always)]
+fn finish<T>(r: NomResult<'_, T>) -> PResult<'_, T> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(Err::Incomplete(Needed::Size(n))) => Err(HeaderError::Incomplete { needed: n }),
+        Err(Err::Incomplete(Needed::Unknown)) => Err(HeaderError::incomplete(1)),
+        Err(Err::Error(Invalid(e)) | Err::Failure(Invalid(e))) => Err(e),
+    }
+}
 
 /// The header of one EBML element: its ID, its payload size, and how many
 /// bytes the header itself took.
@@ -60,12 +112,17 @@ pub struct Header {
 /// assert_eq!(kvs_mkv::ebml::element_id(&[0xA3, 0x00]), Ok((&[0x00][..], 0xA3)));
 /// ```
 pub fn element_id(input: &[u8]) -> PResult<'_, u32> {
+    finish(id(input))
+}
+
+/// [`element_id`] as a nom parser.
+fn id(input: &[u8]) -> NomResult<'_, u32> {
     let Some(&first) = input.first() else {
         return Err(Err::Incomplete(Needed::new(1)));
     };
     let len = first.leading_zeros() as usize + 1;
     if len > 4 {
-        return Err(Err::Error(HeaderError::InvalidId));
+        return Err(Err::Error(Invalid(HeaderError::InvalidId)));
     }
     if input.len() < len {
         return Err(Err::Incomplete(Needed::new(len - input.len())));
@@ -77,7 +134,7 @@ pub fn element_id(input: &[u8]) -> PResult<'_, u32> {
     // The all-ones value of each width is reserved (0xFF, 0x7FFF, ...).
     let mask = all_ones(len as u32) as u32;
     if id & mask == mask {
-        return Err(Err::Error(HeaderError::InvalidId));
+        return Err(Err::Error(Invalid(HeaderError::InvalidId)));
     }
     Ok((&input[len..], id))
 }
@@ -91,7 +148,12 @@ pub fn element_id(input: &[u8]) -> PResult<'_, u32> {
 /// assert_eq!(element_size(&[0x40, 0x02]), Ok((&[][..], Some(2))));
 /// ```
 pub fn element_size(input: &[u8]) -> PResult<'_, Option<u64>> {
-    let (rest, (value, len)) = vint(input)?;
+    finish(size(input))
+}
+
+/// [`element_size`] as a nom parser.
+fn size(input: &[u8]) -> NomResult<'_, Option<u64>> {
+    let (rest, (value, len)) = unsigned_vint(input)?;
     Ok((rest, (value != all_ones(len)).then_some(value)))
 }
 
@@ -102,13 +164,26 @@ fn all_ones(width: u32) -> u64 {
 }
 
 /// Reads an unsigned VINT and returns its value (marker removed) and width.
+///
+/// ```
+/// use kvs_mkv::ebml::{vint, HeaderError};
+/// assert_eq!(vint(&[0x40, 0x02, 0xAA]), Ok((&[0xAA][..], (2, 2))));
+/// assert_eq!(vint(&[0x40]), Err(HeaderError::incomplete(1)));
+/// assert_eq!(vint(&[0x00]), Err(HeaderError::InvalidSize));
+/// ```
 #[inline]
 pub fn vint(input: &[u8]) -> PResult<'_, (u64, u32)> {
+    finish(unsigned_vint(input))
+}
+
+/// [`vint`] as a nom parser.
+#[inline]
+fn unsigned_vint(input: &[u8]) -> NomResult<'_, (u64, u32)> {
     let Some(&first) = input.first() else {
         return Err(Err::Incomplete(Needed::new(1)));
     };
     if first == 0 {
-        return Err(Err::Error(HeaderError::InvalidSize));
+        return Err(Err::Error(Invalid(HeaderError::InvalidSize)));
     }
     let len = first.leading_zeros() + 1;
     let n = len as usize;
@@ -132,8 +207,12 @@ pub fn element_header(input: &[u8]) -> PResult<'_, Header> {
             return Ok((&input[usize::from(h.len)..], h));
         }
     }
-    let (rest, id) = element_id(input)?;
-    let (rest, size) = element_size(rest)?;
+    finish(header(input))
+}
+
+/// [`element_header`]'s byte-wise reader as a nom parser: ID then size.
+fn header(input: &[u8]) -> NomResult<'_, Header> {
+    let (rest, (id, size)) = (id, size).parse(input)?;
     let len = (input.len() - rest.len()) as u8;
     Ok((rest, Header { id, size, len }))
 }
@@ -265,29 +344,33 @@ mod tests {
 
     #[test]
     fn incomplete_is_not_an_error() {
-        assert_eq!(element_id(&[]), Err(Err::Incomplete(Needed::new(1))));
+        assert_eq!(element_id(&[]), Err(HeaderError::incomplete(1)));
+        assert_eq!(element_id(&[0x1A, 0x45]), Err(HeaderError::incomplete(2)));
+        assert_eq!(element_size(&[0x01, 0, 0]), Err(HeaderError::incomplete(5)));
+        assert_eq!(vint(&[]), Err(HeaderError::incomplete(1)));
         assert_eq!(
-            element_id(&[0x1A, 0x45]),
-            Err(Err::Incomplete(Needed::new(2)))
+            element_header(&[0x1A, 0x45]),
+            Err(HeaderError::incomplete(2))
         );
         assert_eq!(
-            element_size(&[0x01, 0, 0]),
-            Err(Err::Incomplete(Needed::new(5)))
+            element_header(&[0x1A, 0x45, 0xDF, 0xA3, 0x40]),
+            Err(HeaderError::incomplete(1))
         );
+        assert_eq!(HeaderError::incomplete(0), HeaderError::incomplete(1));
     }
 
     #[test]
     fn invalid_markers() {
+        assert_eq!(element_id(&[0x08, 0, 0, 0, 0]), Err(HeaderError::InvalidId));
+        assert_eq!(element_id(&[0x00]), Err(HeaderError::InvalidId));
+        assert_eq!(element_id(&[0xFF]), Err(HeaderError::InvalidId));
+        assert_eq!(element_size(&[0x00]), Err(HeaderError::InvalidSize));
+        assert_eq!(vint(&[0x00]), Err(HeaderError::InvalidSize));
         assert_eq!(
-            element_id(&[0x08, 0, 0, 0, 0]),
-            Err(Err::Error(HeaderError::InvalidId))
+            element_header(&[0x1A, 0x45, 0xDF, 0xA3, 0x00]),
+            Err(HeaderError::InvalidSize)
         );
-        assert_eq!(element_id(&[0x00]), Err(Err::Error(HeaderError::InvalidId)));
-        assert_eq!(element_id(&[0xFF]), Err(Err::Error(HeaderError::InvalidId)));
-        assert_eq!(
-            element_size(&[0x00]),
-            Err(Err::Error(HeaderError::InvalidSize))
-        );
+        assert_eq!(element_header(&[0xFF, 0x81]), Err(HeaderError::InvalidId));
     }
 
     #[test]

@@ -2,12 +2,16 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
-/// Longest fragment number the service writes, in decimal digits.
-const MAX_DIGITS: usize = 48;
+/// Longest fragment number, in decimal digits: the service models'
+/// `FragmentNumberString` is `"min":1, "max":128, "pattern":"^[0-9]+$"`
+/// (kinesis-video-media and kinesis-video-archived-media, 2017-09-30). The
+/// numbers seen in recordings have 47 or 48 digits.
+const MAX_DIGITS: usize = 128;
 
-/// A KVS fragment number: a decimal string of up to 48 digits (more than a
-/// `u128` holds). Ordered as the service orders fragments: by length, then
-/// byte by byte. `Copy`, and no allocation.
+/// A KVS fragment number: a decimal string of 1 to 128 digits, the service
+/// models' `FragmentNumberString` (more than a `u128` holds). Ordered as
+/// the service orders fragments: by length, then byte by byte. `Copy`, and
+/// no allocation.
 ///
 /// ```
 /// use kvs_mkv::FragmentNumber;
@@ -29,8 +33,8 @@ pub enum ParseFragmentNumberError {
     /// The string is empty.
     #[error("empty fragment number")]
     Empty,
-    /// More than 48 digits.
-    #[error("fragment number has {0} digits, more than 48")]
+    /// More than 128 digits.
+    #[error("fragment number has {0} digits, more than 128")]
     TooLong(usize),
     /// A character that is not an ASCII digit.
     #[error("fragment number contains a non-digit at position {0}")]
@@ -117,14 +121,18 @@ mod tests {
         assert_eq!(n(&one_48).max(n(&nines_47)), n(&one_48));
     }
 
+    /// The models' limit: 128 digits are a fragment number, 129 are not.
     #[test]
     fn limits() {
-        let max = "9".repeat(48);
+        let max = "9".repeat(128);
         assert_eq!(max.parse::<FragmentNumber>().unwrap().as_str(), max);
         assert_eq!(
-            "1".repeat(49).parse::<FragmentNumber>(),
-            Err(ParseFragmentNumberError::TooLong(49))
+            "1".repeat(129).parse::<FragmentNumber>(),
+            Err(ParseFragmentNumberError::TooLong(129))
         );
+        // Ordering holds at the limit too.
+        assert!(n(&"9".repeat(127)) < n(&format!("1{}", "0".repeat(127))));
+        assert!(n(&"9".repeat(128)) > n(&format!("9{}8", "9".repeat(126))));
         assert_eq!(
             "".parse::<FragmentNumber>(),
             Err(ParseFragmentNumberError::Empty)

@@ -1,6 +1,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::civil::{days_from_civil, days_in_month, SECS_PER_DAY};
+
 /// A KVS tag timestamp: seconds since the Unix epoch with a decimal fraction,
 /// parsed exactly from its text (never through a float).
 ///
@@ -31,7 +33,87 @@ pub enum ParseTimestampError {
     TooPrecise,
 }
 
+/// Why a string is not an RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SS[.f]Z`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseRfc3339Error {
+    /// Not of the form `YYYY-MM-DDTHH:MM:SS[.f]Z` (four-digit year, two
+    /// digits for the other fields, 1 to 9 fraction digits, `T` and `Z` in
+    /// either case).
+    #[error("not of the form YYYY-MM-DDTHH:MM:SS[.fff]Z")]
+    Syntax,
+    /// A month outside 1-12, a day the month does not have (2023-02-29),
+    /// an hour past 23, a minute past 59 or a second past 60.
+    #[error("no such date or time")]
+    NoSuchDate,
+    /// A time before 1970-01-01T00:00:00Z, which a `Timestamp` cannot hold.
+    #[error("before the Unix epoch (1970-01-01T00:00:00Z)")]
+    BeforeEpoch,
+}
+
 impl Timestamp {
+    /// Parses an RFC 3339 time in UTC, `YYYY-MM-DDTHH:MM:SS[.f]Z`: years
+    /// 0000 to 9999 of the proleptic Gregorian calendar, dates that exist
+    /// (2024-02-29 but not 2023-02-29 or 2023-02-31), 1 to 9 fraction
+    /// digits. A leap second (`:60`) is the second after `:59`, as Unix
+    /// time counts it. Times before the epoch are
+    /// [`ParseRfc3339Error::BeforeEpoch`]; offsets other than `Z` are not
+    /// taken.
+    ///
+    /// ```
+    /// use kvs_mkv::kvs::ParseRfc3339Error;
+    /// use kvs_mkv::Timestamp;
+    /// let t = Timestamp::parse_rfc3339("2017-11-28T06:55:09.126Z").unwrap();
+    /// assert_eq!(t.to_string(), "1511852109.126");
+    /// assert!(Timestamp::parse_rfc3339("2024-02-29T00:00:00Z").is_ok());
+    /// assert_eq!(
+    ///     Timestamp::parse_rfc3339("2023-02-29T00:00:00Z"),
+    ///     Err(ParseRfc3339Error::NoSuchDate)
+    /// );
+    /// ```
+    pub fn parse_rfc3339(s: &str) -> Result<Timestamp, ParseRfc3339Error> {
+        use ParseRfc3339Error::*;
+        let b = s.as_bytes();
+        let at = |i: usize, c: u8| b.get(i).is_some_and(|x| x.eq_ignore_ascii_case(&c));
+        if b.len() < 20
+            || !(at(4, b'-') && at(7, b'-') && at(10, b'T') && at(13, b':') && at(16, b':'))
+            || !at(b.len() - 1, b'Z')
+        {
+            return Err(Syntax);
+        }
+        let num = |from: usize, to: usize| -> Result<i64, ParseRfc3339Error> {
+            let digits = &b[from..to];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return Err(Syntax);
+            }
+            Ok(digits.iter().fold(0, |v, &d| v * 10 + i64::from(d - b'0')))
+        };
+        let (year, month, day) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        let (hour, minute, second) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+        let nanos = match &b[19..b.len() - 1] {
+            [] => 0,
+            [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+                let frac_end = b.len() - 1;
+                let value = num(20, frac_end)?;
+                value * 10i64.pow(9 - frac.len() as u32)
+            }
+            _ => return Err(Syntax),
+        };
+        if !(1..=12).contains(&month)
+            || !(1..=days_in_month(year, month)).contains(&day)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return Err(NoSuchDate);
+        }
+        let secs =
+            days_from_civil(year, month, day) * SECS_PER_DAY + hour * 3600 + minute * 60 + second;
+        Ok(Timestamp {
+            secs: u64::try_from(secs).map_err(|_| BeforeEpoch)?,
+            nanos: nanos as u32,
+        })
+    }
+
     /// A timestamp from whole seconds and nanoseconds (`nanos` below 1e9).
     pub fn new(secs: u64, nanos: u32) -> Option<Timestamp> {
         (nanos < 1_000_000_000).then_some(Timestamp { secs, nanos })
@@ -168,6 +250,95 @@ mod tests {
             Err(ParseTimestampError::OutOfRange)
         );
         assert_eq!(ts("1.0000000001"), Err(ParseTimestampError::TooPrecise));
+    }
+
+    /// Epoch seconds of RFC 3339 times, as Python's datetime computes them
+    /// (an independent implementation):
+    /// `python3 -c 'from datetime import datetime, timezone as z;
+    /// print(int(datetime(2000,2,29,12,tzinfo=z.utc).timestamp()))'`
+    /// and so on for each row; the fraction is the text's.
+    const PYTHON_TABLE: [(&str, u64, u32); 15] = [
+        ("1970-01-01T00:00:00Z", 0, 0),
+        ("1970-01-01T00:00:00.001Z", 0, 1_000_000),
+        ("1999-12-31T23:59:59Z", 946_684_799, 0),
+        ("2000-02-29T12:00:00Z", 951_825_600, 0),
+        ("2000-03-01T00:00:00Z", 951_868_800, 0),
+        ("2017-11-28T06:55:09.126Z", 1_511_852_109, 126_000_000),
+        ("2024-02-29T23:59:59.999999999Z", 1_709_251_199, 999_999_999),
+        ("2024-03-01T00:00:00Z", 1_709_251_200, 0),
+        ("2038-01-19T03:14:08Z", 2_147_483_648, 0),
+        ("2100-02-28T00:00:00Z", 4_107_456_000, 0),
+        ("2100-03-01T00:00:00Z", 4_107_542_400, 0),
+        ("2400-02-29T00:00:00Z", 13_574_563_200, 0),
+        ("9999-12-31T23:59:59Z", 253_402_300_799, 0),
+        ("2023-11-14T22:13:22.5Z", 1_700_000_002, 500_000_000),
+        ("2015-08-30T12:36:00Z", 1_440_938_160, 0),
+    ];
+
+    #[test]
+    fn rfc3339_against_python() {
+        for (text, secs, nanos) in PYTHON_TABLE {
+            let t = Timestamp::parse_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!((t.secs(), t.subsec_nanos()), (secs, nanos), "{text}");
+            // Through Timestamp's own text and back.
+            assert_eq!(ts(&t.to_string()), Ok(t), "{text}");
+        }
+    }
+
+    /// Dates Python's datetime refuses ("day is out of range for month",
+    /// "does not match format"), the years 1900 and 2100 not leap, and
+    /// times before the epoch (1900-03-01 is -2203891200 in Python).
+    #[test]
+    fn rfc3339_rejects() {
+        use ParseRfc3339Error::*;
+        for (text, why) in [
+            ("2023-02-29T00:00:00Z", NoSuchDate),
+            ("2023-02-31T00:00:00Z", NoSuchDate),
+            ("1900-02-29T00:00:00Z", NoSuchDate),
+            ("2100-02-29T00:00:00Z", NoSuchDate),
+            ("2023-04-31T00:00:00Z", NoSuchDate),
+            ("2023-13-01T00:00:00Z", NoSuchDate),
+            ("2023-00-10T00:00:00Z", NoSuchDate),
+            ("2023-01-00T00:00:00Z", NoSuchDate),
+            ("2023-01-01T24:00:00Z", NoSuchDate),
+            ("2023-01-01T00:60:00Z", NoSuchDate),
+            ("2023-01-01T00:00:61Z", NoSuchDate),
+            ("1969-12-31T23:59:59Z", BeforeEpoch),
+            ("1900-03-01T00:00:00Z", BeforeEpoch),
+            ("0000-01-01T00:00:00Z", BeforeEpoch),
+            ("10000-01-01T00:00:00Z", Syntax),
+            ("100000000000000-01-01T00:00:00Z", Syntax),
+            ("2023-1-01T00:00:00Z", Syntax),
+            ("+2023-01-01T00:00:00Z", Syntax),
+            ("2023-01-01T00:00:00", Syntax),
+            ("2023-01-01T00:00:00+00:00", Syntax),
+            ("2023-01-01 00:00:00Z", Syntax),
+            ("2023-01-01T00:00:00.Z", Syntax),
+            ("2023-01-01T00:00:00.1234567890Z", Syntax),
+            ("2023-01-01T00:00:0aZ", Syntax),
+            ("2023-01-01T00:00:00.-5Z", Syntax),
+            ("1511852109.126", Syntax),
+            ("", Syntax),
+            ("2023-01-01T00:00:00Zé", Syntax),
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(text), Err(why), "{text:?}");
+        }
+        // Lower-case separators are RFC 3339's too; a leap second is the
+        // next second.
+        assert_eq!(
+            Timestamp::parse_rfc3339("2015-08-30t12:36:00z")
+                .unwrap()
+                .secs(),
+            1_440_938_160
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2016-12-31T23:59:60Z")
+                .unwrap()
+                .secs(),
+            Timestamp::parse_rfc3339("2017-01-01T00:00:00Z")
+                .unwrap()
+                .secs()
+        );
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub enum BlockError {
 
 fn header(input: &[u8]) -> Result<(usize, BlockHeader), BlockError> {
     let (rest, (track, _)) = vint(input).map_err(|e| match e {
-        nom::Err::Incomplete(_) => BlockError::ShortHeader,
+        ebml::HeaderError::Incomplete { .. } => BlockError::ShortHeader,
         _ => BlockError::BadTrackNumber,
     })?;
     // Read directly: this runs once per frame.

@@ -813,8 +813,8 @@ enum Read {
 fn read_header(input: &[u8]) -> Read {
     match element_header(input) {
         Ok((_, h)) => Read::Header(h),
-        Err(nom::Err::Incomplete(_)) => Read::Incomplete,
-        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Read::Invalid(match e {
+        Err(HeaderError::Incomplete { .. }) => Read::Incomplete,
+        Err(e) => Read::Invalid(match e {
             HeaderError::InvalidId => DecodeErrorKind::InvalidElementId,
             _ => DecodeErrorKind::InvalidElementSize,
         }),

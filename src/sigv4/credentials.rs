@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::SystemTime;
 
+use super::redact::REDACTED;
+
 /// An AWS access key: its public id, its secret, the session token of
 /// temporary (STS) credentials, and when temporary credentials expire.
 ///
@@ -103,8 +105,11 @@ impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials")
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"***")
-            .field("session_token", &self.session_token.as_ref().map(|_| "***"))
+            .field("secret_access_key", &REDACTED)
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| REDACTED),
+            )
             .field("expires_at", &self.expires_at.map(super::format_amz_date))
             .finish()
     }
@@ -112,9 +117,9 @@ impl fmt::Debug for Credentials {
 
 impl fmt::Display for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (secret ***", self.access_key_id)?;
+        write!(f, "{} (secret {REDACTED}", self.access_key_id)?;
         if self.session_token.is_some() {
-            f.write_str(", session token ***")?;
+            write!(f, ", session token {REDACTED}")?;
         }
         f.write_str(")")
     }

@@ -311,7 +311,7 @@ pub async fn listing(client: &Client) -> Vec<String> {
     let all = pages.into_iter().flat_map(|p| p.items).collect();
     sort_fragments(all, FragmentOrder::FragmentNumber)
         .into_iter()
-        .map(|f| f.fragment_number)
+        .map(|f| f.fragment_number.to_string())
         .collect()
 }
 
