@@ -31,6 +31,10 @@ use super::retry::{Budget, Failure};
 use super::{Answer, Api, Client, ClientError, StreamId};
 use crate::{Chunk, ChunkDecoder, Error, Event, EventDecoder, FragmentNumber, Limits};
 
+/// The largest buffer a GetMedia stream keeps between chunks (see
+/// `ResumingStream::release`).
+const KEPT_BUFFER: usize = 64 * 1024;
+
 /// When a GetMedia stream stops, and how it resumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -578,7 +582,7 @@ impl<S: Session> ResumingStream<S> {
         let stream = self.stream.clone();
         self.progress_at_open = self.resume.progress;
         self.session = S::new(self.options.limits);
-        self.buf.clear();
+        self.buf = BytesMut::new();
         Ok(async move { client.data_attempt(&stream, Api::GetMedia, &body).await }.boxed())
     }
 
@@ -729,9 +733,22 @@ impl<S: Session> ResumingStream<S> {
         }));
     }
 
+    /// Lets go of a large buffer once the decoder has taken its chunks (or
+    /// frames) off it. Those are views of the buffer's allocation, which
+    /// the buffer's unused part keeps too: a session waiting for its next
+    /// fragment would hold a chunk's worth of memory (twice that, after
+    /// the buffer's doublings) for as long as it waits. What is left, at
+    /// most [`KEPT_BUFFER`] / 2 bytes, is copied to a buffer of its own;
+    /// the allocation goes when the caller drops what it was given.
+    fn release(&mut self) {
+        if self.buf.capacity() > KEPT_BUFFER && self.buf.len() <= KEPT_BUFFER / 2 {
+            self.buf = BytesMut::from(&self.buf[..]);
+        }
+    }
+
     /// The current session broke: what it brought is fetched again.
     fn broke(&mut self, e: ClientError) {
-        self.buf.clear();
+        self.buf = BytesMut::new();
         let f = Failure::new(self.url.clone(), e);
         self.out.push_back(Item::SessionEnd(Some(f)));
         self.phase = Phase::Idle;
@@ -858,6 +875,7 @@ impl<S: Session> Stream for ResumingStream<S> {
                                 this.buf.extend_from_slice(&data);
                             }
                             this.feed(false);
+                            this.release();
                             this.phase = Phase::Reading(this.read(body));
                         }
                         Some((_, Some(Err(e)))) => this.broke(e),
