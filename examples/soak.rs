@@ -3,33 +3,47 @@
 //!
 //! ```text
 //! cargo run --release --example soak --features client,emulator -- --sessions N --seconds S
-//!     [--recording PATH | --camera-mbit R] [--speed X]
+//!     [--recording PATH | --camera-mbit R] [--speed X] [--frames]
 //! ```
 //!
 //! The emulator runs in a child process (this program again, with
 //! `--serve`), so that the figures printed are the client's alone: it
 //! serves N streams of one recording (testdata/sample.mkv, another file, or
 //! a camera-shaped recording of 10 s at R Mbit/s made by the crate's
-//! writer), live. N concurrent `Client::get_media` streams (from EARLIEST,
-//! following the live edge, resuming by themselves) read for S seconds;
-//! then each stream's fragments are listed with ListFragments and compared
-//! with what the session got: every fragment from the first listed up to
-//! the last one received must have come exactly once and in order.
+//! writer), live. N concurrent `Client::get_media` streams (or, with
+//! `--frames`, `Client::get_media_events`, the frame-level stream) from
+//! EARLIEST, following the live edge and resuming by themselves, read for
+//! S seconds; then each stream's fragments are listed with ListFragments
+//! and compared with what the session got: every fragment from the first
+//! listed up to the last one received must have come exactly once and in
+//! order (examples/support/soak_check.rs, tested by tests/soak_check.rs).
 //!
 //! The one line on stdout:
 //! `soak: sessions N fragments F lost L duplicated D peak_rss_mb R cpu_s C`
 //! (F fragments received by all sessions, R the client process's peak
-//! resident memory (VmHWM), C its user + system CPU seconds). The emulator's
-//! own peak memory and CPU go to stderr. Exit 0 only when L and D are 0
-//! (and nothing came out of order).
+//! resident memory (VmHWM), C its user + system CPU seconds). Exit 0 only
+//! when L and D are 0 (and nothing came out of order).
+//!
+//! Before it, on stderr: `soak client: ...` (bytes, Mbit/s, CPU-s per
+//! Gbit), the chunk delay `soak-latency: chunks K p50_ms X p99_ms Y max_ms
+//! Z`, and the emulator's own peak memory and CPU (`soak emulator: ...`).
+//! The delay of a chunk is the wall clock when the session hands it out
+//! minus the time the emulator made its fragment available, computed from
+//! the chunk: its server timestamp plus the span of its frames (live, the
+//! emulator's timestamps are the wall clock, and a fragment becomes
+//! available once its last frame is due). Fragments already available when
+//! a session began (the archived catch-up) are not counted; K is the number
+//! of chunks counted. With `--speed` other than 1 the emulator's clock is
+//! not the wall clock and no delay is given (`-`).
 
 #[path = "../benches/support/camera.rs"]
 mod camera;
+#[path = "support/soak_check.rs"]
+mod soak_check;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -39,6 +53,7 @@ use kvs_mkv::client::{
 };
 use kvs_mkv::emulator::{Emulator, Options};
 use kvs_mkv::sigv4::Credentials;
+use kvs_mkv::{ChunkInfo, Event, Frame};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 struct Args {
@@ -47,12 +62,13 @@ struct Args {
     recording: Option<PathBuf>,
     camera_mbit: Option<u32>,
     speed: f64,
+    frames: bool,
     serve: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: soak --sessions N --seconds S [--recording PATH | --camera-mbit 1|6] [--speed X]"
+        "usage: soak --sessions N --seconds S [--recording PATH | --camera-mbit 1|6] [--speed X] [--frames]"
     );
     std::process::exit(2)
 }
@@ -64,6 +80,7 @@ fn args() -> Args {
         recording: None,
         camera_mbit: None,
         speed: 1.0,
+        frames: false,
         serve: false,
     };
     let mut it = std::env::args().skip(1);
@@ -75,6 +92,7 @@ fn args() -> Args {
             "--recording" => a.recording = Some(value().into()),
             "--camera-mbit" => a.camera_mbit = Some(value().parse().unwrap_or_else(|_| usage())),
             "--speed" => a.speed = value().parse().unwrap_or_else(|_| usage()),
+            "--frames" => a.frames = true,
             "--serve" => a.serve = true,
             _ => usage(),
         }
@@ -175,41 +193,124 @@ async fn serve(a: &Args) {
 /// What one session saw.
 #[derive(Default)]
 struct Outcome {
-    received: usize,
-    lost: usize,
-    duplicated: usize,
-    out_of_order: bool,
+    check: soak_check::Check,
     bytes: u64,
+    /// Chunk delays, ms (see [`available_ms`]).
+    delays: Vec<i64>,
     error: Option<String>,
 }
 
-async fn session(client: Client, i: usize, until: Instant) -> Outcome {
+/// When the emulator made a fragment available, in ms since the epoch:
+/// live, a fragment is available once its last frame is due, which is its
+/// server timestamp (its start, 250 ms after the producer timestamp) plus
+/// the span of its frames (first frame to the last one's timecode plus the
+/// typical gap between frames of its track, or its BlockDuration). Where
+/// the emulator counts from a Cluster timecode before the first frame, or
+/// holds a fragment back behind an earlier one, the real availability is
+/// later: the delay computed is then the larger.
+#[derive(Default)]
+struct Span {
+    first: Option<i128>,
+    end: Option<i128>,
+    /// Per track: first and last timecode (ns), frame count.
+    tracks: Vec<(u64, i128, i128, i128)>,
+}
+
+impl Span {
+    fn add(&mut self, f: &Frame) {
+        let t = f.pts_ns();
+        self.first = Some(self.first.map_or(t, |v| v.min(t)));
+        if let Some(d) = f.duration() {
+            let e = t + i128::from(d) * i128::from(f.timecode_scale());
+            self.end = Some(self.end.map_or(e, |v| v.max(e)));
+        }
+        match self.tracks.iter_mut().find(|x| x.0 == f.track()) {
+            Some(x) => {
+                x.2 = x.2.max(t);
+                x.3 += 1;
+            }
+            None => self.tracks.push((f.track(), t, t, 1)),
+        }
+    }
+
+    /// The fragment's availability (ms since the epoch), from its server
+    /// timestamp; the span is reset for the next fragment.
+    fn available_ms(&mut self, info: &ChunkInfo) -> Option<i64> {
+        let span = std::mem::take(self);
+        let server = info.server_timestamp()?.as_millis() as i64;
+        let mut end = span.end;
+        for (_, lo, hi, n) in span.tracks {
+            let gap = if n > 1 { (hi - lo) / (n - 1) } else { 0 };
+            end = Some(end.map_or(hi + gap, |v| v.max(hi + gap)));
+        }
+        let span_ms = match (span.first, end) {
+            (Some(a), Some(b)) => ((b - a).max(0) / 1_000_000) as i64,
+            _ => 0,
+        };
+        Some(server + span_ms)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn session(client: Client, i: usize, until: Instant, frames: bool) -> Outcome {
     let mut out = Outcome::default();
     let mut options = GetMediaOptions::default();
     options.stop_after_empty_sessions = None;
-    let mut media = client.get_media(
-        StreamId::Name(stream_name(i)),
-        StartSelector::Earliest,
-        options,
-    );
+    let stream = StreamId::Name(stream_name(i));
     let mut got: Vec<String> = Vec::new();
-    loop {
-        let next = tokio::time::timeout_at(until.into(), media.next()).await;
-        match next {
-            Err(_) | Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                out.error = Some(e.to_string());
-                break;
+    // The fragments archived before the session began arrive at once (a
+    // catch-up, not a delay): those that became available after it began
+    // count, start-up included.
+    let live_from = now_ms();
+    let mut span = Span::default();
+    // A fragment complete: its number and the delay.
+    let mut done = |info: &ChunkInfo, span: &mut Span, out: &mut Outcome| {
+        let now = now_ms();
+        if let Some(at) = span.available_ms(info).filter(|&at| at > live_from) {
+            out.delays.push(now - at);
+        }
+        if let Some(n) = info.fragment_number() {
+            got.push(n.to_string());
+        }
+    };
+    let bytes = if frames {
+        let mut media = client.get_media_events(stream, StartSelector::Earliest, options);
+        loop {
+            match tokio::time::timeout_at(until.into(), media.next()).await {
+                Err(_) | Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    out.error = Some(e.to_string());
+                    break;
+                }
+                Ok(Some(Ok(Event::Start(_)))) => span = Span::default(),
+                Ok(Some(Ok(Event::Frame(f)))) => span.add(&f),
+                Ok(Some(Ok(Event::End(info)))) => done(&info, &mut span, &mut out),
             }
-            Ok(Some(Ok(chunk))) => {
-                if let Some(n) = chunk.fragment_number() {
-                    got.push(n.to_string());
+        }
+        media.stats().bytes
+    } else {
+        let mut media = client.get_media(stream, StartSelector::Earliest, options);
+        loop {
+            match tokio::time::timeout_at(until.into(), media.next()).await {
+                Err(_) | Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    out.error = Some(e.to_string());
+                    break;
+                }
+                Ok(Some(Ok(chunk))) => {
+                    chunk.frames().iter().for_each(|f| span.add(f));
+                    done(chunk.info(), &mut span, &mut out);
                 }
             }
         }
-    }
-    out.bytes = media.stats().bytes;
-    drop(media);
+        media.stats().bytes
+    };
+    out.bytes = bytes;
     let listed = match client
         .list_fragments(StreamId::Name(stream_name(i)), None, Pagination::default())
         .try_collect::<Vec<_>>()
@@ -224,37 +325,9 @@ async fn session(client: Client, i: usize, until: Instant) -> Outcome {
             return out;
         }
     };
-    out.received = got.len();
-    let unique: HashSet<&str> = got.iter().map(String::as_str).collect();
-    out.duplicated = got.len() - unique.len();
-    // Expected: every listed fragment up to the last one received.
-    let last = listed
-        .iter()
-        .rposition(|f| unique.contains(f.fragment_number.as_str()));
-    let expected: Vec<&str> = match last {
-        Some(l) => listed[..=l]
-            .iter()
-            .map(|f| f.fragment_number.as_str())
-            .collect(),
-        None => listed
-            .first()
-            .map(|f| vec![f.fragment_number.as_str()])
-            .unwrap_or_default(),
-    };
-    let expected_set: HashSet<&str> = expected.iter().copied().collect();
-    out.lost = expected.iter().filter(|n| !unique.contains(*n)).count();
-    let mut seen = HashSet::new();
-    let firsts: Vec<&str> = got
-        .iter()
-        .map(String::as_str)
-        .filter(|n| seen.insert(*n))
-        .collect();
-    let in_order: Vec<&str> = expected
-        .iter()
-        .copied()
-        .filter(|n| unique.contains(n))
-        .collect();
-    out.out_of_order = firsts != in_order || unique.iter().any(|n| !expected_set.contains(n));
+    let got: Vec<&str> = got.iter().map(String::as_str).collect();
+    let listed: Vec<&str> = listed.iter().map(|f| f.fragment_number.as_str()).collect();
+    out.check = soak_check::check(&got, &listed);
     out
 }
 
@@ -295,17 +368,19 @@ async fn run(a: &Args) -> i32 {
     let started = Instant::now();
     let until = started + Duration::from_secs(a.seconds);
     let tasks: Vec<_> = (0..a.sessions)
-        .map(|i| tokio::spawn(session(client.clone(), i, until)))
+        .map(|i| tokio::spawn(session(client.clone(), i, until, a.frames)))
         .collect();
     let (mut fragments, mut lost, mut duplicated, mut disorder, mut bytes) = (0, 0, 0, 0, 0u64);
     let mut errors = Vec::new();
+    let mut delays = Vec::new();
     for (i, t) in tasks.into_iter().enumerate() {
         let o = t.await.expect("a session does not panic");
-        fragments += o.received;
-        lost += o.lost;
-        duplicated += o.duplicated;
-        disorder += usize::from(o.out_of_order);
+        fragments += o.check.received;
+        lost += o.check.lost;
+        duplicated += o.check.duplicated;
+        disorder += usize::from(o.check.out_of_order);
         bytes += o.bytes;
+        delays.extend(o.delays);
         if let Some(e) = o.error {
             errors.push(format!("session {i}: {e}"));
         }
@@ -324,6 +399,19 @@ async fn run(a: &Args) -> i32 {
     for e in errors.iter().take(5) {
         eprintln!("  {e}");
     }
+    if a.speed != 1.0 {
+        // Timestamps follow the emulator's faster or slower clock.
+        delays.clear();
+    }
+    delays.sort_unstable();
+    let q = |q: f64| soak_check::quantile(&delays, q).map_or("-".into(), |v| v.to_string());
+    eprintln!(
+        "soak-latency: chunks {} p50_ms {} p99_ms {} max_ms {}",
+        delays.len(),
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
     // Stop the emulator: it reports on stderr when its stdin closes.
     drop(child.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
@@ -332,7 +420,7 @@ async fn run(a: &Args) -> i32 {
         a.sessions,
         peak_rss_mb("self")
     );
-    i32::from(lost > 0 || duplicated > 0 || disorder > 0 || fragments == 0)
+    soak_check::exit_code(fragments, lost, duplicated, disorder)
 }
 
 fn main() {

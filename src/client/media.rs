@@ -31,6 +31,10 @@ use super::retry::{Budget, Failure};
 use super::{Answer, Api, Client, ClientError, StreamId};
 use crate::{Chunk, ChunkDecoder, Error, Event, EventDecoder, FragmentNumber, Limits};
 
+/// The largest buffer a GetMedia stream keeps between chunks (see
+/// `ResumingStream::release`).
+const KEPT_BUFFER: usize = 64 * 1024;
+
 /// When a GetMedia stream stops, and how it resumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -422,6 +426,10 @@ struct ResumingStream<S: Session> {
     /// The last poll handed out an item: the caller's time with it counts
     /// against neither the idle nor the chunk timeout.
     handed_out: bool,
+    /// The most the buffer held since it was last released.
+    filled: usize,
+    /// What it held before it was last released: the size to grow to.
+    hint: usize,
 }
 
 /// Chunks from GetMedia, resuming by itself ([`Client::get_media`]).
@@ -557,6 +565,8 @@ impl<S: Session> ResumingStream<S> {
             idle: None,
             started: false,
             handed_out: false,
+            filled: 0,
+            hint: 0,
         }
     }
 
@@ -578,7 +588,7 @@ impl<S: Session> ResumingStream<S> {
         let stream = self.stream.clone();
         self.progress_at_open = self.resume.progress;
         self.session = S::new(self.options.limits);
-        self.buf.clear();
+        self.buf = BytesMut::new();
         Ok(async move { client.data_attempt(&stream, Api::GetMedia, &body).await }.boxed())
     }
 
@@ -729,9 +739,35 @@ impl<S: Session> ResumingStream<S> {
         }));
     }
 
+    /// Lets go of a large buffer once the decoder has taken its chunks (or
+    /// frames) off it. Those are views of the buffer's allocation, which
+    /// the buffer's unused part keeps too: a session waiting for its next
+    /// fragment would hold a chunk's worth of memory (twice that, after
+    /// the buffer's doublings) for as long as it waits. What is left, at
+    /// most [`KEPT_BUFFER`] / 2 bytes, is copied to a buffer of its own;
+    /// the allocation goes when the caller drops what it was given.
+    fn release(&mut self) {
+        if self.buf.capacity() > KEPT_BUFFER && self.buf.len() <= KEPT_BUFFER / 2 {
+            self.buf = BytesMut::from(&self.buf[..]);
+            self.hint = std::mem::take(&mut self.filled);
+        }
+    }
+
+    /// Appends bytes read. The buffer grows at once to the size the last
+    /// released one reached (plus an eighth), not by doublings from a few
+    /// KiB: one allocation per chunk, no copies on the way, and no more
+    /// than a chunk and an eighth unless the chunk is bigger than the last.
+    fn append(&mut self, data: &[u8]) {
+        if self.buf.capacity() - self.buf.len() < data.len() {
+            let want = (self.hint + self.hint / 8).saturating_sub(self.buf.len());
+            self.buf.reserve(want.max(data.len()));
+        }
+        self.buf.extend_from_slice(data);
+    }
+
     /// The current session broke: what it brought is fetched again.
     fn broke(&mut self, e: ClientError) {
-        self.buf.clear();
+        self.buf = BytesMut::new();
         let f = Failure::new(self.url.clone(), e);
         self.out.push_back(Item::SessionEnd(Some(f)));
         self.phase = Phase::Idle;
@@ -852,12 +888,14 @@ impl<S: Session> Stream for ResumingStream<S> {
                             if this.buf.is_empty() {
                                 match data.try_into_mut() {
                                     Ok(owned) => this.buf = owned,
-                                    Err(data) => this.buf.extend_from_slice(&data),
+                                    Err(data) => this.append(&data),
                                 }
                             } else {
-                                this.buf.extend_from_slice(&data);
+                                this.append(&data);
                             }
+                            this.filled = this.filled.max(this.buf.len());
                             this.feed(false);
+                            this.release();
                             this.phase = Phase::Reading(this.read(body));
                         }
                         Some((_, Some(Err(e)))) => this.broke(e),

@@ -374,8 +374,15 @@ impl Client {
             inner: https,
             timeout: config.connect_timeout,
         };
-        let http =
-            hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+        // hyper's read buffer grows to about 400 KB (a 512 KiB allocation)
+        // on a fast body and keeps that size for the connection's life: for
+        // a GetMedia session that waits for its next fragment, memory held
+        // for nothing (media.rs copies what it reads into its own buffer).
+        // Reads of at most 32 KiB (an allocation of about 64 KiB) cost a
+        // few more calls on big chunks. It also caps a response head.
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .http1_max_buf_size(32 * 1024)
+            .build(connector);
         Ok(Client {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(Some(config.calls_per_second.max(1))),

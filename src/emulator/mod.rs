@@ -851,3 +851,45 @@ pub(crate) fn splitmix(x: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addresses(p: &Prepared, name: &str) -> Vec<(usize, usize)> {
+        p.streams[name].timeline.addresses()
+    }
+
+    /// However many streams serve one recording (the same bytes, or the
+    /// same file), their fragments are views of one copy: the same
+    /// addresses. A recording given as other bytes (a copy) is a copy.
+    #[test]
+    fn streams_of_one_recording_share_one_copy() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.mkv");
+        let data = Bytes::from(std::fs::read(&path).expect("testdata/sample.mkv"));
+        let mut builder = Emulator::builder().live(true);
+        for i in 0..100 {
+            builder = builder.stream(format!("bytes-{i}"), data.clone());
+        }
+        for i in 0..3 {
+            builder = builder.stream(format!("file-{i}"), path.clone());
+        }
+        builder = builder.stream("copy", Bytes::copy_from_slice(&data));
+        drop(data);
+        let p = builder.prepare().expect("the configuration is good");
+
+        let first = addresses(&p, "bytes-0");
+        assert!(!first.is_empty());
+        for i in 1..100 {
+            assert_eq!(addresses(&p, &format!("bytes-{i}")), first, "stream {i}");
+        }
+        let file = addresses(&p, "file-0");
+        assert_eq!(addresses(&p, "file-1"), file);
+        assert_eq!(addresses(&p, "file-2"), file);
+        // The checks can tell copies apart.
+        assert_ne!(file, first);
+        let copy = addresses(&p, "copy");
+        assert_eq!(copy.len(), first.len());
+        assert!(copy.iter().zip(&first).all(|(a, b)| a.1 != b.1));
+    }
+}

@@ -178,6 +178,16 @@ impl Timeline {
         self.sources.len()
     }
 
+    /// Where each fragment's bytes live (head and media addresses), for
+    /// the test that streams of one recording share one copy.
+    #[cfg(test)]
+    pub fn addresses(&self) -> Vec<(usize, usize)> {
+        self.sources
+            .iter()
+            .map(|s| (s.head.as_ptr() as usize, s.media.as_ptr() as usize))
+            .collect()
+    }
+
     /// How many fragments exist at `now_ms`: fragments `0..available`.
     pub fn available(&self, now_ms: u64) -> u64 {
         let n = self.sources.len() as u64;
