@@ -1445,3 +1445,44 @@ fn large_payloads_are_passed_over_in_pieces() {
         ]
     );
 }
+
+/// Found by the fuzz smoke (element_reader): the input ends inside a
+/// header that is also cut by the end of its parent (a TrackEntry whose
+/// declared size ends exactly where the input does). The TrackEntry was
+/// reported as ending at its declared end yet incomplete; it is read only up
+/// to the header that could never fit in it, then the cut is reported.
+#[test]
+fn a_header_cut_by_its_parents_end_at_the_end_of_input() {
+    // The last three bytes of the TrackEntry: ID 0x81, then the first two
+    // bytes of an 8-byte size.
+    let entry = el(TRACK_ENTRY, &[0xD7, 0x81, 0x01, 0x81, 0x01, 0x4A]);
+    let input = concat(&[ebml_header(), open_unknown(SEGMENT, 8), el(TRACKS, &entry)]);
+    let cut_at = (input.len() - 3) as u64;
+    for items in [
+        read_whole(&input),
+        read_pieces(&input, &[1]),
+        read_slices(&input, &[7]),
+    ] {
+        check_structure(&items);
+        let ends: Vec<_> = elements(&items)
+            .into_iter()
+            .filter(|e| matches!(e, Element::End { id, .. } if *id == TRACK_ENTRY))
+            .collect();
+        assert_eq!(
+            ends,
+            [Element::End {
+                id: TRACK_ENTRY,
+                offset_end: cut_at,
+                depth: 2,
+                complete: false
+            }]
+        );
+        let errs = errors(&items);
+        assert_eq!(errs.len(), 1, "{items:?}");
+        assert_eq!(errs[0].offset, cut_at, "{items:?}");
+        assert!(
+            matches!(errs[0].kind, DecodeErrorKind::Truncated { .. }),
+            "{items:?}"
+        );
+    }
+}

@@ -587,6 +587,18 @@ impl ElementReader {
                     let inside = self.cut_inside();
                     self.pos = data_end;
                     self.truncated(inside, pos);
+                    // A header cut by the end of an open element (not only
+                    // by the end of the input) could never have fit in it:
+                    // that element is read up to the header, not to its end.
+                    if self
+                        .stack
+                        .iter()
+                        .any(|o| o.end.is_some_and(|end| end <= data_end))
+                    {
+                        if let State::Closing { at, .. } = &mut self.state {
+                            *at = pos;
+                        }
+                    }
                 }
                 return Next::Go;
             }
