@@ -338,30 +338,32 @@ fn empty_tags_element() {
     assert!(chunks(&items)[0].info().tags.is_empty());
 }
 
+/// The service models allow 1 to 128 digits (`FragmentNumberString`);
+/// recordings show 47 or 48.
 #[test]
-fn fragment_number_of_48_digits() {
-    let n48 = "123456789012345678901234567890123456789012345678";
+fn fragment_number_of_128_digits() {
+    let n128 = "1234567890".repeat(13)[..128].to_string();
     let bytes = concat(&[
         head(8),
-        tags_w(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", n48)], 4),
+        tags_w(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", &n128)], 4),
     ]);
     let items = decode(&bytes);
     no_errors(&items);
     assert_eq!(
         chunks(&items)[0].fragment_number().unwrap().to_string(),
-        n48
+        n128
     );
-    // 49 digits is not a fragment number: kept as a tag, reported as invalid.
-    let n49 = format!("{n48}9");
+    // 129 digits is not a fragment number: kept as a tag, reported as invalid.
+    let n129 = format!("{n128}9");
     let bytes = concat(&[
         head(8),
-        tags_w(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", &n49)], 4),
+        tags_w(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", &n129)], 4),
     ]);
     let items = decode(&bytes);
     let info = chunks(&items)[0].info();
     assert_eq!(info.fragment_number(), None);
     assert_eq!(info.aws.invalid.len(), 1);
-    assert_eq!(info.tags[0].value.as_str(), Some(n49.as_str()));
+    assert_eq!(info.tags[0].value.as_str(), Some(n129.as_str()));
 }
 
 /// Nested SimpleTags are flattened in document order; TagBinary kept.
