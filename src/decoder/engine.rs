@@ -22,10 +22,11 @@ use memchr::memmem;
 use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue};
 use crate::ebml::{self, element_header, Header, HeaderError};
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
-use crate::kvs::names;
+use crate::kvs::AwsTag;
 use crate::limits::Limits;
+use crate::matroska::header::HeaderCheck;
 use crate::matroska::ids::{self, may_contain};
-use crate::matroska::tags::SimpleTagBuild;
+use crate::matroska::tags::{SimpleTagBuild, SimpleTagStack};
 use crate::matroska::Track;
 use crate::text::{Text, TextArena};
 use fast::Fast;
@@ -101,7 +102,7 @@ struct Build {
     /// (track index, start, end).
     privates: Vec<(usize, u64, u64)>,
     private: Option<(u64, u64)>,
-    simple_tags: Vec<SimpleTagBuild>,
+    simple_tags: SimpleTagStack,
     /// Whole-chunk mode: memory kept per frame until the chunk ends, counted
     /// against `max_chunk_size` with the chunk's bytes (a laced block can
     /// turn a few bytes into hundreds of frames).
@@ -133,6 +134,8 @@ pub(crate) struct Engine {
     finder: memmem::Finder<'static>,
     /// Where tag and track strings are packed (no allocation per string).
     arena: TextArena,
+    /// The EBML header check, which remembers the last header accepted.
+    header_check: HeaderCheck,
     /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
     /// TimecodeScale, in case its Segment goes on (as in a merged file).
     continuation: Option<(Vec<Track>, u64)>,
@@ -168,6 +171,7 @@ impl Engine {
             ready: None,
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
             arena: TextArena::default(),
+            header_check: HeaderCheck::default(),
             continuation: None,
             header_at: None,
             wait: None,
@@ -602,8 +606,8 @@ impl Engine {
             return damage(DecodeErrorKind::TooManyTags { limit }, at);
         }
         if let TagValue::String(s) = &value {
-            chunk.info.aws.apply_text(&name, s);
-            if chunk.started && name == names::CONTINUATION_TOKEN {
+            let tag = chunk.info.aws.apply_name_text(&name, s);
+            if chunk.started && tag == Some(AwsTag::ContinuationToken) {
                 chunk.token = true;
             }
         }

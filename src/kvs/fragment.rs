@@ -53,7 +53,14 @@ impl FromStr for FragmentNumber {
     type Err = ParseFragmentNumberError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bytes = s.as_bytes();
+        FragmentNumber::from_ascii(s.as_bytes())
+    }
+}
+
+impl FragmentNumber {
+    /// As [`FromStr`], from the bytes (a tag value read by the decoder, not
+    /// made a `str` first).
+    pub(crate) fn from_ascii(bytes: &[u8]) -> Result<Self, ParseFragmentNumberError> {
         if bytes.is_empty() {
             return Err(ParseFragmentNumberError::Empty);
         }

@@ -8,4 +8,5 @@ mod timestamp;
 
 pub use fragment::{FragmentNumber, ParseFragmentNumberError};
 pub use tags::{names, AwsTags, ErrorId, InvalidTag};
+pub(crate) use tags::{static_name, AwsTag};
 pub use timestamp::{ParseRfc3339Error, ParseTimestampError, Timestamp};

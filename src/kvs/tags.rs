@@ -1,4 +1,5 @@
 use std::fmt;
+use std::str::FromStr;
 
 use super::{FragmentNumber, Timestamp};
 use crate::text::Text;
@@ -178,7 +179,7 @@ impl AwsTags {
     /// assert_eq!(aws.millis_behind_now, Some(1500));
     /// ```
     pub fn apply(&mut self, name: &str, value: &str) -> bool {
-        self.apply_with(name, value, || Text::from(value))
+        self.apply_bytes(name.as_bytes(), value.as_bytes(), || Text::from(value))
     }
 
     /// As [`apply`](Self::apply), with the value as a [`Text`]: a text
@@ -192,85 +193,167 @@ impl AwsTags {
     /// assert_eq!(aws.continuation_token, Some(token));
     /// ```
     pub fn apply_text(&mut self, name: &str, value: &Text) -> bool {
-        self.apply_with(name, value.as_str(), || value.clone())
+        self.apply_bytes(name.as_bytes(), value.bytes(), || value.clone())
     }
 
-    fn apply_with(&mut self, name: &str, value: &str, text: impl FnOnce() -> Text) -> bool {
-        fn set<T, E: fmt::Display>(
+    /// As [`apply_text`](Self::apply_text), the name given as the UTF-8
+    /// bytes of a [`Text`] (the decoder's case: no `str` is made of either
+    /// unless a value is invalid). Which tag it is, if any.
+    pub(crate) fn apply_name_text(&mut self, name: &Text, value: &Text) -> Option<AwsTag> {
+        let tag = AwsTag::of(name.bytes())?;
+        self.set(tag, name.bytes(), value.bytes(), || value.clone());
+        Some(tag)
+    }
+
+    /// `name` and `value` are UTF-8 (`text` makes the value's [`Text`]).
+    fn apply_bytes(&mut self, name: &[u8], value: &[u8], text: impl FnOnce() -> Text) -> bool {
+        match AwsTag::of(name) {
+            Some(tag) => {
+                self.set(tag, name, value, text);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets the field of `tag` (named `name`) from `value` (both UTF-8),
+    /// unless it is set already; a value that does not parse is listed in
+    /// `invalid`.
+    fn set(&mut self, tag: AwsTag, name: &[u8], value: &[u8], text: impl FnOnce() -> Text) {
+        fn put<T, E: fmt::Display>(
             slot: &mut Option<T>,
-            parsed: Result<T, E>,
-            name: &str,
-            value: &str,
+            parse: impl FnOnce() -> Result<T, E>,
+            name: &[u8],
+            value: &[u8],
             invalid: &mut Vec<InvalidTag>,
         ) {
             if slot.is_some() {
                 return;
             }
-            match parsed {
+            match parse() {
                 Ok(v) => *slot = Some(v),
                 Err(e) => invalid.push(InvalidTag {
-                    name: name.to_string(),
-                    value: value.to_string(),
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    value: String::from_utf8_lossy(value).into_owned(),
                     reason: e.to_string(),
                 }),
             }
         }
-        let inv = &mut self.invalid;
-        match name {
-            names::FRAGMENT_NUMBER => {
-                set(&mut self.fragment_number, value.parse(), name, value, inv)
-            }
-            names::SERVER_TIMESTAMP | names::SERVER_SIDE_TIMESTAMP => {
-                set(&mut self.server_timestamp, value.parse(), name, value, inv)
-            }
-            names::PRODUCER_TIMESTAMP | names::PRODUCER_SIDE_TIMESTAMP => set(
-                &mut self.producer_timestamp,
-                value.parse(),
-                name,
-                value,
-                inv,
-            ),
-            names::MILLIS_BEHIND_NOW => {
-                set(&mut self.millis_behind_now, value.parse(), name, value, inv)
-            }
-            names::CONTINUATION_TOKEN => set(
-                &mut self.continuation_token,
-                Ok::<_, String>(()).map(|()| text()),
-                name,
-                value,
-                inv,
-            ),
-            names::ERROR_ID => set(
-                &mut self.error_id,
-                value.parse::<u32>().map(ErrorId::from_code),
-                name,
-                value,
-                inv,
-            ),
-            names::ERROR_CODE => set(
-                &mut self.error_code,
-                Ok::<_, String>(()).map(|()| text()),
-                name,
-                value,
-                inv,
-            ),
-            names::EXCEPTION_ERROR_CODE => set(
-                &mut self.exception_error_code,
-                value.parse(),
-                name,
-                value,
-                inv,
-            ),
-            names::EXCEPTION_MESSAGE => set(
-                &mut self.exception_message,
-                Ok::<_, String>(()).map(|()| text()),
-                name,
-                value,
-                inv,
-            ),
-            _ => return false,
+        /// A decimal integer, as `str::parse` reads it (an optional `+`,
+        /// then digits; errors as its).
+        fn int<T: FromStr>(value: &[u8]) -> Result<T, T::Err> {
+            std::str::from_utf8(value).unwrap_or("\u{fffd}").parse()
         }
-        true
+        let inv = &mut self.invalid;
+        let always = || Ok::<_, String>(text());
+        match tag {
+            AwsTag::FragmentNumber => put(
+                &mut self.fragment_number,
+                || FragmentNumber::from_ascii(value),
+                name,
+                value,
+                inv,
+            ),
+            AwsTag::ServerTimestamp => put(
+                &mut self.server_timestamp,
+                || Timestamp::from_ascii(value),
+                name,
+                value,
+                inv,
+            ),
+            AwsTag::ProducerTimestamp => put(
+                &mut self.producer_timestamp,
+                || Timestamp::from_ascii(value),
+                name,
+                value,
+                inv,
+            ),
+            AwsTag::MillisBehindNow => put(
+                &mut self.millis_behind_now,
+                || int::<u64>(value),
+                name,
+                value,
+                inv,
+            ),
+            AwsTag::ContinuationToken => {
+                put(&mut self.continuation_token, always, name, value, inv)
+            }
+            AwsTag::ErrorId => put(
+                &mut self.error_id,
+                || int::<u32>(value).map(ErrorId::from_code),
+                name,
+                value,
+                inv,
+            ),
+            AwsTag::ErrorCode => put(&mut self.error_code, always, name, value, inv),
+            AwsTag::ExceptionErrorCode => put(
+                &mut self.exception_error_code,
+                || int::<u32>(value),
+                name,
+                value,
+                inv,
+            ),
+            AwsTag::ExceptionMessage => put(&mut self.exception_message, always, name, value, inv),
+        }
+    }
+}
+
+/// Which of the `AWS_KINESISVIDEO_*` tags a name is (both spellings of a
+/// timestamp are one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AwsTag {
+    FragmentNumber,
+    ServerTimestamp,
+    ProducerTimestamp,
+    MillisBehindNow,
+    ContinuationToken,
+    ErrorId,
+    ErrorCode,
+    ExceptionErrorCode,
+    ExceptionMessage,
+}
+
+/// The name of the `AWS_KINESISVIDEO_*` tag spelled `name`, as a static
+/// string (the decoder's [`Text`] of it then costs no copy), or `None`.
+pub(crate) fn static_name(name: &[u8]) -> Option<&'static str> {
+    let rest = name.strip_prefix(PREFIX)?;
+    Some(match rest {
+        b"FRAGMENT_NUMBER" => names::FRAGMENT_NUMBER,
+        b"SERVER_TIMESTAMP" => names::SERVER_TIMESTAMP,
+        b"PRODUCER_TIMESTAMP" => names::PRODUCER_TIMESTAMP,
+        b"SERVER_SIDE_TIMESTAMP" => names::SERVER_SIDE_TIMESTAMP,
+        b"PRODUCER_SIDE_TIMESTAMP" => names::PRODUCER_SIDE_TIMESTAMP,
+        b"MILLIS_BEHIND_NOW" => names::MILLIS_BEHIND_NOW,
+        b"CONTINUATION_TOKEN" => names::CONTINUATION_TOKEN,
+        b"ERROR_CODE" => names::ERROR_CODE,
+        b"ERROR_ID" => names::ERROR_ID,
+        b"EXCEPTION_ERROR_CODE" => names::EXCEPTION_ERROR_CODE,
+        b"EXCEPTION_MESSAGE" => names::EXCEPTION_MESSAGE,
+        _ => return None,
+    })
+}
+
+/// What every AWS tag name begins with.
+const PREFIX: &[u8] = b"AWS_KINESISVIDEO_";
+
+impl AwsTag {
+    /// The tag `name` is, matched on its bytes: the common prefix once,
+    /// then the rest (every tag of a chunk is looked up, so no `str` is
+    /// made and no name compared in full more than once).
+    pub(crate) fn of(name: &[u8]) -> Option<AwsTag> {
+        let rest = name.strip_prefix(PREFIX)?;
+        Some(match rest {
+            b"FRAGMENT_NUMBER" => AwsTag::FragmentNumber,
+            b"SERVER_TIMESTAMP" | b"SERVER_SIDE_TIMESTAMP" => AwsTag::ServerTimestamp,
+            b"PRODUCER_TIMESTAMP" | b"PRODUCER_SIDE_TIMESTAMP" => AwsTag::ProducerTimestamp,
+            b"MILLIS_BEHIND_NOW" => AwsTag::MillisBehindNow,
+            b"CONTINUATION_TOKEN" => AwsTag::ContinuationToken,
+            b"ERROR_ID" => AwsTag::ErrorId,
+            b"ERROR_CODE" => AwsTag::ErrorCode,
+            b"EXCEPTION_ERROR_CODE" => AwsTag::ExceptionErrorCode,
+            b"EXCEPTION_MESSAGE" => AwsTag::ExceptionMessage,
+            _ => return None,
+        })
     }
 }
 
@@ -298,5 +381,50 @@ mod tests {
         assert_eq!(a.invalid[0].value, "soon");
         assert_eq!(a.error_id, Some(ErrorId::FragmentNotFound));
         assert!(a.has_error());
+    }
+
+    /// Every documented name (both timestamp spellings) is recognised, by
+    /// its exact bytes only; an invalid value is listed under the name as
+    /// spelled; the static names the decoder uses are the same strings.
+    #[test]
+    fn names_are_matched_exactly() {
+        let all = [
+            names::FRAGMENT_NUMBER,
+            names::SERVER_TIMESTAMP,
+            names::PRODUCER_TIMESTAMP,
+            names::SERVER_SIDE_TIMESTAMP,
+            names::PRODUCER_SIDE_TIMESTAMP,
+            names::MILLIS_BEHIND_NOW,
+            names::CONTINUATION_TOKEN,
+            names::ERROR_CODE,
+            names::ERROR_ID,
+            names::EXCEPTION_ERROR_CODE,
+            names::EXCEPTION_MESSAGE,
+        ];
+        for name in all {
+            assert!(AwsTags::default().apply(name, "1"), "{name}");
+            assert_eq!(static_name(name.as_bytes()), Some(name));
+            let longer = format!("{name}_");
+            let lower = name.to_lowercase();
+            let cut = &name[..name.len() - 1];
+            for other in [longer.as_str(), lower.as_str(), cut, &name[17..]] {
+                assert!(!AwsTags::default().apply(other, "1"), "{other}");
+                assert_eq!(static_name(other.as_bytes()), None, "{other}");
+            }
+        }
+        assert!(!AwsTags::default().apply("AWS_KINESISVIDEO_", "1"));
+        let mut a = AwsTags::default();
+        a.apply(names::SERVER_SIDE_TIMESTAMP, "1.2.3");
+        a.apply(names::EXCEPTION_ERROR_CODE, "+7");
+        a.apply(names::ERROR_ID, "99999999999");
+        assert_eq!(a.exception_error_code, Some(7));
+        assert_eq!(a.invalid.len(), 2);
+        assert_eq!(a.invalid[0].name, names::SERVER_SIDE_TIMESTAMP);
+        assert_eq!(a.invalid[0].value, "1.2.3");
+        assert_eq!(a.invalid[1].name, names::ERROR_ID);
+        assert_eq!(
+            a.invalid[1].reason,
+            "number too large to fit in target type"
+        );
     }
 }

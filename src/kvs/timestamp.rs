@@ -175,28 +175,73 @@ impl FromStr for Timestamp {
     type Err = ParseTimestampError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (whole, frac) = match s.split_once('.') {
-            Some((w, f)) => (w, Some(f)),
+        Timestamp::from_ascii(s.as_bytes())
+    }
+}
+
+impl Timestamp {
+    /// As [`FromStr`], from the bytes (a tag value read by the decoder, not
+    /// made a `str` first): `DIGITS[.DIGITS]`, the digits read as they are
+    /// checked.
+    pub(crate) fn from_ascii(s: &[u8]) -> Result<Timestamp, ParseTimestampError> {
+        let (whole, frac) = match s.iter().position(|&b| b == b'.') {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
             None => (s, None),
         };
-        if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        if whole.is_empty() {
             return Err(ParseTimestampError::Syntax);
         }
-        let secs = whole
-            .parse::<u64>()
-            .map_err(|_| ParseTimestampError::OutOfRange)?;
+        let mut secs = 0u64;
+        let mut overflow = false;
+        for &b in whole {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(ParseTimestampError::Syntax);
+            }
+            // 19 digits always fit a u64: only longer numbers are checked.
+            if whole.len() <= 19 {
+                secs = secs * 10 + u64::from(d);
+            } else {
+                match secs
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(u64::from(d)))
+                {
+                    Some(v) => secs = v,
+                    None => overflow = true,
+                }
+            }
+        }
+        if overflow {
+            return Err(ParseTimestampError::OutOfRange);
+        }
         let mut nanos = 0u32;
         if let Some(frac) = frac {
-            if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            if frac.is_empty() {
                 return Err(ParseTimestampError::Syntax);
+            }
+            for &b in frac {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 {
+                    return Err(ParseTimestampError::Syntax);
+                }
+                nanos = nanos.wrapping_mul(10).wrapping_add(u32::from(d));
             }
             if frac.len() > 9 {
                 return Err(ParseTimestampError::TooPrecise);
             }
-            for i in 0..9 {
-                let digit = frac.as_bytes().get(i).map_or(0, |b| u32::from(b - b'0'));
-                nanos = nanos * 10 + digit;
-            }
+            const SCALE: [u32; 10] = [
+                1_000_000_000,
+                100_000_000,
+                10_000_000,
+                1_000_000,
+                100_000,
+                10_000,
+                1_000,
+                100,
+                10,
+                1,
+            ];
+            nanos *= SCALE[frac.len()];
         }
         Ok(Timestamp { secs, nanos })
     }
@@ -238,6 +283,19 @@ mod tests {
             1_511_852_108_999
         );
         assert_eq!(ts("18446744073709551615.1").unwrap().secs(), u64::MAX);
+        // 19 digits (always a u64), 20 with leading zeros, every fraction width.
+        assert_eq!(
+            ts("9999999999999999999").unwrap().secs(),
+            9_999_999_999_999_999_999
+        );
+        assert_eq!(ts("000000000000000000001.25").unwrap().as_millis(), 1_250);
+        for (i, nanos) in [100_000_000, 120_000_000, 123_456_789]
+            .into_iter()
+            .enumerate()
+        {
+            let text = ["7.1", "7.12", "7.123456789"][i];
+            assert_eq!(ts(text).unwrap().subsec_nanos(), nanos, "{text}");
+        }
     }
 
     #[test]
@@ -250,6 +308,12 @@ mod tests {
             Err(ParseTimestampError::OutOfRange)
         );
         assert_eq!(ts("1.0000000001"), Err(ParseTimestampError::TooPrecise));
+        // A bad character wins over too many digits, as over a long number.
+        assert_eq!(ts("1.000000000a"), Err(ParseTimestampError::Syntax));
+        assert_eq!(
+            ts("184467440737095516160x"),
+            Err(ParseTimestampError::Syntax)
+        );
     }
 
     /// Epoch seconds of RFC 3339 times, as Python's datetime computes them

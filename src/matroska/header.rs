@@ -44,3 +44,75 @@ pub(crate) fn check_ebml_header(mut body: &[u8]) -> Result<(), DecodeErrorKind> 
     }
     Ok(())
 }
+
+/// Longest EBML header body remembered by [`HeaderCheck`] (a GetMedia
+/// chunk's is 35 bytes).
+const REMEMBERED: usize = 64;
+
+/// [`check_ebml_header`] with a memory: the chunks of one stream carry the
+/// same EBML header, so a body equal to the last one accepted is accepted
+/// again without being read (the check depends on the bytes alone).
+#[derive(Debug)]
+pub(crate) struct HeaderCheck {
+    last: [u8; REMEMBERED],
+    len: usize,
+}
+
+impl Default for HeaderCheck {
+    fn default() -> Self {
+        HeaderCheck {
+            last: [0; REMEMBERED],
+            len: 0,
+        }
+    }
+}
+
+impl HeaderCheck {
+    /// As [`check_ebml_header`].
+    pub(crate) fn check(&mut self, body: &[u8]) -> Result<(), DecodeErrorKind> {
+        if body == &self.last[..self.len] {
+            return Ok(());
+        }
+        check_ebml_header(body)?;
+        if let Some(last) = self.last.get_mut(..body.len()) {
+            last.copy_from_slice(body);
+            self.len = body.len();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An EBML header body: EBMLMaxIDLength then DocType.
+    fn body(max_id: u8, doc: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x42, 0xF2, 0x81, max_id, 0x42, 0x82, 0x80 | doc.len() as u8];
+        b.extend_from_slice(doc);
+        b
+    }
+
+    /// The remembered header only short-cuts a body equal to it: any other
+    /// (one byte apart, shorter, longer, past what is remembered) is read.
+    #[test]
+    fn a_remembered_header_accepts_only_itself() {
+        let mut check = HeaderCheck::default();
+        let good = body(4, b"matroska");
+        assert_eq!(check.check(&good), Ok(()));
+        assert_eq!(check.check(&good), Ok(()));
+        assert!(check.check(&body(5, b"matroska")).is_err());
+        assert!(check.check(&body(4, b"matroskb")).is_err());
+        assert!(check.check(&good[..good.len() - 1]).is_err());
+        assert_eq!(check.check(&good), Ok(()));
+        assert_eq!(check.check(&body(4, b"webm")), Ok(()));
+        assert!(check.check(&body(4, b"matroska")[..3]).is_err());
+        // Longer than what is remembered: read every time.
+        let mut long = body(4, b"webm");
+        long.extend([0xEC, 0x80 | 60].iter().chain(&[0u8; 60]));
+        assert_eq!(check.check(&long), Ok(()));
+        long.extend(body(9, b"webm"));
+        assert!(check.check(&long).is_err());
+        assert_eq!(check.check(&body(4, b"webm")), Ok(()));
+    }
+}

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::chunk::TagValue;
 use crate::ebml;
+use crate::kvs;
 use crate::matroska::ids;
 use crate::text::{Text, TextArena};
 
@@ -29,7 +30,14 @@ impl SimpleTagBuild {
         arena: &mut TextArena,
     ) -> Option<(Text, TagValue)> {
         match id {
-            ids::TAG_NAME => self.name = Some(arena.text(ebml::strip_nuls(payload))),
+            ids::TAG_NAME => {
+                let name = ebml::strip_nuls(payload);
+                // The AWS tags' names, five or more a chunk, are not copied.
+                self.name = Some(match kvs::static_name(name) {
+                    Some(known) => Text::from_static(known),
+                    None => arena.text(name),
+                });
+            }
             ids::TAG_STRING => {
                 self.value = Some(TagValue::String(arena.text(ebml::strip_nuls(payload))))
             }
@@ -57,5 +65,38 @@ impl SimpleTagBuild {
             self.name.take().unwrap_or_default(),
             self.value.take().unwrap_or(TagValue::None),
         )
+    }
+}
+
+/// The SimpleTags open in a chunk, innermost last. A SimpleTag nests in
+/// another rarely, so the outermost is held inline: a chunk's tags cost no
+/// allocation here (only nested ones go to the heap).
+#[derive(Debug, Default)]
+pub(crate) struct SimpleTagStack {
+    first: Option<SimpleTagBuild>,
+    nested: Vec<SimpleTagBuild>,
+}
+
+impl SimpleTagStack {
+    /// The innermost open SimpleTag.
+    pub(crate) fn last_mut(&mut self) -> Option<&mut SimpleTagBuild> {
+        match self.nested.last_mut() {
+            Some(st) => Some(st),
+            None => self.first.as_mut(),
+        }
+    }
+
+    /// A SimpleTag begins (inside the innermost open one, if any).
+    pub(crate) fn push(&mut self, st: SimpleTagBuild) {
+        if self.first.is_none() {
+            self.first = Some(st);
+        } else {
+            self.nested.push(st);
+        }
+    }
+
+    /// The innermost SimpleTag ends.
+    pub(crate) fn pop(&mut self) -> Option<SimpleTagBuild> {
+        self.nested.pop().or_else(|| self.first.take())
     }
 }

@@ -13,7 +13,7 @@ use crate::chunk::{ChunkInfo, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
 use crate::matroska::ids::{self, may_contain};
-use crate::matroska::{header, Track};
+use crate::matroska::Track;
 
 /// An EBML header is a few dozen bytes; anything larger is not one.
 const MAX_EBML_HEADER: u64 = 4096;
@@ -73,7 +73,9 @@ impl Engine {
             self.wait = Some((start, self.base + body_end as u64));
             return Ok(Progress::Blocked);
         }
-        header::check_ebml_header(&buf[body_start..body_end]).map_err(|k| Damage::new(k, start))?;
+        self.header_check
+            .check(&buf[body_start..body_end])
+            .map_err(|k| Damage::new(k, start))?;
         self.begin_chunk(start, Vec::new(), DEFAULT_TIMECODE_SCALE);
         self.pos = start + u64::from(h.len) + size;
         Ok(Progress::Continue)
