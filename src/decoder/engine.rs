@@ -177,26 +177,41 @@ impl Engine {
 
     /// The next output, or `None` when more input is needed (or, at `eof`,
     /// when everything has been reported).
-    ///
-    /// Streaming's fast path runs first, inlined into the caller: a frame
-    /// goes straight out, with no round through the general loop.
-    #[inline(always)]
+    #[inline]
     pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
+        match self.poll_frame(buf) {
+            Ok(frame) => Some(Output::Frame(frame)),
+            Err(tried) => self.poll_general(buf, eof, !tried),
+        }
+    }
+
+    /// Streaming's fast path, inlined into the caller so that a frame goes
+    /// straight out (built where the caller's result goes), with no round
+    /// through the general loop: the frame, or whether the fast path was
+    /// tried (then [`poll_general`](Self::poll_general) goes on, and need
+    /// not try it again first).
+    #[inline(always)]
+    pub(crate) fn poll_frame(&mut self, buf: &mut BytesMut) -> Result<Frame, bool> {
         if self.mode == Mode::Streaming && self.fast && self.out.is_empty() {
             match self.stream_block(buf) {
-                Stream::Frame(frame) => return Some(Output::Frame(frame)),
+                Stream::Frame(frame) => return Ok(frame),
                 Stream::Wait(until) => self.wait = Some((self.pos, until)),
                 Stream::No => {}
             }
-            return self.poll_general(buf, eof, false);
+            return Err(true);
         }
-        self.poll_general(buf, eof, true)
+        Err(false)
     }
 
     /// [`poll`](Self::poll) past the streaming fast path (which it runs
     /// again after each general step; first too, when `fast_first`).
     #[inline(never)]
-    fn poll_general(&mut self, buf: &mut BytesMut, eof: bool, fast_first: bool) -> Option<Output> {
+    pub(crate) fn poll_general(
+        &mut self,
+        buf: &mut BytesMut,
+        eof: bool,
+        fast_first: bool,
+    ) -> Option<Output> {
         let mut try_fast = fast_first;
         loop {
             if let Some(out) = self.out.pop_front() {
