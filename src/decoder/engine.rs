@@ -29,7 +29,7 @@ use crate::matroska::ids::{self, may_contain};
 use crate::matroska::tags::{SimpleTagBuild, SimpleTagStack};
 use crate::matroska::Track;
 use crate::text::{Text, TextArena};
-use fast::Fast;
+use fast::{Fast, RunStats, Stream};
 use frames::FrameRec;
 use resync::{damage, Damage, EBML_MAGIC};
 
@@ -128,9 +128,9 @@ pub(crate) struct Engine {
     /// (see [`note_scale`]).
     scales: Vec<(usize, u64)>,
     out: VecDeque<Output>,
-    /// Streaming: the frame the fast path just read (it bypasses `out`,
-    /// which is empty whenever the fast path runs).
-    ready: Option<Frame>,
+    /// Streaming: what the fast path handed out since the general path
+    /// last ran, not yet in the chunk's stats.
+    run: RunStats,
     finder: memmem::Finder<'static>,
     /// Where tag and track strings are packed (no allocation per string).
     arena: TextArena,
@@ -168,7 +168,7 @@ impl Engine {
             durations: Vec::new(),
             scales: Vec::new(),
             out: VecDeque::new(),
-            ready: None,
+            run: RunStats::default(),
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
             arena: TextArena::default(),
             header_check: HeaderCheck::default(),
@@ -181,11 +181,43 @@ impl Engine {
 
     /// The next output, or `None` when more input is needed (or, at `eof`,
     /// when everything has been reported).
+    #[inline]
     pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
-        loop {
-            if let Some(frame) = self.ready.take() {
-                return Some(Output::Frame(frame));
+        match self.poll_frame(buf) {
+            Ok(frame) => Some(Output::Frame(frame)),
+            Err(tried) => self.poll_general(buf, eof, !tried),
+        }
+    }
+
+    /// Streaming's fast path, inlined into the caller so that a frame goes
+    /// straight out (built where the caller's result goes), with no round
+    /// through the general loop: the frame, or whether the fast path was
+    /// tried (then [`poll_general`](Self::poll_general) goes on, and need
+    /// not try it again first).
+    #[inline(always)]
+    pub(crate) fn poll_frame(&mut self, buf: &mut BytesMut) -> Result<Frame, bool> {
+        if self.mode == Mode::Streaming && self.fast && self.out.is_empty() {
+            match self.stream_block(buf) {
+                Stream::Frame(frame) => return Ok(frame),
+                Stream::Wait(until) => self.wait = Some((self.pos, until)),
+                Stream::No => {}
             }
+            return Err(true);
+        }
+        Err(false)
+    }
+
+    /// [`poll`](Self::poll) past the streaming fast path (which it runs
+    /// again after each general step; first too, when `fast_first`).
+    #[inline(never)]
+    pub(crate) fn poll_general(
+        &mut self,
+        buf: &mut BytesMut,
+        eof: bool,
+        fast_first: bool,
+    ) -> Option<Output> {
+        let mut try_fast = fast_first;
+        loop {
             if let Some(out) = self.out.pop_front() {
                 return Some(out);
             }
@@ -193,13 +225,15 @@ impl Engine {
             // its own: it only takes a whole block inside an open Cluster,
             // which no pending state can coexist with). A block not all in
             // is waited for through `wait`, which advance() checks first.
-            if self.mode == Mode::Streaming && self.fast {
+            if try_fast && self.mode == Mode::Streaming && self.fast {
                 match self.stream_block(buf) {
-                    Fast::Took { .. } => continue,
-                    Fast::Wait(until) => self.wait = Some((self.pos, until)),
-                    Fast::No => {}
+                    Stream::Frame(frame) => return Some(Output::Frame(frame)),
+                    Stream::Wait(until) => self.wait = Some((self.pos, until)),
+                    Stream::No => {}
                 }
             }
+            try_fast = true;
+            self.flush_run();
             match self.advance(buf) {
                 Ok(Progress::Continue) => {}
                 Ok(Progress::Blocked) => {

@@ -182,8 +182,24 @@ impl EventDecoder {
         EventDecoder { engine }
     }
 
+    /// A frame from the engine's fast path goes straight out; anything
+    /// else through [`next_general`](Self::next_general).
+    #[inline]
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
-        match self.engine.poll(buf, eof) {
+        match self.engine.poll_frame(buf) {
+            Ok(frame) => Ok(Some(Event::Frame(frame))),
+            Err(tried) => self.next_general(buf, eof, !tried),
+        }
+    }
+
+    #[inline(never)]
+    fn next_general(
+        &mut self,
+        buf: &mut BytesMut,
+        eof: bool,
+        fast_first: bool,
+    ) -> Result<Option<Event>, Error> {
+        match self.engine.poll_general(buf, eof, fast_first) {
             None => Ok(None),
             Some(Output::Start(info)) => Ok(Some(Event::Start(info))),
             Some(Output::Frame(frame)) => Ok(Some(Event::Frame(frame))),

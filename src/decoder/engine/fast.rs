@@ -14,6 +14,48 @@ use crate::ebml;
 use crate::matroska::block::{DISCARDABLE, INVISIBLE, KEYFRAME, LACING_MASK};
 use crate::matroska::ids;
 
+/// What the streaming block fast path did.
+pub(super) enum Stream {
+    /// Split one block off the buffer: its frame.
+    Frame(Frame),
+    /// The next block is not all in: nothing to do until the input reaches
+    /// this offset.
+    Wait(u64),
+    /// Left the element at `pos` to the general path.
+    No,
+}
+
+/// Streaming: counts over the frames the fast path handed out since the
+/// general path last ran, added to the chunk's [`FrameStats`] when it runs
+/// next ([`Engine::flush_run`]), before anything can read them: per frame,
+/// a few additions instead of two presentation times. (Within a run the
+/// TimecodeScale cannot change: only the general path reads an Info.)
+///
+/// [`FrameStats`]: crate::chunk::FrameStats
+#[derive(Debug, Default)]
+pub(super) struct RunStats {
+    frames: u64,
+    keyframes: u64,
+    bytes: u64,
+    first: i64,
+    last: i64,
+    scale: u64,
+}
+
+impl RunStats {
+    #[inline(always)]
+    fn add(&mut self, len: usize, keyframe: bool, timecode: i64, scale: u64) {
+        if self.frames == 0 {
+            self.first = timecode;
+            self.scale = scale;
+        }
+        self.frames += 1;
+        self.keyframes += u64::from(keyframe);
+        self.bytes += len as u64;
+        self.last = timecode;
+    }
+}
+
 /// What the SimpleBlock fast path did.
 pub(super) enum Fast {
     /// Took one or more blocks; the next is not all in when `wait` says
@@ -281,35 +323,38 @@ impl Engine {
     /// call (so frames are never queued: each is out before the next block
     /// is read). Anything else is left to the general path, as for
     /// [`simple_blocks`](Self::simple_blocks) (and tested the same way).
-    pub(super) fn stream_block(&mut self, buf: &mut BytesMut) -> Fast {
+    /// (Inlined into the decoder's call: the frame is built where the
+    /// caller's result goes, not moved through the engine.)
+    #[inline(always)]
+    pub(super) fn stream_block(&mut self, buf: &mut BytesMut) -> Stream {
         let Some((bound, cluster_tc)) = self.open_cluster() else {
-            return Fast::No;
+            return Stream::No;
         };
         let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
-            return Fast::No;
+            return Stream::No;
         };
         let at = (self.pos - self.base) as usize;
         let Some(h) = block_head(buf, at) else {
-            return Fast::No;
+            return Stream::No;
         };
         if h.size > self.limits.max_element_size || h.size < 4 {
-            return Fast::No;
+            return Stream::No;
         }
         let end = self.pos + h.body as u64 + h.size;
         // Past the Cluster or the chunk limit: the general path says so.
         if bound.is_some_and(|b| end > b) || end - chunk.info.offset > self.limits.max_chunk_size {
-            return Fast::No;
+            return Stream::No;
         }
         let data_end = self.base + buf.len() as u64;
         if end > data_end {
             // The general path would only wait for it too.
-            return Fast::Wait(end);
+            return Stream::Wait(end);
         }
         if !h.plain() {
-            return Fast::No;
+            return Stream::No;
         }
         let Some(timecode) = cluster_tc.checked_add(i64::from(h.rel)) else {
-            return Fast::No;
+            return Stream::No;
         };
         let end_rel = (end - self.base) as usize;
         let mut data = buf.split_to(end_rel).freeze();
@@ -323,10 +368,31 @@ impl Engine {
             timecode_scale: chunk.info.timecode_scale,
             duration: 0,
         };
-        chunk.info.stats.add(&frame);
-        debug_assert!(self.out.is_empty() && self.ready.is_none());
-        self.ready = Some(frame);
-        Fast::Took { wait: None }
+        self.run.add(
+            frame.data.len(),
+            h.flags & KEYFRAME != 0,
+            timecode,
+            frame.timecode_scale,
+        );
+        debug_assert!(self.out.is_empty());
+        Stream::Frame(frame)
+    }
+
+    /// Adds the frames the streaming fast path handed out to the chunk's
+    /// stats (see [`RunStats`]): called before every general step.
+    #[inline]
+    pub(super) fn flush_run(&mut self) {
+        if self.run.frames == 0 {
+            return;
+        }
+        let r = std::mem::take(&mut self.run);
+        // (The fast path only runs inside a chunk, and only the general
+        // path ends one.)
+        if let Some(chunk) = self.chunk.as_mut() {
+            let tc = (r.first, r.last);
+            let stats = &mut chunk.info.stats;
+            stats.add_run(r.frames, r.keyframes, r.bytes, tc, r.scale);
+        }
     }
 
     /// What both fast paths require: an open Cluster whose Timestamp is
