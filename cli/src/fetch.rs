@@ -13,7 +13,7 @@ use kvs_mkv::client::{
     Pagination, StartSelector, StreamId, TimestampKind,
 };
 use kvs_mkv::merge::{MergeError, MergeOptions, MergeReport, Merger};
-use kvs_mkv::{Chunk, Limits, Timestamp};
+use kvs_mkv::{Chunk, FragmentNumber, Limits, Timestamp};
 use serde_json::json;
 
 use crate::inspect::Printer;
@@ -72,6 +72,14 @@ impl Common {
         };
         Ok((Client::new(config)?, stream))
     }
+}
+
+/// A fragment number on the command line: 1 to 128 digits (the service's
+/// `FragmentNumberString`), refused here with what is wrong, before any
+/// call.
+pub fn fragment_number(s: &str) -> Result<FragmentNumber, String> {
+    s.parse()
+        .map_err(|e| format!("not a fragment number of 1 to 128 digits: {e}"))
 }
 
 /// A time on the command line: epoch seconds (`1511852109.126`) or UTC
@@ -204,7 +212,10 @@ impl Checkpoint {
         }
         match kind {
             "token" => Ok(Some(StartSelector::ContinuationToken(value.to_string()))),
-            "fragment" => Ok(Some(StartSelector::FragmentNumber(value.to_string()))),
+            "fragment" => match value.parse() {
+                Ok(n) => Ok(Some(StartSelector::FragmentNumber(n))),
+                Err(e) => Err(format!("{}: {e}", malformed())),
+            },
             _ => Err(malformed()),
         }
     }
@@ -235,7 +246,9 @@ fn start_selector(v: &[String]) -> Result<StartSelector, String> {
     Ok(match v[0].as_str() {
         "now" => StartSelector::Now,
         "earliest" => StartSelector::Earliest,
-        "fragment" => StartSelector::FragmentNumber(value()?),
+        "fragment" => StartSelector::FragmentNumber(
+            fragment_number(&value()?).map_err(|e| format!("--start fragment {:?}: {e}", v[1]))?,
+        ),
         "server-ts" => StartSelector::ServerTimestamp(parse_time(&value()?)?),
         "producer-ts" => StartSelector::ProducerTimestamp(parse_time(&value()?)?),
         "token" => StartSelector::ContinuationToken(value()?),
@@ -725,9 +738,9 @@ fn write_fragments(out: &mut impl Write, all: Vec<Fragment>, json: bool) -> io::
 pub struct FragmentListArgs {
     #[command(flatten)]
     common: Common,
-    /// Fragment numbers, in the order wanted.
-    #[arg(required = true)]
-    fragments: Vec<String>,
+    /// Fragment numbers (1 to 128 digits each), in the order wanted.
+    #[arg(required = true, value_name = "FRAGMENT", value_parser = fragment_number)]
+    fragments: Vec<FragmentNumber>,
     /// Also write the chunks, merged into one seekable MKV, to this file;
     /// `-` for a streamable MKV on standard output, chunk by chunk (the
     /// rows then go to standard error).
