@@ -13,7 +13,7 @@ use kvs_mkv::client::{
     Pagination, StartSelector, StreamId, TimestampKind,
 };
 use kvs_mkv::merge::{MergeError, MergeOptions, MergeReport, Merger};
-use kvs_mkv::{Chunk, FragmentNumber, Limits, Timestamp};
+use kvs_mkv::{Chunk, FragmentNumber, Timestamp};
 use serde_json::json;
 
 use crate::inspect::Printer;
@@ -151,6 +151,8 @@ pub struct GetMediaArgs {
     /// run: give each run its own name, or use `--save - >> FILE`.)
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 /// Where `--checkpoint` keeps the resume point: FILE, replaced whole
@@ -279,6 +281,7 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let mut options = GetMediaOptions::default();
+    options.limits = args.limits.limits();
     options.max_chunks = args.max_chunks;
     options.idle_timeout = args.idle_timeout;
     if args.follow {
@@ -749,6 +752,8 @@ pub struct FragmentListArgs {
     /// One JSON object per chunk.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub fn get_media_for_fragment_list(args: FragmentListArgs) -> ExitCode {
@@ -757,7 +762,7 @@ pub fn get_media_for_fragment_list(args: FragmentListArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let chunks = client.get_media_for_fragment_list(stream, args.fragments, Limits::default());
+    let chunks = client.get_media_for_fragment_list(stream, args.fragments, args.limits.limits());
     rt.block_on(print_chunks(chunks, args.json, args.save, None))
 }
 
