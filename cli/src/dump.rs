@@ -219,51 +219,47 @@ fn element_text(element: &Element) -> String {
 fn element_json(element: &Element) -> Value {
     let name = name(element);
     let id = hex_id(element.id());
-    match *element {
+    // A start and a leaf say the same of their header; a start's size may
+    // be unknown (null).
+    let (kind, offset, header_len, size, depth) = match *element {
         Element::Start {
             offset,
             header_len,
             size,
             depth,
             ..
-        } => json!({
-            "kind": "start",
-            "name": name,
-            "id": id,
-            "offset": offset,
-            "header_size": header_len,
-            "data_size": size,
-            "end": element.end(),
-            "depth": depth,
-        }),
+        } => ("start", offset, header_len, size, depth),
         Element::Leaf {
             offset,
             header_len,
             size,
             depth,
             ..
-        } => json!({
-            "kind": "leaf",
-            "name": name,
-            "id": id,
-            "offset": offset,
-            "header_size": header_len,
-            "data_size": size,
-            "end": element.end(),
-            "depth": depth,
-        }),
+        } => ("leaf", offset, header_len, Some(size), depth),
         Element::End {
             offset_end,
             depth,
             complete,
             ..
-        } => json!({
-            "kind": "end",
-            "name": name,
-            "id": id,
-            "end": offset_end,
-            "depth": depth,
-            "complete": complete,
-        }),
-    }
+        } => {
+            return json!({
+                "kind": "end",
+                "name": name,
+                "id": id,
+                "end": offset_end,
+                "depth": depth,
+                "complete": complete,
+            })
+        }
+    };
+    json!({
+        "kind": kind,
+        "name": name,
+        "id": id,
+        "offset": offset,
+        "header_size": header_len,
+        "data_size": size,
+        "end": element.end(),
+        "depth": depth,
+    })
 }
