@@ -48,7 +48,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use kvs_mkv::client::{
-    sort_fragments, Client, ClientConfig, FragmentOrder, GetMediaOptions, Pagination,
+    sort_fragments, Client, ClientConfig, ClientError, FragmentOrder, GetMediaOptions, Pagination,
     StartSelector, StreamId,
 };
 use kvs_mkv::emulator::{Emulator, Options};
@@ -257,6 +257,26 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Hands each item of a GetMedia stream (chunks or events) to `each`
+/// until `until`, the stream's end, or its first error (kept in `out`).
+async fn take_until<T>(
+    media: &mut (impl futures::Stream<Item = Result<T, ClientError>> + Unpin),
+    until: Instant,
+    out: &mut Outcome,
+    mut each: impl FnMut(T, &mut Outcome),
+) {
+    loop {
+        match tokio::time::timeout_at(until.into(), media.next()).await {
+            Err(_) | Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                out.error = Some(e.to_string());
+                break;
+            }
+            Ok(Some(Ok(item))) => each(item, out),
+        }
+    }
+}
+
 async fn session(client: Client, i: usize, until: Instant, frames: bool) -> Outcome {
     let mut out = Outcome::default();
     let mut options = GetMediaOptions::default();
@@ -280,34 +300,20 @@ async fn session(client: Client, i: usize, until: Instant, frames: bool) -> Outc
     };
     let bytes = if frames {
         let mut media = client.get_media_events(stream, StartSelector::Earliest, options);
-        loop {
-            match tokio::time::timeout_at(until.into(), media.next()).await {
-                Err(_) | Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    out.error = Some(e.to_string());
-                    break;
-                }
-                Ok(Some(Ok(Event::Start(_)))) => span = Span::default(),
-                Ok(Some(Ok(Event::Frame(f)))) => span.add(&f),
-                Ok(Some(Ok(Event::End(info)))) => done(&info, &mut span, &mut out),
-            }
-        }
+        take_until(&mut media, until, &mut out, |event, out| match event {
+            Event::Start(_) => span = Span::default(),
+            Event::Frame(f) => span.add(&f),
+            Event::End(info) => done(&info, &mut span, out),
+        })
+        .await;
         media.stats().bytes
     } else {
         let mut media = client.get_media(stream, StartSelector::Earliest, options);
-        loop {
-            match tokio::time::timeout_at(until.into(), media.next()).await {
-                Err(_) | Ok(None) => break,
-                Ok(Some(Err(e))) => {
-                    out.error = Some(e.to_string());
-                    break;
-                }
-                Ok(Some(Ok(chunk))) => {
-                    chunk.frames().iter().for_each(|f| span.add(f));
-                    done(chunk.info(), &mut span, &mut out);
-                }
-            }
-        }
+        take_until(&mut media, until, &mut out, |chunk, out| {
+            chunk.frames().iter().for_each(|f| span.add(f));
+            done(chunk.info(), &mut span, out);
+        })
+        .await;
         media.stats().bytes
     };
     out.bytes = bytes;

@@ -15,7 +15,7 @@ use hostile_support::{
     chunk, client, config, guarded, stream, Body, Piece, Reply, Request, Server,
 };
 use kvs_mkv::client::{Api, Client, ClientError, GetMediaOptions, Pagination, StartSelector};
-use kvs_mkv::{ChunkDecoder, DecodeErrorKind, Error, Event, EventDecoder, Limits};
+use kvs_mkv::{ChunkDecoder, DecodeErrorKind, Error, Event, EventDecoder, FragmentNumber, Limits};
 use tokio_util::codec::Decoder;
 
 // ---------------------------------------------------------------------
@@ -39,7 +39,7 @@ async fn fragment_list_ends_with_the_fragments_asked_for() {
     })
     .await;
     for asked in [vec!["1001"], vec!["1001", "1001", "1001"]] {
-        let asked: Vec<String> = asked.into_iter().map(String::from).collect();
+        let asked: Vec<FragmentNumber> = asked.into_iter().map(|n| n.parse().unwrap()).collect();
         let n = asked.len();
         let got: Vec<_> = guarded(
             60,
@@ -107,7 +107,7 @@ async fn timeouts_of_duration_max_mean_no_deadline() {
         client
             .get_media_for_fragment_list(
                 stream(),
-                vec!["1001".into(), "1002".into()],
+                vec!["1001".parse().unwrap(), "1002".parse().unwrap()],
                 Limits::default(),
             )
             .try_collect(),

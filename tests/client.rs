@@ -113,7 +113,7 @@ async fn start_selectors_and_error_chunks() {
     };
     assert_eq!(ok(fetch(StartSelector::Earliest).await), all);
     assert_eq!(
-        ok(fetch(StartSelector::FragmentNumber(all[2].clone())).await),
+        ok(fetch(StartSelector::FragmentNumber(all[2].parse().unwrap())).await),
         all[2..]
     );
     assert_eq!(
@@ -130,7 +130,10 @@ async fn start_selectors_and_error_chunks() {
         all[4..]
     );
     // A fragment that does not exist: the error chunk is a typed error.
-    let r = fetch(StartSelector::FragmentNumber("1".repeat(47))).await;
+    let r = fetch(StartSelector::FragmentNumber(
+        "1".repeat(47).parse().unwrap(),
+    ))
+    .await;
     match r.last() {
         Some(Err(ClientError::StreamError { id, .. })) => {
             assert_eq!(*id, Some(kvs_mkv::ErrorId::FragmentNotFound))
@@ -285,12 +288,14 @@ async fn fragment_list_in_order_with_exceptions_and_splitting() {
     let e = emulator(body, Options::default()).await;
     let c = client(&e, false);
     let all = numbers(&expected);
-    let asked = vec![
+    let asked = [
         all[3].clone(),
         "1".repeat(47),
         all[0].clone(),
         all[4].clone(),
-    ];
+    ]
+    .map(|n| n.parse().unwrap())
+    .to_vec();
     let got: Vec<_> = c
         .get_media_for_fragment_list(stream(), asked, Limits::default())
         .collect()
@@ -326,8 +331,9 @@ async fn fragment_list_in_order_with_exceptions_and_splitting() {
 
     // More than one call takes: split into calls of at most 1000.
     let many: Vec<String> = (0..1203).map(|i| all[i % 5].clone()).collect();
+    let many_numbers = many.iter().map(|n| n.parse().unwrap()).collect();
     let got: Vec<Chunk> = c
-        .get_media_for_fragment_list(stream(), many.clone(), Limits::default())
+        .get_media_for_fragment_list(stream(), many_numbers, Limits::default())
         .try_collect()
         .await
         .unwrap();

@@ -98,7 +98,7 @@ async fn refused_requests_are_typed_and_not_sent() {
         }
     );
 
-    let list = |f: Vec<String>| {
+    let list = |f: Vec<kvs_mkv::FragmentNumber>| {
         client
             .get_media_for_fragment_list(stream(), f, Limits::default())
             .try_collect::<Vec<_>>()
@@ -106,12 +106,6 @@ async fn refused_requests_are_typed_and_not_sent() {
     assert_eq!(
         invalid(list(vec![]).await.unwrap_err()),
         InvalidRequest::NoFragments
-    );
-    assert_eq!(
-        invalid(list(vec!["12x".into()]).await.unwrap_err()),
-        InvalidRequest::FragmentNumber {
-            number: "12x".into()
-        }
     );
 
     let mut media = client.get_media(

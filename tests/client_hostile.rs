@@ -328,7 +328,7 @@ async fn always_failing_server_gets_max_attempts_calls() {
     let before = server.total();
     let got: Vec<_> = guarded(
         60,
-        c.get_media_for_fragment_list(stream(), vec!["1".into()], Limits::default())
+        c.get_media_for_fragment_list(stream(), vec!["1".parse().unwrap()], Limits::default())
             .collect(),
     )
     .await;
@@ -462,7 +462,7 @@ async fn chunk_timeout_ends_dripped_sessions() {
         60,
         Client::new(c)
             .unwrap()
-            .get_media_for_fragment_list(stream(), vec!["1001".into()], Limits::default())
+            .get_media_for_fragment_list(stream(), vec!["1001".parse().unwrap()], Limits::default())
             .collect(),
     )
     .await;
@@ -738,7 +738,7 @@ async fn broken_chunked_encoding_is_reported_as_such() {
     let got: Vec<_> = guarded(
         60,
         policy(&server.url, 2)
-            .get_media_for_fragment_list(stream(), vec!["1".into()], Limits::default())
+            .get_media_for_fragment_list(stream(), vec!["1".parse().unwrap()], Limits::default())
             .collect(),
     )
     .await;

@@ -297,12 +297,12 @@ async fn throttling_is_logged_on_both_sides() {
         .try_collect()
         .await
         .unwrap();
-    let first = listed[0].items[0].fragment_number.to_string();
+    let first = listed[0].items[0].fragment_number;
     for _ in 0..2 {
         let got: Vec<_> = guarded(
             60,
             client
-                .get_media_for_fragment_list(stream(), vec![first.clone()], Limits::default())
+                .get_media_for_fragment_list(stream(), vec![first], Limits::default())
                 .try_collect(),
         )
         .await

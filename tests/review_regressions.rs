@@ -456,7 +456,7 @@ mod client {
         });
         let mut s = client(&url).get_media_for_fragment_list(
             stream(),
-            vec!["1001".into()],
+            vec!["1001".parse().unwrap()],
             Limits::default(),
         );
         let r = tokio::time::timeout(Duration::from_secs(3), s.next()).await;

@@ -8,7 +8,6 @@
 //! the input's size.
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kvs_mkv::matroska::{Element, ElementReader};
@@ -22,8 +21,8 @@ const PIECE: usize = 64 * 1024;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The input file; `-` or nothing for standard input.
-    file: Option<PathBuf>,
+    #[command(flatten)]
+    input: crate::Input,
     /// One JSON object per line instead of the indented tree. Every object
     /// has "kind": "start" (a master element begins), "leaf" (any other
     /// element), "end" (a master element ends) or "error" (damage).
@@ -37,10 +36,15 @@ pub struct Args {
     /// to the next EBML header, where reading went on).
     #[arg(long)]
     json: bool,
+    // What the element reader checks as dump drives it: the chunk size
+    // (the largest element passed over unread) and the depth. It reads no
+    // payload whole and counts neither tags nor tracks.
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let (mut input, name) = match crate::open_input(args.file.as_deref()) {
+    let (mut input, name) = match args.input.open() {
         Ok(i) => i,
         Err(code) => return code,
     };
@@ -50,7 +54,7 @@ pub fn run(args: Args) -> ExitCode {
         elements: 0,
         damage: 0,
     };
-    let mut reader = ElementReader::new();
+    let mut reader = ElementReader::with_limits(args.limits.limits());
     // The bytes from the reader's position on: after each piece is read
     // through, only a cut header (12 bytes at most) or the last 3 bytes
     // looked at for an EBML header are left.
@@ -215,51 +219,47 @@ fn element_text(element: &Element) -> String {
 fn element_json(element: &Element) -> Value {
     let name = name(element);
     let id = hex_id(element.id());
-    match *element {
+    // A start and a leaf say the same of their header; a start's size may
+    // be unknown (null).
+    let (kind, offset, header_len, size, depth) = match *element {
         Element::Start {
             offset,
             header_len,
             size,
             depth,
             ..
-        } => json!({
-            "kind": "start",
-            "name": name,
-            "id": id,
-            "offset": offset,
-            "header_size": header_len,
-            "data_size": size,
-            "end": element.end(),
-            "depth": depth,
-        }),
+        } => ("start", offset, header_len, size, depth),
         Element::Leaf {
             offset,
             header_len,
             size,
             depth,
             ..
-        } => json!({
-            "kind": "leaf",
-            "name": name,
-            "id": id,
-            "offset": offset,
-            "header_size": header_len,
-            "data_size": size,
-            "end": element.end(),
-            "depth": depth,
-        }),
+        } => ("leaf", offset, header_len, Some(size), depth),
         Element::End {
             offset_end,
             depth,
             complete,
             ..
-        } => json!({
-            "kind": "end",
-            "name": name,
-            "id": id,
-            "end": offset_end,
-            "depth": depth,
-            "complete": complete,
-        }),
-    }
+        } => {
+            return json!({
+                "kind": "end",
+                "name": name,
+                "id": id,
+                "end": offset_end,
+                "depth": depth,
+                "complete": complete,
+            })
+        }
+    };
+    json!({
+        "kind": kind,
+        "name": name,
+        "id": id,
+        "offset": offset,
+        "header_size": header_len,
+        "data_size": size,
+        "end": element.end(),
+        "depth": depth,
+    })
 }

@@ -13,7 +13,7 @@ use kvs_mkv::client::{
     Pagination, StartSelector, StreamId, TimestampKind,
 };
 use kvs_mkv::merge::{MergeError, MergeOptions, MergeReport, Merger};
-use kvs_mkv::{Chunk, Limits, Timestamp};
+use kvs_mkv::{Chunk, FragmentNumber, Timestamp};
 use serde_json::json;
 
 use crate::inspect::Printer;
@@ -72,6 +72,14 @@ impl Common {
         };
         Ok((Client::new(config)?, stream))
     }
+}
+
+/// A fragment number on the command line: 1 to 128 digits (the service's
+/// `FragmentNumberString`), refused here with what is wrong, before any
+/// call.
+pub fn fragment_number(s: &str) -> Result<FragmentNumber, String> {
+    s.parse()
+        .map_err(|e| format!("not a fragment number of 1 to 128 digits: {e}"))
 }
 
 /// A time on the command line: epoch seconds (`1511852109.126`) or UTC
@@ -143,6 +151,8 @@ pub struct GetMediaArgs {
     /// run: give each run its own name, or use `--save - >> FILE`.)
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 /// Where `--checkpoint` keeps the resume point: FILE, replaced whole
@@ -204,7 +214,10 @@ impl Checkpoint {
         }
         match kind {
             "token" => Ok(Some(StartSelector::ContinuationToken(value.to_string()))),
-            "fragment" => Ok(Some(StartSelector::FragmentNumber(value.to_string()))),
+            "fragment" => match value.parse() {
+                Ok(n) => Ok(Some(StartSelector::FragmentNumber(n))),
+                Err(e) => Err(format!("{}: {e}", malformed())),
+            },
             _ => Err(malformed()),
         }
     }
@@ -235,7 +248,9 @@ fn start_selector(v: &[String]) -> Result<StartSelector, String> {
     Ok(match v[0].as_str() {
         "now" => StartSelector::Now,
         "earliest" => StartSelector::Earliest,
-        "fragment" => StartSelector::FragmentNumber(value()?),
+        "fragment" => StartSelector::FragmentNumber(
+            fragment_number(&value()?).map_err(|e| format!("--start fragment {:?}: {e}", v[1]))?,
+        ),
         "server-ts" => StartSelector::ServerTimestamp(parse_time(&value()?)?),
         "producer-ts" => StartSelector::ProducerTimestamp(parse_time(&value()?)?),
         "token" => StartSelector::ContinuationToken(value()?),
@@ -266,6 +281,7 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let mut options = GetMediaOptions::default();
+    options.limits = args.limits.limits();
     options.max_chunks = args.max_chunks;
     options.idle_timeout = args.idle_timeout;
     if args.follow {
@@ -725,9 +741,9 @@ fn write_fragments(out: &mut impl Write, all: Vec<Fragment>, json: bool) -> io::
 pub struct FragmentListArgs {
     #[command(flatten)]
     common: Common,
-    /// Fragment numbers, in the order wanted.
-    #[arg(required = true)]
-    fragments: Vec<String>,
+    /// Fragment numbers (1 to 128 digits each), in the order wanted.
+    #[arg(required = true, value_name = "FRAGMENT", value_parser = fragment_number)]
+    fragments: Vec<FragmentNumber>,
     /// Also write the chunks, merged into one seekable MKV, to this file;
     /// `-` for a streamable MKV on standard output, chunk by chunk (the
     /// rows then go to standard error).
@@ -736,6 +752,8 @@ pub struct FragmentListArgs {
     /// One JSON object per chunk.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub fn get_media_for_fragment_list(args: FragmentListArgs) -> ExitCode {
@@ -744,7 +762,7 @@ pub fn get_media_for_fragment_list(args: FragmentListArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let chunks = client.get_media_for_fragment_list(stream, args.fragments, Limits::default());
+    let chunks = client.get_media_for_fragment_list(stream, args.fragments, args.limits.limits());
     rt.block_on(print_chunks(chunks, args.json, args.save, None))
 }
 

@@ -1,33 +1,35 @@
 //! `kvs-mkv inspect`: one line per chunk, as each chunk completes.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kvs_mkv::io::read_events;
-use kvs_mkv::{ChunkInfo, DecodeError, Error, Event, TagValue};
+use kvs_mkv::io::DecodeReader;
+use kvs_mkv::{ChunkInfo, DecodeError, Error, Event, EventDecoder, TagValue};
 use serde_json::{json, Value};
 
 use crate::out::{escape, json_line, no_matroska, say, stdout_failed, Counted};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The input file; `-` or nothing for standard input.
-    file: Option<PathBuf>,
+    #[command(flatten)]
+    input: crate::Input,
     /// One JSON object per line (see the README for the fields).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let (input, name) = match crate::open_input(args.file.as_deref()) {
+    let (input, name) = match args.input.open() {
         Ok(i) => i,
         Err(code) => return code,
     };
     let (input, read) = Counted::new(input);
     let mut out = io::stdout().lock();
     let mut printer = Printer::new(args.json);
-    for event in read_events(input) {
+    let decoder = EventDecoder::with_limits(args.limits.limits());
+    for event in DecodeReader::new(input, decoder) {
         let written = match event {
             Ok(Event::End(info)) => printer.chunk(&mut out, &info),
             Ok(Event::Start(_) | Event::Frame(_)) => Ok(()),

@@ -8,6 +8,7 @@
 mod dump;
 mod fetch;
 mod inspect;
+mod limits;
 mod merge;
 mod out;
 mod serve;
@@ -134,10 +135,23 @@ enum Command {
     Serve(Box<serve::Args>),
 }
 
-/// The input of `inspect`, `dump` and `merge`: a file, or standard input for `-` or
-/// nothing, and its name for messages. An unreadable file is exit status 2,
-/// said on stderr.
-pub fn open_input(
+/// The input of `inspect`, `dump` and `merge`: a file, or standard input
+/// for `-` or nothing.
+#[derive(clap::Args)]
+pub struct Input {
+    /// The input file; `-` or nothing for standard input.
+    pub file: Option<std::path::PathBuf>,
+}
+
+impl Input {
+    /// The input opened, and its name for messages. An unreadable file is
+    /// exit status 2, said on stderr.
+    pub fn open(&self) -> Result<(Box<dyn std::io::Read>, String), ExitCode> {
+        open_input(self.file.as_deref())
+    }
+}
+
+fn open_input(
     file: Option<&std::path::Path>,
 ) -> Result<(Box<dyn std::io::Read>, String), ExitCode> {
     match file {

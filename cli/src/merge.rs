@@ -11,8 +11,8 @@ use crate::out::{no_matroska, say, stdout_failed, Counted};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The input file; `-` or nothing for standard input.
-    file: Option<PathBuf>,
+    #[command(flatten)]
+    input: crate::Input,
     /// The merged file to write (seekable: patched at the end), or `-` for a
     /// streamable MKV on standard output, written chunk by chunk (Segment of
     /// unknown size, no Cues), e.g. `| ffplay -`.
@@ -21,13 +21,15 @@ pub struct Args {
     /// Keep forward gaps between fragments instead of closing them.
     #[arg(long)]
     keep_gaps: bool,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {
     // Before anything is opened for writing: creating the output would
     // truncate an input that is the same file, and writing to standard
     // output appended to the input would read its own output forever.
-    if same_file(args.file.as_deref(), &args.output) {
+    if same_file(args.input.file.as_deref(), &args.output) {
         let out_name = match args.output.as_os_str() == "-" {
             true => "standard output".to_string(),
             false => args.output.display().to_string(),
@@ -38,12 +40,13 @@ pub fn run(args: Args) -> ExitCode {
         ));
         return ExitCode::from(2);
     }
-    let (input, in_name) = match crate::open_input(args.file.as_deref()) {
+    let (input, in_name) = match args.input.open() {
         Ok(i) => i,
         Err(code) => return code,
     };
     let (input, read) = Counted::new(input);
     let mut options = MergeOptions::default();
+    options.limits = args.limits.limits();
     if args.keep_gaps {
         options.timeline = Timeline::KeepGaps;
     }

@@ -19,12 +19,11 @@ use hyper::body::Incoming;
 use serde_json::{json, Map, Value};
 
 use super::model::{
-    check_fragment_number, list, next_token, object, Bad, Fragment, FragmentSelector,
-    GetImagesRequest, Image, Pagination,
+    list, next_token, object, Bad, Fragment, FragmentSelector, GetImagesRequest, Image, Pagination,
 };
 use super::retry::{Budget, Failure};
 use super::{operation, Api, Client, ClientError, InvalidRequest, StreamId};
-use crate::{Chunk, ChunkDecoder, DecodeErrorKind, Error, Limits};
+use crate::{Chunk, ChunkDecoder, DecodeErrorKind, Error, FragmentNumber, Limits};
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,7 +324,7 @@ impl Client {
     pub fn get_media_for_fragment_list(
         &self,
         stream: StreamId,
-        fragments: Vec<String>,
+        fragments: Vec<FragmentNumber>,
         limits: Limits,
     ) -> ChunkStream {
         if let Err(e) = stream.validate() {
@@ -333,11 +332,6 @@ impl Client {
         }
         if fragments.is_empty() {
             return failed(InvalidRequest::NoFragments.into());
-        }
-        for f in &fragments {
-            if check_fragment_number(f).is_err() {
-                return failed(InvalidRequest::FragmentNumber { number: f.clone() }.into());
-            }
         }
         let budget = self.budget(operation(Api::GetMediaForFragmentList, &stream));
         let state = FragmentList {
@@ -376,7 +370,7 @@ pub(crate) const MAX_FRAGMENTS_PER_CALL: usize = 1000;
 struct FragmentList {
     client: Client,
     stream: StreamId,
-    remaining: VecDeque<String>,
+    remaining: VecDeque<FragmentNumber>,
     limits: Limits,
     body: Option<Incoming>,
     /// Fragments the current call asked for and has not delivered yet: its
@@ -473,7 +467,7 @@ impl FragmentList {
                             &self.url,
                             ClientError::MissingFragment {
                                 endpoint: self.url.clone(),
-                                fragment: next.clone(),
+                                fragment: next.to_string(),
                             },
                         )),
                         _ => None,
@@ -495,7 +489,7 @@ impl FragmentList {
             .remaining
             .iter()
             .take(MAX_FRAGMENTS_PER_CALL)
-            .map(|f| json!(f))
+            .map(|f| json!(f.as_str()))
             .collect();
         let batch_len = batch.len();
         let mut req = Map::new();
@@ -557,7 +551,10 @@ impl FragmentList {
                     let aws = &c.info().aws;
                     if aws.exception_error_code.is_some() || aws.exception_message.is_some() {
                         self.out.push_back(Err(ClientError::FragmentException {
-                            fragment: c.fragment_number().map(|f| f.to_string()).or(asked),
+                            fragment: c
+                                .fragment_number()
+                                .map(|f| f.to_string())
+                                .or(asked.map(|f| f.to_string())),
                             code: aws.exception_error_code,
                             message: aws.exception_message.as_ref().map(|m| m.to_string()),
                         }));

@@ -195,13 +195,6 @@ pub enum InvalidRequest {
         /// The ARN given.
         arn: String,
     },
-    /// A fragment number that is not 1 to 128 digits (a start selector's,
-    /// or one of a GetMediaForFragmentList list).
-    #[error("fragment number {number:?} must be 1 to 128 digits")]
-    FragmentNumber {
-        /// The number given.
-        number: String,
-    },
     /// A continuation token outside 1 to 128 characters of
     /// `[a-zA-Z0-9_.-]`.
     #[error("continuation token {token:?} must be 1 to 128 characters of [a-zA-Z0-9_.-]")]

@@ -193,7 +193,7 @@ impl Resume {
     fn selector(&self, initial: &StartSelector) -> StartSelector {
         match (&self.token, &self.last) {
             (Some(t), _) => StartSelector::ContinuationToken(t.to_string()),
-            (None, Some(n)) => StartSelector::FragmentNumber(n.to_string()),
+            (None, Some(n)) => StartSelector::FragmentNumber(*n),
             (None, None) => initial.clone(),
         }
     }

@@ -194,7 +194,11 @@ fn get_media_bodies() {
     let selectors = [
         StartSelector::Now,
         StartSelector::Earliest,
-        StartSelector::FragmentNumber("91343852333181432392682062607743920146159169392".into()),
+        StartSelector::FragmentNumber(
+            "91343852333181432392682062607743920146159169392"
+                .parse()
+                .unwrap(),
+        ),
         StartSelector::ServerTimestamp(ts("1511852109.126")),
         StartSelector::ProducerTimestamp(ts("0.5")),
         StartSelector::ContinuationToken("91343852333181432392682062607743920146159169392".into()),
