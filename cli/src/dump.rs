@@ -38,9 +38,10 @@ pub struct Args {
     json: bool,
     // What the element reader checks as dump drives it: the chunk size
     // (the largest element passed over unread) and the depth. It reads no
-    // payload whole and counts neither tags nor tracks.
+    // payload whole and counts neither tags nor tracks: those flags are
+    // not offered.
     #[command(flatten)]
-    limits: crate::limits::LimitArgs,
+    limits: crate::limits::WalkLimitArgs,
 }
 
 pub fn run(args: Args) -> ExitCode {

@@ -11,19 +11,13 @@ use kvs_mkv::Limits;
 #[derive(clap::Args, Debug, Clone, Copy)]
 #[command(next_help_heading = "Decoder limits")]
 pub struct LimitArgs {
+    #[command(flatten)]
+    walk: WalkLimitArgs,
     /// Largest element read into memory whole (a frame, a tag value,
     /// CodecPrivate), in bytes; a KiB, MiB or GiB suffix multiplies by
     /// 1024, 1024², 1024³. Default 64MiB.
     #[arg(long, value_name = "BYTES", value_parser = bytes, allow_negative_numbers = true)]
     max_element_size: Option<u64>,
-    /// Largest chunk (from its EBML header), in bytes, with the same
-    /// suffixes; also the largest element passed over unread. Default
-    /// 256MiB.
-    #[arg(long, value_name = "BYTES", value_parser = bytes, allow_negative_numbers = true)]
-    max_chunk_size: Option<u64>,
-    /// Deepest nesting of master elements. Default 32.
-    #[arg(long, value_name = "N", value_parser = count, allow_negative_numbers = true)]
-    max_depth: Option<usize>,
     /// Most SimpleTags in one chunk. Default 4096.
     #[arg(long, value_name = "N", value_parser = count, allow_negative_numbers = true)]
     max_tags: Option<usize>,
@@ -32,24 +26,48 @@ pub struct LimitArgs {
     max_tracks: Option<usize>,
 }
 
+/// The limits that bound walking the elements alone (what `dump` does: it
+/// reads no payload whole and counts neither tags nor tracks, so it takes
+/// no flag it would ignore).
+#[derive(clap::Args, Debug, Clone, Copy)]
+#[command(next_help_heading = "Decoder limits")]
+pub struct WalkLimitArgs {
+    /// Largest chunk (from its EBML header), in bytes, with the same
+    /// suffixes; also the largest element passed over unread. Default
+    /// 256MiB.
+    #[arg(long, value_name = "BYTES", value_parser = bytes, allow_negative_numbers = true)]
+    max_chunk_size: Option<u64>,
+    /// Deepest nesting of master elements. Default 32.
+    #[arg(long, value_name = "N", value_parser = count, allow_negative_numbers = true)]
+    max_depth: Option<usize>,
+}
+
 impl LimitArgs {
     /// The library's defaults with the flags given set.
     pub fn limits(&self) -> Limits {
-        let mut limits = Limits::default();
+        let mut limits = self.walk.limits();
         if let Some(v) = self.max_element_size {
             limits.max_element_size = v;
-        }
-        if let Some(v) = self.max_chunk_size {
-            limits.max_chunk_size = v;
-        }
-        if let Some(v) = self.max_depth {
-            limits.max_depth = v;
         }
         if let Some(v) = self.max_tags {
             limits.max_tags_per_chunk = v;
         }
         if let Some(v) = self.max_tracks {
             limits.max_tracks = v;
+        }
+        limits
+    }
+}
+
+impl WalkLimitArgs {
+    /// The library's defaults with the flags given set.
+    pub fn limits(&self) -> Limits {
+        let mut limits = Limits::default();
+        if let Some(v) = self.max_chunk_size {
+            limits.max_chunk_size = v;
+        }
+        if let Some(v) = self.max_depth {
+            limits.max_depth = v;
         }
         limits
     }
