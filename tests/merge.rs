@@ -196,7 +196,7 @@ fn nothing_to_merge() {
         .unwrap();
     let mut out = Cursor::new(Vec::new());
     let err = merge(&input[..], &mut out, &MergeOptions::default()).unwrap_err();
-    assert!(matches!(err, MergeError::NoTracks));
+    assert!(matches!(err, MergeError::NoTracks { damage: None }));
     assert!(out.get_ref().is_empty());
 }
 

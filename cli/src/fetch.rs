@@ -602,7 +602,7 @@ impl Session {
         };
         let report = match save.finish() {
             Ok(report) => report,
-            Err(MergeError::NoTracks) => {
+            Err(MergeError::NoTracks { .. }) => {
                 say(format_args!(
                     "{interrupted}--save {name}: nothing saved (no chunk with tracks)"
                 ));

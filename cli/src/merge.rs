@@ -84,8 +84,8 @@ pub fn run(args: Args) -> ExitCode {
                 crate::out::remove_if_empty_file(&args.output);
             }
             return match e {
-                MergeError::NoTracks if read.get() == 0 => no_matroska(&in_name, 0),
-                MergeError::TracksChanged { .. } | MergeError::NoTracks => {
+                MergeError::NoTracks { .. } if read.get() == 0 => no_matroska(&in_name, 0),
+                MergeError::TracksChanged { .. } | MergeError::NoTracks { .. } => {
                     say(e);
                     ExitCode::from(1)
                 }

@@ -201,7 +201,7 @@ pub enum TrackChange {
 /// let mut body = Vec::new();
 /// ChunkWriter::default().write_to(&ChunkModel::default(), &mut body).unwrap();
 /// let err = merge(&body[..], std::io::Cursor::new(Vec::new()), &Default::default()).unwrap_err();
-/// assert!(matches!(err, MergeError::NoTracks));
+/// assert!(matches!(err, MergeError::NoTracks { damage: None }));
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -229,9 +229,26 @@ pub enum MergeError {
         change: TrackChange,
     },
     /// No chunk of the input declares a track: there is nothing to merge.
-    /// Nothing was written.
-    #[error("the input declares no track: nothing to merge")]
-    NoTracks,
+    /// Nothing was written. `damage` is the first of the decode errors met
+    /// on the way, if any (what kept the tracks from being read, when the
+    /// input has them), with the number of them.
+    #[error("the input declares no track: nothing to merge{}", damage_note(.damage))]
+    NoTracks {
+        /// The first decode error and how many there were.
+        damage: Option<(DecodeError, u64)>,
+    },
+}
+
+/// What [`MergeError::NoTracks`] adds when the input was damaged.
+fn damage_note(damage: &Option<(DecodeError, u64)>) -> String {
+    match damage {
+        None => String::new(),
+        Some((first, 1)) => format!(" (the input was damaged: {first})"),
+        Some((first, n)) => format!(
+            " (the input was damaged: {first}, and {} more errors)",
+            n - 1
+        ),
+    }
 }
 
 /// Merges the chunks of `input` into one seekable Matroska file written to
@@ -748,7 +765,9 @@ impl<W: Write> Merger<W> {
     /// Ctrl-C): the file then holds every chunk pushed so far.
     pub fn finish(mut self) -> Result<MergeReport, MergeError> {
         let Some(head) = self.head.take() else {
-            return Err(MergeError::NoTracks);
+            let first = self.report.decode_errors.first().cloned();
+            let damage = first.map(|e| (e, self.report.decode_error_count));
+            return Err(MergeError::NoTracks { damage });
         };
         let ticks = self.placer.as_ref().map_or(0, |p| p.end());
         self.report.duration_ns = u128::try_from(ticks).unwrap_or(0) * u128::from(head.scale);
