@@ -1486,3 +1486,45 @@ fn a_header_cut_by_its_parents_end_at_the_end_of_input() {
         );
     }
 }
+
+/// A Cluster of unknown size, last in a Segment of known size, ends with
+/// the Segment (its bound): whether the input ends there or a Void follows
+/// at the top level. (It was reported as a Segment cut short, and the Void
+/// as overrunning the Segment.) mkvinfo reads both files without an error,
+/// and so does the ChunkDecoder.
+#[test]
+fn an_unknown_size_cluster_ends_with_its_known_size_segment() {
+    let block = simple_block(1, 0, true, &[7; 10]);
+    let cluster = concat(&[open_unknown(CLUSTER, 8), uint(TIMECODE, 0), block]);
+    let head = ebml_header();
+    let segment = el(SEGMENT, &cluster);
+    let end_at = head.len() + segment.len();
+    let void = el(VOID, &[0, 0]);
+    for tail in [Vec::new(), void.clone()] {
+        let input = concat(&[head.clone(), segment.clone(), tail.clone()]);
+        let items = read_whole(&input);
+        check_structure(&items);
+        assert_eq!(errors(&items), [], "{items:?}");
+        let ends: Vec<_> = items
+            .iter()
+            .filter(|i| matches!(i, Ok(Element::End { .. })))
+            .cloned()
+            .collect();
+        assert_eq!(
+            ends[ends.len() - 2..],
+            [end(CLUSTER, end_at, 1), end(SEGMENT, end_at, 0)],
+            "tail {tail:?}"
+        );
+        for sizes in [&[1][..], &[5, 7]] {
+            assert_eq!(read_pieces(&input, sizes), items, "pieces of {sizes:?}");
+        }
+        // The decoder, which closes at the inherited end, agrees.
+        let mut buf = BytesMut::from(&input[..]);
+        let mut decoder = kvs_mkv::ChunkDecoder::default();
+        use tokio_util::codec::Decoder;
+        while let Some(chunk) = decoder.decode_eof(&mut buf).unwrap() {
+            assert!(chunk.is_complete());
+            assert_eq!(chunk.frames().len(), 1);
+        }
+    }
+}

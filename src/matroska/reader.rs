@@ -555,9 +555,12 @@ impl ElementReader {
     fn header(&mut self, input: &[u8], base: u64, eof: bool) -> Next {
         let pos = self.pos;
         let data_end = base + input.len() as u64;
-        // A master of known size ends here.
+        // A master of known size ends here, and with it any of unknown
+        // size inside it (their bound is its end: a Cluster of unknown
+        // size, last in a Segment of known size, ends with the Segment).
         if let Some(top) = self.stack.last() {
-            if top.end == Some(pos) {
+            let bound_here = top.end.is_none() && top.bound.is_some_and(|(b, _)| b == pos);
+            if top.end == Some(pos) || bound_here {
                 return self.close_top(pos, true);
             }
         }
