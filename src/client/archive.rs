@@ -467,7 +467,7 @@ impl FragmentList {
                             &self.url,
                             ClientError::MissingFragment {
                                 endpoint: self.url.clone(),
-                                fragment: next.to_string(),
+                                fragment: *next,
                             },
                         )),
                         _ => None,
@@ -551,10 +551,7 @@ impl FragmentList {
                     let aws = &c.info().aws;
                     if aws.exception_error_code.is_some() || aws.exception_message.is_some() {
                         self.out.push_back(Err(ClientError::FragmentException {
-                            fragment: c
-                                .fragment_number()
-                                .map(|f| f.to_string())
-                                .or(asked.map(|f| f.to_string())),
+                            fragment: c.fragment_number().copied().or(asked),
                             code: aws.exception_error_code,
                             message: aws.exception_message.as_ref().map(|m| m.to_string()),
                         }));

@@ -63,15 +63,12 @@ pub enum ClientError {
     },
     /// A GetMediaForFragmentList answer ended without the fragment asked
     /// for next (retried, as a broken body).
-    #[error(
-        "unexpected response from {endpoint}: the answer ended without fragment {}",
-        shown(fragment)
-    )]
+    #[error("unexpected response from {endpoint}: the answer ended without fragment {fragment}")]
     MissingFragment {
         /// The URL called.
         endpoint: String,
         /// The fragment number asked for.
-        fragment: String,
+        fragment: FragmentNumber,
     },
     /// The media could not be decoded.
     #[error("decoding the media: {0}")]
@@ -89,10 +86,11 @@ pub enum ClientError {
     },
     /// GetMediaForFragmentList could not return one fragment
     /// (`AWS_KINESISVIDEO_EXCEPTION_*` tags).
-    #[error("fragment {}: exception {}: {}", shown(fragment.as_deref().unwrap_or("?")), code.map(|c| c.to_string()).unwrap_or_default(), shown(message.as_deref().unwrap_or("")))]
+    #[error("fragment {}: exception {}: {}", fragment.as_ref().map_or("?".to_string(), |f| f.to_string()), code.map(|c| c.to_string()).unwrap_or_default(), shown(message.as_deref().unwrap_or("")))]
     FragmentException {
-        /// The fragment number asked for, if known.
-        fragment: Option<String>,
+        /// The fragment number (the chunk's, else the one asked for), if
+        /// known.
+        fragment: Option<FragmentNumber>,
         /// `AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE`.
         code: Option<u32>,
         /// `AWS_KINESISVIDEO_EXCEPTION_MESSAGE`.
