@@ -241,8 +241,8 @@ fn mkvinfo(path: &Path) -> Vec<Line> {
 }
 
 /// The reader's elements as mkvinfo lines, with the payload range of each
-/// leaf (mkvinfo looks inside some elements the crate's schema does not
-/// know as masters, e.g. Video's Colour).
+/// leaf (mkvinfo looks inside masters the crate's schema does not know,
+/// which the reader reports as leaves).
 fn as_lines(items: &[Element], base: u64) -> Vec<(Line, Option<(u64, u64)>)> {
     items
         .iter()
@@ -454,8 +454,8 @@ fn elements_agree_with_ebml_iterable() {
             }
             mine.pop();
         }
-        // Elements the crate's schema reads as leaves and webm-iterable's as
-        // masters (Video's Colour): their insides are left out.
+        // Elements the crate's schema reads as leaves (masters it does not
+        // know) and webm-iterable's as masters: their insides are left out.
         let mut theirs_kept = Vec::new();
         let mut inside: Option<(u32, u64)> = None;
         for t in &theirs {

@@ -488,3 +488,99 @@ fn chunk_cut_by_new_header() {
     }
     assert_eq!(items[2].chunk().unwrap().frames().len(), 2);
 }
+
+/// A video TrackEntry whose Video holds a Colour (with MasteringMetadata)
+/// between PixelWidth and PixelHeight, as ffmpeg and mkvmerge write HDR
+/// tracks. The IDs are the Matroska specification's (RFC 9559 5.1.4.1.28.*),
+/// written out here. `colour_size` is the Colour's size field: its real
+/// size, or `None` for an unknown size (then PixelHeight, a Video child,
+/// ends it).
+fn colour_track(colour_size: Option<usize>) -> Vec<u8> {
+    const COLOUR: u32 = 0x55B0;
+    const MATRIX_COEFFICIENTS: u32 = 0x55B1;
+    const RANGE: u32 = 0x55B9;
+    const MAX_CLL: u32 = 0x55BC;
+    const MASTERING_METADATA: u32 = 0x55D0;
+    const LUMINANCE_MAX: u32 = 0x55D9;
+    const LUMINANCE_MIN: u32 = 0x55DA;
+    let colour_body = concat(&[
+        uint(MATRIX_COEFFICIENTS, 9),
+        uint(RANGE, 1),
+        uint(MAX_CLL, 1000),
+        el(
+            MASTERING_METADATA,
+            &concat(&[
+                el(LUMINANCE_MAX, &1000f32.to_be_bytes()),
+                el(LUMINANCE_MIN, &0.005f32.to_be_bytes()),
+            ]),
+        ),
+    ]);
+    let colour = match colour_size {
+        Some(width) => el_w(COLOUR, &colour_body, width),
+        None => concat(&[open_unknown(COLOUR, 1), colour_body]),
+    };
+    let video = concat(&[uint(PIXEL_WIDTH, 640), colour, uint(PIXEL_HEIGHT, 480)]);
+    el(
+        TRACK_ENTRY,
+        &concat(&[
+            uint(TRACK_NUMBER, 1),
+            uint(TRACK_UID, 1),
+            uint(TRACK_TYPE, 1),
+            string(CODEC_ID, "V_MPEG4/ISO/AVC"),
+            el(VIDEO, &video),
+        ]),
+    )
+}
+
+/// A Colour inside Video is passed over, and the Video read on after it:
+/// the track has both pixel sizes and the frames are all there, whole, in
+/// pieces, and frame by frame. The Colour's size field is 1 or 8 bytes
+/// wide, or unknown (a master of the schema: PixelHeight ends it).
+#[test]
+fn colour_inside_video_is_skipped_and_video_read_on() {
+    for colour_size in [Some(1), Some(8), None] {
+        let bytes = concat(&[
+            ebml_header(),
+            open_unknown(SEGMENT, 8),
+            info(1_000_000),
+            el(TRACKS, &colour_track(colour_size)),
+            tags_w(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", FRAG)], 1),
+            open_unknown(CLUSTER, 8),
+            uint(TIMECODE, 1000),
+            simple_block(1, 0, true, b"key"),
+            simple_block(1, 33, false, b"delta"),
+        ]);
+        let items = decode(&bytes);
+        no_errors(&items);
+        let c = chunks(&items);
+        assert_eq!(c.len(), 1, "{colour_size:?}");
+        let track = &c[0].info().tracks[0];
+        let video = track.video.as_ref().expect("video settings");
+        assert_eq!(
+            (video.pixel_width, video.pixel_height),
+            (Some(640), Some(480)),
+            "{colour_size:?}"
+        );
+        assert_eq!(c[0].fragment_number().unwrap().as_str(), FRAG);
+        let frames: Vec<&[u8]> = c[0].frames().iter().map(|f| &f.data()[..]).collect();
+        assert_eq!(frames, [&b"key"[..], b"delta"], "{colour_size:?}");
+
+        let events = common::events_pieces(&bytes, &[1]);
+        let mut data = Vec::new();
+        for e in events {
+            match e.unwrap_or_else(|e| panic!("{colour_size:?}: {e}")) {
+                kvs_mkv::Event::Start(info) => {
+                    let v = info.tracks[0].video.as_ref().unwrap();
+                    assert_eq!((v.pixel_width, v.pixel_height), (Some(640), Some(480)));
+                }
+                kvs_mkv::Event::Frame(f) => data.push(f.data().to_vec()),
+                kvs_mkv::Event::End(_) => {}
+            }
+        }
+        assert_eq!(
+            data,
+            [b"key".to_vec(), b"delta".to_vec()],
+            "{colour_size:?}"
+        );
+    }
+}
