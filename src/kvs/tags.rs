@@ -316,44 +316,40 @@ pub(crate) enum AwsTag {
 /// The name of the `AWS_KINESISVIDEO_*` tag spelled `name`, as a static
 /// string (the decoder's [`Text`] of it then costs no copy), or `None`.
 pub(crate) fn static_name(name: &[u8]) -> Option<&'static str> {
-    let rest = name.strip_prefix(PREFIX)?;
-    Some(match rest {
-        b"FRAGMENT_NUMBER" => names::FRAGMENT_NUMBER,
-        b"SERVER_TIMESTAMP" => names::SERVER_TIMESTAMP,
-        b"PRODUCER_TIMESTAMP" => names::PRODUCER_TIMESTAMP,
-        b"SERVER_SIDE_TIMESTAMP" => names::SERVER_SIDE_TIMESTAMP,
-        b"PRODUCER_SIDE_TIMESTAMP" => names::PRODUCER_SIDE_TIMESTAMP,
-        b"MILLIS_BEHIND_NOW" => names::MILLIS_BEHIND_NOW,
-        b"CONTINUATION_TOKEN" => names::CONTINUATION_TOKEN,
-        b"ERROR_CODE" => names::ERROR_CODE,
-        b"ERROR_ID" => names::ERROR_ID,
-        b"EXCEPTION_ERROR_CODE" => names::EXCEPTION_ERROR_CODE,
-        b"EXCEPTION_MESSAGE" => names::EXCEPTION_MESSAGE,
-        _ => return None,
-    })
+    lookup(name).map(|(_, name)| name)
 }
 
 /// What every AWS tag name begins with.
 const PREFIX: &[u8] = b"AWS_KINESISVIDEO_";
 
+/// The one table of the AWS tag names: which tag `name` is, and its
+/// [`names`] constant. Matched on the bytes: the common prefix once, then
+/// the rest (every tag of a chunk is looked up, so no `str` is made and no
+/// name compared in full more than once). Inlined into its two callers,
+/// each keeps only the half it uses.
+#[inline]
+fn lookup(name: &[u8]) -> Option<(AwsTag, &'static str)> {
+    let rest = name.strip_prefix(PREFIX)?;
+    Some(match rest {
+        b"FRAGMENT_NUMBER" => (AwsTag::FragmentNumber, names::FRAGMENT_NUMBER),
+        b"SERVER_TIMESTAMP" => (AwsTag::ServerTimestamp, names::SERVER_TIMESTAMP),
+        b"SERVER_SIDE_TIMESTAMP" => (AwsTag::ServerTimestamp, names::SERVER_SIDE_TIMESTAMP),
+        b"PRODUCER_TIMESTAMP" => (AwsTag::ProducerTimestamp, names::PRODUCER_TIMESTAMP),
+        b"PRODUCER_SIDE_TIMESTAMP" => (AwsTag::ProducerTimestamp, names::PRODUCER_SIDE_TIMESTAMP),
+        b"MILLIS_BEHIND_NOW" => (AwsTag::MillisBehindNow, names::MILLIS_BEHIND_NOW),
+        b"CONTINUATION_TOKEN" => (AwsTag::ContinuationToken, names::CONTINUATION_TOKEN),
+        b"ERROR_ID" => (AwsTag::ErrorId, names::ERROR_ID),
+        b"ERROR_CODE" => (AwsTag::ErrorCode, names::ERROR_CODE),
+        b"EXCEPTION_ERROR_CODE" => (AwsTag::ExceptionErrorCode, names::EXCEPTION_ERROR_CODE),
+        b"EXCEPTION_MESSAGE" => (AwsTag::ExceptionMessage, names::EXCEPTION_MESSAGE),
+        _ => return None,
+    })
+}
+
 impl AwsTag {
-    /// The tag `name` is, matched on its bytes: the common prefix once,
-    /// then the rest (every tag of a chunk is looked up, so no `str` is
-    /// made and no name compared in full more than once).
+    /// The tag `name` is, both spellings of a timestamp being one.
     pub(crate) fn of(name: &[u8]) -> Option<AwsTag> {
-        let rest = name.strip_prefix(PREFIX)?;
-        Some(match rest {
-            b"FRAGMENT_NUMBER" => AwsTag::FragmentNumber,
-            b"SERVER_TIMESTAMP" | b"SERVER_SIDE_TIMESTAMP" => AwsTag::ServerTimestamp,
-            b"PRODUCER_TIMESTAMP" | b"PRODUCER_SIDE_TIMESTAMP" => AwsTag::ProducerTimestamp,
-            b"MILLIS_BEHIND_NOW" => AwsTag::MillisBehindNow,
-            b"CONTINUATION_TOKEN" => AwsTag::ContinuationToken,
-            b"ERROR_ID" => AwsTag::ErrorId,
-            b"ERROR_CODE" => AwsTag::ErrorCode,
-            b"EXCEPTION_ERROR_CODE" => AwsTag::ExceptionErrorCode,
-            b"EXCEPTION_MESSAGE" => AwsTag::ExceptionMessage,
-            _ => return None,
-        })
+        lookup(name).map(|(tag, _)| tag)
     }
 }
 
@@ -388,7 +384,24 @@ mod tests {
     /// spelled; the static names the decoder uses are the same strings.
     #[test]
     fn names_are_matched_exactly() {
+        use AwsTag::*;
         let all = [
+            ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", FragmentNumber),
+            ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", ServerTimestamp),
+            ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", ProducerTimestamp),
+            ("AWS_KINESISVIDEO_SERVER_SIDE_TIMESTAMP", ServerTimestamp),
+            (
+                "AWS_KINESISVIDEO_PRODUCER_SIDE_TIMESTAMP",
+                ProducerTimestamp,
+            ),
+            ("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", MillisBehindNow),
+            ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", ContinuationToken),
+            ("AWS_KINESISVIDEO_ERROR_CODE", ErrorCode),
+            ("AWS_KINESISVIDEO_ERROR_ID", ErrorId),
+            ("AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE", ExceptionErrorCode),
+            ("AWS_KINESISVIDEO_EXCEPTION_MESSAGE", ExceptionMessage),
+        ];
+        let constants = [
             names::FRAGMENT_NUMBER,
             names::SERVER_TIMESTAMP,
             names::PRODUCER_TIMESTAMP,
@@ -401,8 +414,10 @@ mod tests {
             names::EXCEPTION_ERROR_CODE,
             names::EXCEPTION_MESSAGE,
         ];
-        for name in all {
+        assert_eq!(all.map(|(name, _)| name), constants);
+        for (name, tag) in all {
             assert!(AwsTags::default().apply(name, "1"), "{name}");
+            assert_eq!(AwsTag::of(name.as_bytes()), Some(tag), "{name}");
             assert_eq!(static_name(name.as_bytes()), Some(name));
             let longer = format!("{name}_");
             let lower = name.to_lowercase();
@@ -410,6 +425,7 @@ mod tests {
             for other in [longer.as_str(), lower.as_str(), cut, &name[17..]] {
                 assert!(!AwsTags::default().apply(other, "1"), "{other}");
                 assert_eq!(static_name(other.as_bytes()), None, "{other}");
+                assert_eq!(AwsTag::of(other.as_bytes()), None, "{other}");
             }
         }
         assert!(!AwsTags::default().apply("AWS_KINESISVIDEO_", "1"));
