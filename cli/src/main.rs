@@ -147,29 +147,19 @@ impl Input {
     /// The input opened, and its name for messages. An unreadable file is
     /// exit status 2, said on stderr.
     pub fn open(&self) -> Result<(Box<dyn std::io::Read>, String), ExitCode> {
-        open_input(self.file.as_deref())
-    }
-}
-
-fn open_input(
-    file: Option<&std::path::Path>,
-) -> Result<(Box<dyn std::io::Read>, String), ExitCode> {
-    match file {
-        Some(p) if p.as_os_str() != "-" => std::fs::File::open(p)
-            .map(|f| {
-                (
-                    Box::new(f) as Box<dyn std::io::Read>,
-                    p.display().to_string(),
-                )
-            })
-            .map_err(|e| {
-                out::say(format_args!("cannot open {}: {e}", p.display()));
-                ExitCode::from(2)
-            }),
-        _ => Ok((
-            Box::new(std::io::stdin().lock()),
-            "standard input".to_string(),
-        )),
+        match self.file.as_deref() {
+            Some(p) if p.as_os_str() != "-" => match std::fs::File::open(p) {
+                Ok(f) => Ok((Box::new(f), p.display().to_string())),
+                Err(e) => {
+                    out::say(format_args!("cannot open {}: {e}", p.display()));
+                    Err(ExitCode::from(2))
+                }
+            },
+            _ => Ok((
+                Box::new(std::io::stdin().lock()),
+                "standard input".to_string(),
+            )),
+        }
     }
 }
 
