@@ -214,37 +214,54 @@ impl Timestamp {
         if overflow {
             return Err(ParseTimestampError::OutOfRange);
         }
-        let mut nanos = 0u32;
-        if let Some(frac) = frac {
-            if frac.is_empty() {
-                return Err(ParseTimestampError::Syntax);
-            }
-            for &b in frac {
-                let d = b.wrapping_sub(b'0');
-                if d > 9 {
-                    return Err(ParseTimestampError::Syntax);
-                }
-                nanos = nanos.wrapping_mul(10).wrapping_add(u32::from(d));
-            }
-            if frac.len() > 9 {
-                return Err(ParseTimestampError::TooPrecise);
-            }
-            const SCALE: [u32; 10] = [
-                1_000_000_000,
-                100_000_000,
-                10_000_000,
-                1_000_000,
-                100_000,
-                10_000,
-                1_000,
-                100,
-                10,
-                1,
-            ];
-            nanos *= SCALE[frac.len()];
-        }
+        let nanos = match frac {
+            Some(frac) => fraction_nanos(frac)?,
+            None => 0,
+        };
         Ok(Timestamp { secs, nanos })
     }
+}
+
+/// The nanoseconds of a timestamp's fraction, the digits after its `.`:
+/// `5` is 500 000 000, `000000001` is 1. One to nine digits; a character
+/// that is not a digit is a syntax error wherever it is, even past the
+/// ninth digit.
+#[inline]
+fn fraction_nanos(frac: &[u8]) -> Result<u32, ParseTimestampError> {
+    /// What one unit of the last digit is worth in nanoseconds, by the
+    /// number of digits: with one digit it counts tenths of a second
+    /// (100 000 000 ns), with nine nanoseconds.
+    const LAST_DIGIT_NANOS: [u32; 10] = [
+        1_000_000_000, // (no digits: not taken)
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    if frac.is_empty() {
+        return Err(ParseTimestampError::Syntax);
+    }
+    // The digits as one number: "125" is 125. All of them are checked
+    // before their count; past nine digits the number may wrap, but it is
+    // not used then (TooPrecise).
+    let mut digits = 0u32;
+    for &b in frac {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(ParseTimestampError::Syntax);
+        }
+        digits = digits.wrapping_mul(10).wrapping_add(u32::from(d));
+    }
+    if frac.len() > 9 {
+        return Err(ParseTimestampError::TooPrecise);
+    }
+    // "125" is 125 thousandths: 125 * 1 000 000 ns. At most 999 999 999.
+    Ok(digits * LAST_DIGIT_NANOS[frac.len()])
 }
 
 impl fmt::Display for Timestamp {
@@ -263,6 +280,7 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn ts(s: &str) -> Result<Timestamp, ParseTimestampError> {
         s.parse()
@@ -403,6 +421,131 @@ mod tests {
                 .unwrap()
                 .secs()
         );
+    }
+
+    /// What `from_ascii` must give, worked out another way: with `str`'s
+    /// own methods and integer parsers on the text split at its first `.`.
+    /// A bad seconds part is decided first, then seconds out of range, then
+    /// the fraction (syntax before precision).
+    fn oracle(s: &str) -> Result<(u64, u32), ParseTimestampError> {
+        use ParseTimestampError::*;
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let (whole, frac) = match s.split_once('.') {
+            Some((w, f)) => (w, Some(f)),
+            None => (s, None),
+        };
+        if !digits(whole) {
+            return Err(Syntax);
+        }
+        // u64's parser reads any number of leading zeros.
+        let secs = whole.parse::<u64>().map_err(|_| OutOfRange)?;
+        let nanos = match frac {
+            None => 0,
+            Some(f) if !digits(f) => return Err(Syntax),
+            Some(f) if f.len() > 9 => return Err(TooPrecise),
+            // Right-padded with zeros to nine digits: "5" is 500000000.
+            Some(f) => format!("{f:0<9}").parse::<u32>().unwrap(),
+        };
+        Ok((secs, nanos))
+    }
+
+    fn check(s: &str) {
+        let ours = Timestamp::from_ascii(s.as_bytes()).map(|t| (t.secs(), t.subsec_nanos()));
+        assert_eq!(ours, oracle(s), "{s:?}");
+        if let Ok((secs, nanos)) = ours {
+            // And near what a float parse of the text says.
+            let f: f64 = s.parse().unwrap();
+            let ours = secs as f64 + f64::from(nanos) / 1e9;
+            assert!((ours - f).abs() <= f * 1e-15 + 1e-9, "{s:?}: {ours} vs {f}");
+        }
+    }
+
+    /// Every fraction width (0 to 10 digits), leading zeros, the ends of
+    /// u64, and junk in each part.
+    #[test]
+    fn from_ascii_table_against_an_independent_parse() {
+        for s in [
+            "0",
+            "0.0",
+            "1.",
+            ".1",
+            "1.1",
+            "1.12",
+            "1.123",
+            "1.1234",
+            "1.12345",
+            "1.123456",
+            "1.1234567",
+            "1.12345678",
+            "1.123456789",
+            "1.1234567890",
+            "1.0000000000",
+            "0.000000001",
+            "0.999999999",
+            "007.070",
+            "00000000000000000000000001.5",
+            "18446744073709551615",
+            "18446744073709551615.999999999",
+            "018446744073709551615.1",
+            "18446744073709551616",
+            "18446744073709551616.x",
+            "99999999999999999999999.1",
+            "1.2.3",
+            "1..2",
+            "1.-2",
+            "-1",
+            "+1",
+            "1.+2",
+            "1e9",
+            "1.5e3",
+            " 1",
+            "1 ",
+            "1.5 ",
+            "１.5",
+            "1.٥",
+            "",
+            ".",
+            "1.00000000a",
+            "1.0000000000a",
+            "nan",
+            "inf",
+        ] {
+            check(s);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Random `SECONDS[.FRACTION]` texts: 0 to 25 seconds digits (with
+        /// leading zeros, and around u64::MAX), 0 to 11 fraction digits,
+        /// and sometimes a junk character put in anywhere.
+        #[test]
+        fn from_ascii_against_an_independent_parse(
+            zeros in 0usize..4,
+            whole in prop_oneof![
+                "[0-9]{0,25}",
+                (0u64..2000).prop_map(|d| (u64::MAX - 1000 + d.min(1000)).to_string()),
+                (0u64..1000).prop_map(|d| (u128::from(u64::MAX) + 1 + u128::from(d)).to_string()),
+            ],
+            frac in prop::option::of("[0-9]{0,11}"),
+            junk in prop::option::of((0usize..40, prop::sample::select(
+                vec!['.', '-', '+', 'e', ' ', 'a', '/', ':', 'é', '\0', '٣'],
+            ))),
+        ) {
+            let mut s = format!("{}{whole}", "0".repeat(zeros));
+            if let Some(f) = frac {
+                s.push('.');
+                s.push_str(&f);
+            }
+            if let Some((at, c)) = junk {
+                let mut at = at.min(s.len());
+                while !s.is_char_boundary(at) {
+                    at -= 1;
+                }
+                s.insert(at, c);
+            }
+            check(&s);
+        }
     }
 
     #[test]
