@@ -150,6 +150,10 @@ pub(crate) struct Engine {
     /// The fast paths (SimpleBlock runs, the streaming block, `wait`) are
     /// on; off only to test them against the general path.
     pub(super) fast: bool,
+    /// Whole-chunk mode: the lengths of the last chunks (see
+    /// [`make_room`](Self::make_room)), `recent_at` the next slot.
+    recent: [u64; boundary::RECENT],
+    recent_at: usize,
 }
 
 type Step = Result<Progress, Damage>;
@@ -176,6 +180,8 @@ impl Engine {
             header_at: None,
             wait: None,
             fast: true,
+            recent: [0; boundary::RECENT],
+            recent_at: 0,
         }
     }
 
@@ -564,8 +570,14 @@ impl Engine {
         }
         let body_start = start + u64::from(h.len);
         let end = body_start + size;
-        if end > self.data_end(buf) {
+        let data_end = self.data_end(buf);
+        if end > data_end {
             self.wait = Some((start, end));
+            if self.mode == Mode::Streaming {
+                // As the fast path does (see `RESERVE_AHEAD`); whole-chunk
+                // mode made room for the chunk when it began.
+                fast::make_room_for(buf, end - data_end);
+            }
             return Ok(Progress::Blocked);
         }
         let body = (body_start - self.base) as usize..(end - self.base) as usize;

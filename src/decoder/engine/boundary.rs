@@ -5,6 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::fast::ROOM_FOR_A_READ;
 use super::frames::build_frames;
 use super::{
     damage, element_end, Build, Damage, Engine, Mode, Open, Output, Progress, State, Step,
@@ -18,6 +19,8 @@ use crate::matroska::Track;
 /// An EBML header is a few dozen bytes; anything larger is not one.
 const MAX_EBML_HEADER: u64 = 4096;
 const DEFAULT_TIMECODE_SCALE: u64 = 1_000_000;
+/// How many chunk lengths [`Engine::make_room`] looks back on.
+pub(super) const RECENT: usize = 8;
 
 impl Engine {
     /// Outside a chunk: only an EBML header may come (or a Void or
@@ -78,7 +81,34 @@ impl Engine {
             .map_err(|k| Damage::new(k, start))?;
         self.begin_chunk(start, Vec::new(), DEFAULT_TIMECODE_SCALE);
         self.pos = start + u64::from(h.len) + size;
+        if self.mode == Mode::WholeChunk {
+            // The last chunk's tracks hold views of its bytes: let them go
+            // first, so that the buffer's allocation can be reused.
+            drop(continuation);
+            self.make_room(buf, start);
+        }
         Ok(Progress::Continue)
+    }
+
+    /// Whole-chunk mode, a chunk beginning at `start`: makes room in the
+    /// caller's buffer for a chunk as large as the largest of the last few,
+    /// plus one read, while little of it is in. A buffer left to grow by
+    /// doubling moves the part of the chunk already in each time it grows,
+    /// or when it wraps around its allocation in the middle of a chunk
+    /// (megabytes per chunk at camera rates); here at most the bytes after
+    /// the EBML header move, once. Never more than `max_chunk_size`, and
+    /// only sizes of chunks that came whole: nothing announced ahead.
+    fn make_room(&mut self, buf: &mut BytesMut, start: u64) {
+        let expect = self.recent.iter().copied().max().unwrap_or(0);
+        if expect == 0 {
+            // The first chunk: nothing known yet.
+            return;
+        }
+        let expect = expect.min(self.limits.max_chunk_size) + ROOM_FOR_A_READ;
+        let have = self.data_end(buf) - start;
+        if expect > have {
+            buf.reserve((expect - have) as usize);
+        }
     }
 
     fn begin_chunk(&mut self, offset: u64, tracks: Vec<Track>, timecode_scale: u64) {
@@ -156,6 +186,10 @@ impl Engine {
             chunk = self.chunk.take().expect("just put back");
         }
         chunk.info.length = end - chunk.info.offset;
+        if self.mode == Mode::WholeChunk {
+            self.recent[self.recent_at % RECENT] = chunk.info.length;
+            self.recent_at = self.recent_at.wrapping_add(1);
+        }
         chunk.info.complete = complete;
         let body = match self.mode {
             Mode::Streaming => None,

@@ -14,6 +14,25 @@ use crate::ebml;
 use crate::matroska::block::{DISCARDABLE, INVISIBLE, KEYFRAME, LACING_MASK};
 use crate::matroska::ids;
 
+/// The most room made in the caller's buffer for bytes announced but not yet
+/// in (see [`Engine::stream_block`] and [`Engine::top_level`]): what a
+/// server can make the decoder allocate ahead of sending.
+pub(super) const RESERVE_AHEAD: u64 = 1 << 20;
+
+/// Room beyond what is awaited for the read that completes it (which brings
+/// the start of what follows too): without it, that read would move
+/// everything awaited so far.
+pub(super) const ROOM_FOR_A_READ: u64 = 64 << 10;
+
+/// Makes room in `buf` for `missing` bytes awaited, where it has none: then
+/// for the read that brings the last of them too, at most [`RESERVE_AHEAD`]
+/// in all. (A buffer with room enough is left alone: one sized by its
+/// caller is never reallocated for what would fit.)
+pub(super) fn make_room_for(buf: &mut BytesMut, missing: u64) {
+    if ((buf.capacity() - buf.len()) as u64) < missing {
+        buf.reserve((missing + ROOM_FOR_A_READ).min(RESERVE_AHEAD) as usize);
+    }
+}
 /// What the streaming block fast path did.
 pub(super) enum Stream {
     /// Split one block off the buffer: its frame.
@@ -347,7 +366,12 @@ impl Engine {
         }
         let data_end = self.base + buf.len() as u64;
         if end > data_end {
-            // The general path would only wait for it too.
+            // The general path would only wait for it too. Room for the
+            // rest of the block is made now, once, as a length-prefixed
+            // codec does: a buffer left to grow by doubling would move the
+            // bytes already in (a frame of tens of KB in TCP-segment reads,
+            // several times).
+            make_room_for(buf, end - data_end);
             return Stream::Wait(end);
         }
         if !h.plain() {
