@@ -665,3 +665,71 @@ fn a_block_is_not_moved_while_it_arrives() {
     eprintln!("blocks whose bytes moved while they arrived: {moved} of {frames}");
     assert!(moved * 50 <= frames, "{moved} of {frames} blocks moved");
 }
+
+/// Zero-copy feeding: pieces of one buffer that holds the whole input,
+/// joined with `BytesMut::unsplit` (O(1) while they are contiguous). The
+/// decoders must not grow such a buffer (it has no spare capacity): that
+/// would copy it, and every later `unsplit` would copy too. Every chunk and
+/// frame stays a view of the input, and the decoders allocate little.
+#[test]
+fn a_buffer_joined_without_copying_is_never_copied() {
+    let input = streams::stream(&Shape::big_frames(12));
+    for piece in [1460, 64 << 10] {
+        // One copy of the input for each decoder, allocated off the clock.
+        let (whole, again) = (BytesMut::from(&input[..]), BytesMut::from(&input[..]));
+        let span = |b: &BytesMut| {
+            let p = b.as_ptr() as usize;
+            p..p + input.len()
+        };
+        let (first, second) = (span(&whole), span(&again));
+        let inside = |b: &bytes::Bytes, span: &std::ops::Range<usize>| {
+            let r = b.as_ptr_range();
+            span.contains(&(r.start as usize)) && r.end as usize <= span.end
+        };
+        let (views, stats) = measure(|| {
+            let mut rest = whole;
+            let mut buf = rest.split_to(0);
+            let mut decoder = ChunkDecoder::default();
+            let mut views = (0, 0);
+            while !rest.is_empty() {
+                let n = piece.min(rest.len());
+                buf.unsplit(rest.split_to(n));
+                while let Some(c) = decoder.decode(&mut buf).unwrap() {
+                    views.0 += 1;
+                    assert!(inside(c.raw(), &first), "chunk {} copied", views.0);
+                }
+            }
+            while let Some(c) = decoder.decode_eof(&mut buf).unwrap() {
+                views.0 += 1;
+                assert!(inside(c.raw(), &first));
+            }
+            let mut rest = again;
+            let mut buf = rest.split_to(0);
+            let mut decoder = EventDecoder::default();
+            while !rest.is_empty() {
+                let n = piece.min(rest.len());
+                buf.unsplit(rest.split_to(n));
+                let eof = rest.is_empty();
+                loop {
+                    let r = if eof {
+                        decoder.decode_eof(&mut buf)
+                    } else {
+                        decoder.decode(&mut buf)
+                    };
+                    match r.unwrap() {
+                        Some(Event::Frame(f)) => {
+                            views.1 += 1;
+                            assert!(inside(f.data(), &second), "frame {} copied", views.1);
+                        }
+                        Some(_) => {}
+                        None => break,
+                    }
+                }
+            }
+            views
+        });
+        assert_eq!(views, (12, 720));
+        eprintln!("zero-copy feed, {piece}-byte pieces: {stats:?}");
+        assert!(stats.bytes < 256 << 10, "{piece}: {stats:?}");
+    }
+}

@@ -5,7 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::fast::ROOM_FOR_A_READ;
+use super::fast::{is_joined, ROOM_FOR_A_READ};
 use super::frames::build_frames;
 use super::{
     damage, element_end, Build, Damage, Engine, Mode, Open, Output, Progress, State, Step,
@@ -100,8 +100,9 @@ impl Engine {
     /// only sizes of chunks that came whole: nothing announced ahead.
     fn make_room(&mut self, buf: &mut BytesMut, start: u64) {
         let expect = self.recent.iter().copied().max().unwrap_or(0);
-        if expect == 0 {
-            // The first chunk: nothing known yet.
+        if expect == 0 || is_joined(buf) {
+            // The first chunk (nothing known yet), or a buffer joined
+            // without copying (see `is_joined`).
             return;
         }
         let expect = expect.min(self.limits.max_chunk_size) + ROOM_FOR_A_READ;

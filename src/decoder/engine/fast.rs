@@ -26,13 +26,24 @@ pub(super) const ROOM_FOR_A_READ: u64 = 64 << 10;
 
 /// Makes room in `buf` for `missing` bytes awaited, where it has none: then
 /// for the read that brings the last of them too, at most [`RESERVE_AHEAD`]
-/// in all. (A buffer with room enough is left alone: one sized by its
-/// caller is never reallocated for what would fit.)
+/// in all. Left alone: a buffer with room enough (one sized by its caller is
+/// never reallocated for what would fit), and one with no spare capacity
+/// at all ([`is_joined`]).
 pub(super) fn make_room_for(buf: &mut BytesMut, missing: u64) {
-    if ((buf.capacity() - buf.len()) as u64) < missing {
+    let spare = (buf.capacity() - buf.len()) as u64;
+    if spare < missing && !is_joined(buf) {
         buf.reserve((missing + ROOM_FOR_A_READ).min(RESERVE_AHEAD) as usize);
     }
 }
+/// Whether `buf` has no spare capacity at all: what a caller gets who joins
+/// pieces of a larger buffer with `BytesMut::unsplit` (zero-copy feeding,
+/// as from a memory-mapped or already-received body). Growing it would
+/// allocate and copy, and make every later `unsplit` copy too; a buffer a
+/// read fills grows by doubling and has spare capacity but for moments.
+pub(super) fn is_joined(buf: &BytesMut) -> bool {
+    buf.capacity() == buf.len()
+}
+
 /// What the streaming block fast path did.
 pub(super) enum Stream {
     /// Split one block off the buffer: its frame.
