@@ -6,13 +6,12 @@
 use bytes::{Bytes, BytesMut};
 
 use super::frames::build_frames;
-use super::{
-    damage, element_end, Build, Damage, Engine, Mode, Open, Output, Progress, State, Step,
-};
+use super::{damage, element_end, Build, Damage, Engine, Mode, Output, Progress, State, Step};
 use crate::chunk::{ChunkInfo, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
 use crate::matroska::ids::{self, may_contain};
+use crate::matroska::walk::Open;
 use crate::matroska::Track;
 
 /// An EBML header is a few dozen bytes; anything larger is not one.
@@ -39,11 +38,7 @@ impl Engine {
                 // The Segment of a chunk that ended at its token goes on: a
                 // new chunk begins here, with the same tracks.
                 self.begin_chunk(start, tracks, timecode_scale);
-                self.stack.push(Open {
-                    id: ids::SEGMENT,
-                    end: None,
-                    bound: None,
-                });
+                self.stack.push(Open::new(ids::SEGMENT, None, None));
                 return Ok(Progress::Continue);
             }
             return damage(
