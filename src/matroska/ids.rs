@@ -124,6 +124,7 @@ const fn e(name: &'static str, parent: u32, master: bool) -> ElementInfo {
 }
 
 /// The schema entry of `id`, or `None` for an ID this crate does not know.
+#[inline]
 pub fn info(id: u32) -> Option<ElementInfo> {
     let top = |name| ElementInfo {
         name,
