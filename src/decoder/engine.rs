@@ -91,9 +91,6 @@ struct Build {
     token: bool,
     cluster_timecode: Option<u64>,
     track: Option<Track>,
-    /// CodecPrivate ranges to turn into views once the bytes are split off:
-    /// (track index, start, end).
-    privates: Vec<(usize, u64, u64)>,
     private: Option<(u64, u64)>,
     simple_tags: SimpleTagStack,
     /// Whole-chunk mode: memory kept per frame until the chunk ends, counted
@@ -132,6 +129,13 @@ pub(crate) struct Engine {
     /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
     /// TimecodeScale, in case its Segment goes on (as in a merged file).
     continuation: Option<(Vec<Track>, u64)>,
+    /// The allocation of the last `continuation` not taken up, for the
+    /// next (one allocation and free less per chunk).
+    spare_tracks: Vec<Track>,
+    /// CodecPrivate ranges of the current chunk to turn into views once the
+    /// bytes are split off: (track index, start, end). (Here, not in
+    /// `Build`: its allocation is kept from chunk to chunk.)
+    privates: Vec<(usize, u64, u64)>,
     /// The last header read and where: an element waiting for the rest of
     /// its bytes is not parsed again (offsets never change meaning, the
     /// input being append-only).
@@ -166,6 +170,8 @@ impl Engine {
             arena: TextArena::default(),
             header_check: HeaderCheck::default(),
             continuation: None,
+            spare_tracks: Vec::new(),
+            privates: Vec::new(),
             header_at: None,
             wait: None,
             fast: true,
@@ -630,7 +636,7 @@ impl Engine {
             ids::TRACK_ENTRY => {
                 if let Some(track) = chunk.track.take() {
                     if let Some((s, e)) = chunk.private.take() {
-                        chunk.privates.push((chunk.info.tracks.len(), s, e));
+                        self.privates.push((chunk.info.tracks.len(), s, e));
                     }
                     chunk.info.tracks.push(track);
                 }
