@@ -28,7 +28,7 @@ use crate::matroska::header::HeaderCheck;
 use crate::matroska::ids;
 use crate::matroska::tags::{SimpleTagBuild, SimpleTagStack};
 use crate::matroska::walk::{self, check_depth, check_passable, check_within, header_damage};
-use crate::matroska::walk::{too_large, Broken, Open};
+use crate::matroska::walk::{too_large, Broken, Open, Parents};
 use crate::matroska::Track;
 use crate::text::{Text, TextArena};
 use fast::{Fast, RunStats, Stream};
@@ -132,6 +132,8 @@ pub(crate) struct Engine {
     /// The allocation of the last `continuation` not taken up, for the
     /// next (one allocation and free less per chunk).
     spare_tracks: Vec<Track>,
+    /// The schema's parents of the IDs seen last.
+    schema: Parents,
     /// CodecPrivate ranges of the current chunk to turn into views once the
     /// bytes are split off: (track index, start, end). (Here, not in
     /// `Build`: its allocation is kept from chunk to chunk.)
@@ -171,6 +173,7 @@ impl Engine {
             header_check: HeaderCheck::default(),
             continuation: None,
             spare_tracks: Vec::new(),
+            schema: Parents::default(),
             privates: Vec::new(),
             header_at: None,
             wait: None,
@@ -349,7 +352,11 @@ impl Engine {
         let start = self.pos;
         // The unknown-size rule: an element that cannot be a child of an
         // open unknown-size element ends it.
-        while self.stack.last().is_some_and(|top| top.ended_by(h.id)) {
+        while self
+            .stack
+            .last()
+            .is_some_and(|top| top.ended_by(h.id, &mut self.schema))
+        {
             self.close_top(buf);
             if self.chunk.is_none() {
                 // The Segment ended: the element belongs to what follows.
@@ -360,7 +367,7 @@ impl Engine {
             return self.level_zero(buf, h, start);
         };
         // (A parent of unknown size may contain it: it is still open.)
-        if parent.refuses(h.id) {
+        if parent.refuses(h.id, &mut self.schema) {
             if h.id == ids::EBML {
                 let inside = ElementId(parent.id);
                 self.finish(buf, start, false);

@@ -115,7 +115,7 @@ use crate::limits::Limits;
 use crate::matroska::ids;
 use crate::matroska::walk::{
     self, check_depth, check_passable, check_within, element_end, header_damage, innermost_known,
-    too_large, Open,
+    too_large, Open, Parents,
 };
 
 /// One thing an [`ElementReader`] read. Offsets count bytes from the first
@@ -289,6 +289,8 @@ pub struct ElementReader {
     /// only the `End` of the master at this depth is reported.
     silent: Option<usize>,
     finder: memmem::Finder<'static>,
+    /// The schema's parents of the IDs seen last.
+    schema: Parents,
 }
 
 impl Default for ElementReader {
@@ -314,6 +316,7 @@ impl ElementReader {
             stack: Vec::new(),
             silent: None,
             finder: walk::magic_finder(),
+            schema: Parents::default(),
         }
     }
 
@@ -596,7 +599,11 @@ impl ElementReader {
         };
         // The unknown-size rule: an element that cannot be a child of an
         // open element of unknown size ends it.
-        if self.stack.last().is_some_and(|top| top.ended_by(h.id)) {
+        if self
+            .stack
+            .last()
+            .is_some_and(|top| top.ended_by(h.id, &mut self.schema))
+        {
             return self.close_top(pos, true);
         }
         let parent = self.stack.last().copied();
@@ -609,7 +616,7 @@ impl ElementReader {
             }
             None => {}
             // (A parent of unknown size may contain it: it is still open.)
-            Some(p) if p.refuses(h.id) => {
+            Some(p) if p.refuses(h.id, &mut self.schema) => {
                 if h.id == ids::EBML {
                     // A new document: whatever is open ends here.
                     let error = DecodeError {

@@ -207,15 +207,64 @@ impl Open {
     /// The unknown-size rule: an element `child` that cannot be its child
     /// ends it, when its size is unknown.
     #[inline(always)]
-    pub(crate) fn ended_by(&self, child: u32) -> bool {
-        self.end.is_none() && !ids::may_contain(self.id, child)
+    pub(crate) fn ended_by(&self, child: u32, schema: &mut Parents) -> bool {
+        self.end.is_none() && !schema.may_contain(self.id, child)
     }
 
     /// An element `child` that cannot be its child may not stand in it, when
     /// its size is known (it is damage, or a new EBML header cutting it).
     #[inline(always)]
-    pub(crate) fn refuses(&self, child: u32) -> bool {
-        self.end.is_some() && !ids::may_contain(self.id, child)
+    pub(crate) fn refuses(&self, child: u32, schema: &mut Parents) -> bool {
+        self.end.is_some() && !schema.may_contain(self.id, child)
+    }
+}
+
+/// [`ids::may_contain`] with what the schema says of each child's parent
+/// remembered for the IDs seen last: a direct-mapped cache of
+/// `ids::info(id).map(|i| i.parent)`, a pure function, so it changes no
+/// answer. (A chunk has a few dozen elements of a score of IDs; each
+/// lookup in the schema's match cost about 60 instructions.)
+#[derive(Debug, Clone)]
+pub(crate) struct Parents {
+    /// (ID, its parent in the schema: [`UNKNOWN`], [`TOP`] or the ID). ID 0
+    /// is never read (no valid ID is 0): an empty slot.
+    slots: [(u32, u32); 64],
+}
+
+/// An ID the schema does not know.
+const UNKNOWN: u32 = 0;
+/// A top-level or global element (no parent in the schema).
+const TOP: u32 = 1;
+
+impl Default for Parents {
+    fn default() -> Parents {
+        Parents {
+            slots: [(0, UNKNOWN); 64],
+        }
+    }
+}
+
+impl Parents {
+    /// Whether an element `child` may stand inside `parent`
+    /// ([`ids::may_contain`]).
+    #[inline(always)]
+    pub(crate) fn may_contain(&mut self, parent: u32, child: u32) -> bool {
+        let folded = child ^ (child >> 8) ^ (child >> 16) ^ (child >> 24);
+        let slot = &mut self.slots[folded as usize % 64];
+        if slot.0 != child {
+            let code = match ids::info(child).map(|i| i.parent) {
+                None => UNKNOWN,
+                Some(None) => TOP,
+                Some(Some(p)) => p,
+            };
+            *slot = (child, code);
+        }
+        let schema = match slot.1 {
+            UNKNOWN => None,
+            TOP => Some(None),
+            p => Some(Some(p)),
+        };
+        ids::may_contain_known(parent, child, schema)
     }
 }
 
