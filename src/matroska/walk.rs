@@ -279,3 +279,50 @@ pub(crate) fn innermost_known(stack: &[Open]) -> Option<&Open> {
 pub(crate) fn all_unknown(stack: &[Open]) -> bool {
     stack.iter().all(|o| o.end.is_none())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every ID of the schema, some it does not know, and a few that fold
+    /// onto the same slot, asked in two orders: the cache answers as
+    /// `ids::may_contain` does, whatever was asked before.
+    #[test]
+    fn parents_answer_as_the_schema() {
+        let mut all: Vec<u32> = (0x80..=0xFE).collect();
+        all.extend((0x4000..0x4100).chain(0x7300..0x7400));
+        all.extend([
+            ids::EBML,
+            ids::SEGMENT,
+            ids::INFO,
+            ids::TRACKS,
+            ids::CLUSTER,
+            ids::TAGS,
+            ids::CUES,
+            ids::TIMECODE_SCALE,
+            ids::DEFAULT_DURATION,
+            ids::LANGUAGE,
+            0x1F43_B676,
+            0x2A_D7B2,
+        ]);
+        let parents: Vec<u32> = all.iter().copied().filter(|&i| ids::is_master(i)).collect();
+        let mut schema = Parents::default();
+        for round in 0..2 {
+            for (n, &child) in all.iter().enumerate() {
+                // (The second round in another order: other collisions.)
+                let child = if round == 0 {
+                    child
+                } else {
+                    all[all.len() - 1 - n]
+                };
+                for &parent in &parents {
+                    assert_eq!(
+                        schema.may_contain(parent, child),
+                        ids::may_contain(parent, child),
+                        "{child:#x} in {parent:#x}"
+                    );
+                }
+            }
+        }
+    }
+}
