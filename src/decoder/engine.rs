@@ -20,18 +20,20 @@ use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
 use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue};
-use crate::ebml::{self, element_header, Header, HeaderError};
+use crate::ebml::{self, element_header, Header};
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::kvs::AwsTag;
 use crate::limits::Limits;
 use crate::matroska::header::HeaderCheck;
-use crate::matroska::ids::{self, may_contain};
+use crate::matroska::ids;
 use crate::matroska::tags::{SimpleTagBuild, SimpleTagStack};
+use crate::matroska::walk::{self, check_depth, check_passable, check_within, header_damage};
+use crate::matroska::walk::{too_large, Broken, Open, Parents};
 use crate::matroska::Track;
 use crate::text::{Text, TextArena};
 use fast::{Fast, RunStats, Stream};
 use frames::FrameRec;
-use resync::{damage, Damage, EBML_MAGIC};
+use resync::{damage, Damage};
 
 /// How much of a chunk the engine keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,15 +65,6 @@ enum Progress {
     Blocked,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Open {
-    id: u32,
-    /// Where the element ends, when its size is known.
-    end: Option<u64>,
-    /// Where it ends at the latest: its own end or its nearest known ancestor's.
-    bound: Option<u64>,
-}
-
 #[derive(Debug)]
 enum State {
     /// Between chunks: expecting an EBML header.
@@ -98,9 +91,6 @@ struct Build {
     token: bool,
     cluster_timecode: Option<u64>,
     track: Option<Track>,
-    /// CodecPrivate ranges to turn into views once the bytes are split off:
-    /// (track index, start, end).
-    privates: Vec<(usize, u64, u64)>,
     private: Option<(u64, u64)>,
     simple_tags: SimpleTagStack,
     /// Whole-chunk mode: memory kept per frame until the chunk ends, counted
@@ -139,6 +129,15 @@ pub(crate) struct Engine {
     /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
     /// TimecodeScale, in case its Segment goes on (as in a merged file).
     continuation: Option<(Vec<Track>, u64)>,
+    /// The allocation of the last `continuation` not taken up, for the
+    /// next (one allocation and free less per chunk).
+    spare_tracks: Vec<Track>,
+    /// The schema's parents of the IDs seen last.
+    schema: Parents,
+    /// CodecPrivate ranges of the current chunk to turn into views once the
+    /// bytes are split off: (track index, start, end). (Here, not in
+    /// `Build`: its allocation is kept from chunk to chunk.)
+    privates: Vec<(usize, u64, u64)>,
     /// The last header read and where: an element waiting for the rest of
     /// its bytes is not parsed again (offsets never change meaning, the
     /// input being append-only).
@@ -173,10 +172,13 @@ impl Engine {
             scales: Vec::new(),
             out: VecDeque::new(),
             run: RunStats::default(),
-            finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
+            finder: walk::magic_finder(),
             arena: TextArena::default(),
             header_check: HeaderCheck::default(),
             continuation: None,
+            spare_tracks: Vec::new(),
+            schema: Parents::default(),
+            privates: Vec::new(),
             header_at: None,
             wait: None,
             fast: true,
@@ -292,13 +294,13 @@ impl Engine {
         }
         if self.chunk.is_some() {
             if let Some(top) = self.stack.last() {
-                if top.bound == Some(self.pos) {
+                if top.ends_at(self.pos) {
                     self.close_top(buf);
                     return Ok(Progress::Continue);
                 }
             }
             let token_done = self.chunk.as_ref().is_some_and(|c| c.token);
-            if token_done && self.stack.iter().all(|o| o.end.is_none()) {
+            if token_done && walk::all_unknown(&self.stack) {
                 // finish() keeps the tracks for a Segment that goes on.
                 self.finish(buf, self.pos, true);
                 return Ok(Progress::Continue);
@@ -324,28 +326,25 @@ impl Engine {
         }
         let at = (self.pos - self.base) as usize;
         let header = match self.header_at {
-            Some((pos, h)) if pos == self.pos => Ok((&[][..], h)),
-            _ => element_header(&buf[at..]),
-        };
-        let header = match header {
-            Ok((_, h)) => {
-                self.header_at = Some((self.pos, h));
-                h
-            }
-            Err(HeaderError::Incomplete { .. }) => return Ok(Progress::Blocked),
-            Err(e) => {
-                let kind = match e {
-                    HeaderError::InvalidId => DecodeErrorKind::InvalidElementId,
-                    _ => DecodeErrorKind::InvalidElementSize,
-                };
-                // A bad header where an unknown-size element could end is a
-                // clean end of the chunk before it.
-                return Err(Damage {
-                    kind,
-                    at: self.pos,
-                    clean: true,
-                });
-            }
+            Some((pos, h)) if pos == self.pos => h,
+            _ => match element_header(&buf[at..]) {
+                Ok((_, h)) => {
+                    self.header_at = Some((self.pos, h));
+                    h
+                }
+                Err(e) => {
+                    let Some(kind) = header_damage(e) else {
+                        return Ok(Progress::Blocked);
+                    };
+                    // A bad header where an unknown-size element could end
+                    // is a clean end of the chunk before it.
+                    return Err(Damage {
+                        kind,
+                        at: self.pos,
+                        clean: true,
+                    });
+                }
+            },
         };
         if self.chunk.is_none() {
             self.top_level(buf, header)
@@ -359,15 +358,11 @@ impl Engine {
         let start = self.pos;
         // The unknown-size rule: an element that cannot be a child of an
         // open unknown-size element ends it.
-        let mut fits = false; // may_contain(top, h) was found true
-        while let Some(top) = self.stack.last() {
-            if top.end.is_some() {
-                break;
-            }
-            if may_contain(top.id, h.id) {
-                fits = true;
-                break;
-            }
+        while self
+            .stack
+            .last()
+            .is_some_and(|top| top.ended_by(h.id, &mut self.schema))
+        {
             self.close_top(buf);
             if self.chunk.is_none() {
                 // The Segment ended: the element belongs to what follows.
@@ -377,7 +372,8 @@ impl Engine {
         let Some(parent) = self.stack.last().copied() else {
             return self.level_zero(buf, h, start);
         };
-        if !fits && !may_contain(parent.id, h.id) {
+        // (A parent of unknown size may contain it: it is still open.)
+        if parent.refuses(h.id, &mut self.schema) {
             if h.id == ids::EBML {
                 let inside = ElementId(parent.id);
                 self.finish(buf, start, false);
@@ -396,32 +392,12 @@ impl Engine {
         }
         if let Some(bound) = parent.bound {
             let header_end = start + u64::from(h.len);
-            if header_end > bound {
-                let kind = DecodeErrorKind::Overrun {
-                    id: ElementId(h.id),
-                    end: header_end,
-                    parent: ElementId(parent.id),
-                    parent_end: bound,
-                };
-                return damage(kind, start);
-            }
+            check_within(h.id, header_end, bound, parent.id).map_err(broken(start))?;
         }
-        let end = match h.size {
-            Some(size) => {
-                let end = start
-                    .checked_add(u64::from(h.len))
-                    .and_then(|p| p.checked_add(size))
-                    .ok_or_else(|| Damage::new(too_large(h.id, size, u64::MAX), start))?;
+        let end = match element_end(h, start)? {
+            Some(end) => {
                 if let Some(bound) = parent.bound {
-                    if end > bound {
-                        let kind = DecodeErrorKind::Overrun {
-                            id: ElementId(h.id),
-                            end,
-                            parent: ElementId(parent.id),
-                            parent_end: bound,
-                        };
-                        return damage(kind, start);
-                    }
+                    check_within(h.id, end, bound, parent.id).map_err(broken(start))?;
                 }
                 // Both modes: a chunk may not grow past the limit, even
                 // where nothing of it is kept (streaming, after its head).
@@ -478,11 +454,8 @@ impl Engine {
     }
 
     fn open(&mut self, buf: &mut BytesMut, h: Header, start: u64, end: Option<u64>) -> Step {
-        if self.stack.len() >= self.limits.max_depth {
-            let limit = self.limits.max_depth;
-            return damage(DecodeErrorKind::TooDeep { limit }, start);
-        }
-        let bound = end.or_else(|| self.stack.last().and_then(|o| o.bound));
+        check_depth(self.stack.len(), &self.limits).map_err(broken(start))?;
+        let open = Open::new(h.id, end, self.stack.last());
         let chunk = self
             .chunk
             .as_mut()
@@ -528,11 +501,7 @@ impl Engine {
             }
             _ => {}
         }
-        self.stack.push(Open {
-            id: h.id,
-            end,
-            bound,
-        });
+        self.stack.push(open);
         self.pos = start + u64::from(h.len);
         Ok(Progress::Continue)
     }
@@ -542,11 +511,10 @@ impl Engine {
             // Even unread, a skipped element may not be larger than a chunk
             // may be: a damaged size would otherwise swallow the rest of a
             // stream in streaming mode, where nothing else bounds it.
-            Some(end) if end - start > self.limits.max_chunk_size => {
-                let limit = self.limits.max_chunk_size;
-                return damage(too_large(h.id, end - start, limit), start);
+            Some(end) => {
+                check_passable(h.id, end - start, &self.limits).map_err(broken(start))?;
+                self.pos = end;
             }
-            Some(end) => self.pos = end,
             None => {
                 return damage(
                     DecodeErrorKind::UnknownSize {
@@ -687,7 +655,7 @@ impl Engine {
             ids::TRACK_ENTRY => {
                 if let Some(track) = chunk.track.take() {
                     if let Some((s, e)) = chunk.private.take() {
-                        chunk.privates.push((chunk.info.tracks.len(), s, e));
+                        self.privates.push((chunk.info.tracks.len(), s, e));
                     }
                     chunk.info.tracks.push(track);
                 }
@@ -707,22 +675,13 @@ impl Engine {
     }
 }
 
-/// Where an element that starts at `start` ends, when its size is known.
+/// Where an element that starts at `start` ends, when its size is known
+/// ([`walk::element_end`], as damage at `start`).
 fn element_end(h: Header, start: u64) -> Result<Option<u64>, Damage> {
-    let Some(size) = h.size else {
-        return Ok(None);
-    };
-    start
-        .checked_add(u64::from(h.len))
-        .and_then(|p| p.checked_add(size))
-        .map(Some)
-        .ok_or_else(|| Damage::new(too_large(h.id, size, u64::MAX), start))
+    walk::element_end(h, start).map_err(broken(start))
 }
 
-fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {
-    DecodeErrorKind::ElementTooLarge {
-        id: ElementId(id),
-        size,
-        limit,
-    }
+/// A walking rule broken by the element at `at`, as damage.
+fn broken(at: u64) -> impl Fn(Broken) -> Damage {
+    move |b| Damage::new(b.into(), at)
 }

@@ -149,6 +149,7 @@ const fn e(name: &'static str, parent: u32, master: bool) -> ElementInfo {
 }
 
 /// The schema entry of `id`, or `None` for an ID this crate does not know.
+#[inline]
 pub fn info(id: u32) -> Option<ElementInfo> {
     let top = |name| ElementInfo {
         name,
@@ -304,11 +305,16 @@ pub fn info(id: u32) -> Option<ElementInfo> {
 /// assert!(may_contain(SEGMENT, TAGS));
 /// ```
 pub fn may_contain(parent: u32, child: u32) -> bool {
-    match info(child) {
-        Some(ElementInfo { parent: None, .. }) => child == VOID || child == CRC32,
-        Some(ElementInfo {
-            parent: Some(p), ..
-        }) => p == parent || (child == SIMPLE_TAG && parent == SIMPLE_TAG),
+    may_contain_known(parent, child, info(child).map(|i| i.parent))
+}
+
+/// [`may_contain`], given what [`info`] says of `child`'s parent
+/// (`schema`: `None` for an ID it does not know).
+#[inline]
+pub(crate) fn may_contain_known(parent: u32, child: u32, schema: Option<Option<u32>>) -> bool {
+    match schema {
+        Some(None) => child == VOID || child == CRC32,
+        Some(Some(p)) => p == parent || (child == SIMPLE_TAG && parent == SIMPLE_TAG),
         None => parent != SEGMENT && parent != CLUSTER,
     }
 }

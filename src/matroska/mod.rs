@@ -7,6 +7,7 @@ pub mod ids;
 pub mod reader;
 pub(crate) mod tags;
 mod track;
+pub(crate) mod walk;
 
 pub use reader::{Element, ElementReader};
 pub use track::{AudioSettings, Track, TrackType, VideoSettings};

@@ -109,13 +109,14 @@ use std::ops::Range;
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
-use crate::ebml::{element_header, Header, HeaderError};
+use crate::ebml::{element_header, Header};
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::limits::Limits;
 use crate::matroska::ids;
-
-/// The four bytes that begin every EBML header (and every KVS chunk).
-static EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
+use crate::matroska::walk::{
+    self, check_depth, check_passable, check_within, element_end, header_damage, innermost_known,
+    too_large, Open, Parents,
+};
 
 /// One thing an [`ElementReader`] read. Offsets count bytes from the first
 /// byte the reader was given.
@@ -228,17 +229,6 @@ pub struct Step {
     pub item: Option<Result<Element, DecodeError>>,
 }
 
-/// A master element being read.
-#[derive(Debug, Clone, Copy)]
-struct Open {
-    id: u32,
-    /// Where it ends, when its size is known.
-    end: Option<u64>,
-    /// Where it ends at the latest, and which element says so: its own end
-    /// or its nearest ancestor's of known size.
-    bound: Option<(u64, u32)>,
-}
-
 /// A leaf whose payload is being passed over.
 #[derive(Debug, Clone, Copy)]
 struct LeafAt {
@@ -299,6 +289,8 @@ pub struct ElementReader {
     /// only the `End` of the master at this depth is reported.
     silent: Option<usize>,
     finder: memmem::Finder<'static>,
+    /// The schema's parents of the IDs seen last.
+    schema: Parents,
 }
 
 impl Default for ElementReader {
@@ -323,7 +315,8 @@ impl ElementReader {
             state: State::Header,
             stack: Vec::new(),
             silent: None,
-            finder: memmem::Finder::new(&EBML_MAGIC),
+            finder: walk::magic_finder(),
+            schema: Parents::default(),
         }
     }
 
@@ -558,11 +551,8 @@ impl ElementReader {
         // A master of known size ends here, and with it any of unknown
         // size inside it (their bound is its end: a Cluster of unknown
         // size, last in a Segment of known size, ends with the Segment).
-        if let Some(top) = self.stack.last() {
-            let bound_here = top.end.is_none() && top.bound.is_some_and(|(b, _)| b == pos);
-            if top.end == Some(pos) || bound_here {
-                return self.close_top(pos, true);
-            }
+        if self.stack.last().is_some_and(|top| top.ends_at(pos)) {
+            return self.close_top(pos, true);
         }
         let rest = &input[(pos - base) as usize..];
         let h = match read_header(rest) {
@@ -574,7 +564,7 @@ impl ElementReader {
                 if rest.is_empty() {
                     // The input ended between elements: cleanly unless an
                     // element of known size was cut.
-                    match self.stack.iter().rev().find(|o| o.end.is_some()) {
+                    match innermost_known(&self.stack) {
                         Some(cut) => self.truncated(cut.id, pos),
                         None if self.stack.is_empty() => return Next::Wait,
                         None => {
@@ -609,10 +599,12 @@ impl ElementReader {
         };
         // The unknown-size rule: an element that cannot be a child of an
         // open element of unknown size ends it.
-        if let Some(top) = self.stack.last() {
-            if top.end.is_none() && !ids::may_contain(top.id, h.id) {
-                return self.close_top(pos, true);
-            }
+        if self
+            .stack
+            .last()
+            .is_some_and(|top| top.ended_by(h.id, &mut self.schema))
+        {
+            return self.close_top(pos, true);
         }
         let parent = self.stack.last().copied();
         match parent {
@@ -624,7 +616,7 @@ impl ElementReader {
             }
             None => {}
             // (A parent of unknown size may contain it: it is still open.)
-            Some(p) if p.end.is_some() && !ids::may_contain(p.id, h.id) => {
+            Some(p) if p.refuses(h.id, &mut self.schema) => {
                 if h.id == ids::EBML {
                     // A new document: whatever is open ends here.
                     let error = DecodeError {
@@ -648,24 +640,17 @@ impl ElementReader {
             }
             Some(_) => {}
         }
-        let bound = parent.and_then(|p| p.bound);
         let header_end = pos + u64::from(h.len);
-        let end = match h.size {
-            Some(size) => match header_end.checked_add(size) {
-                Some(end) => Some(end),
-                None => return self.damage(too_large(h.id, size, u64::MAX)),
-            },
-            None => None,
+        let end = match element_end(h, pos) {
+            Ok(end) => end,
+            Err(b) => return self.damage(b.into()),
         };
-        if let Some((bound, owner)) = bound {
-            let reach = end.unwrap_or(header_end);
-            if reach > bound {
-                return self.damage(DecodeErrorKind::Overrun {
-                    id: ElementId(h.id),
-                    end: reach,
-                    parent: ElementId(owner),
-                    parent_end: bound,
-                });
+        if let Some(p) = parent {
+            if let Some(bound) = p.bound {
+                let reach = end.unwrap_or(header_end);
+                if let Err(b) = check_within(h.id, reach, bound, p.owner) {
+                    return self.damage(b.into());
+                }
             }
         }
         let depth = self.stack.len();
@@ -679,15 +664,10 @@ impl ElementReader {
                     return Next::Go;
                 }
             }
-            if depth >= self.limits.max_depth {
-                let limit = self.limits.max_depth;
-                return self.damage(DecodeErrorKind::TooDeep { limit });
+            if let Err(b) = check_depth(depth, &self.limits) {
+                return self.damage(b.into());
             }
-            self.stack.push(Open {
-                id: h.id,
-                end,
-                bound: end.map(|e| (e, h.id)).or(bound),
-            });
+            self.stack.push(Open::new(h.id, end, parent.as_ref()));
             self.pos = header_end;
             return Next::report(
                 !silent,
@@ -705,8 +685,8 @@ impl ElementReader {
                 id: ElementId(h.id),
             });
         };
-        if size > self.limits.max_chunk_size {
-            return self.damage(too_large(h.id, size, self.limits.max_chunk_size));
+        if let Err(b) = check_passable(h.id, size, &self.limits) {
+            return self.damage(b.into());
         }
         self.pos = header_end;
         self.state = State::Skip {
@@ -766,10 +746,7 @@ impl ElementReader {
     /// element of known size, else the innermost open one, else (nothing
     /// open) an EBML header.
     fn cut_inside(&self) -> u32 {
-        self.stack
-            .iter()
-            .rev()
-            .find(|o| o.end.is_some())
+        innermost_known(&self.stack)
             .or(self.stack.last())
             .map_or(ids::EBML, |o| o.id)
     }
@@ -828,18 +805,9 @@ enum Read {
 fn read_header(input: &[u8]) -> Read {
     match element_header(input) {
         Ok((_, h)) => Read::Header(h),
-        Err(HeaderError::Incomplete { .. }) => Read::Incomplete,
-        Err(e) => Read::Invalid(match e {
-            HeaderError::InvalidId => DecodeErrorKind::InvalidElementId,
-            _ => DecodeErrorKind::InvalidElementSize,
-        }),
-    }
-}
-
-fn too_large(id: u32, size: u64, limit: u64) -> DecodeErrorKind {
-    DecodeErrorKind::ElementTooLarge {
-        id: ElementId(id),
-        size,
-        limit,
+        Err(e) => match header_damage(e) {
+            None => Read::Incomplete,
+            Some(kind) => Read::Invalid(kind),
+        },
     }
 }

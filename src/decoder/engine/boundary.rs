@@ -7,13 +7,12 @@ use bytes::{Bytes, BytesMut};
 
 use super::fast::{is_joined, ROOM_FOR_A_READ};
 use super::frames::build_frames;
-use super::{
-    damage, element_end, Build, Damage, Engine, Mode, Open, Output, Progress, State, Step,
-};
+use super::{damage, element_end, Build, Damage, Engine, Mode, Output, Progress, State, Step};
 use crate::chunk::{ChunkInfo, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
 use crate::matroska::ids::{self, may_contain};
+use crate::matroska::walk::Open;
 use crate::matroska::Track;
 
 /// An EBML header is a few dozen bytes; anything larger is not one.
@@ -36,18 +35,15 @@ impl Engine {
         }
         let continuation = self.continuation.take();
         if h.id != ids::EBML {
-            if let Some((tracks, timecode_scale)) =
-                continuation.filter(|_| may_contain(ids::SEGMENT, h.id))
-            {
-                // The Segment of a chunk that ended at its token goes on: a
-                // new chunk begins here, with the same tracks.
-                self.begin_chunk(start, tracks, timecode_scale);
-                self.stack.push(Open {
-                    id: ids::SEGMENT,
-                    end: None,
-                    bound: None,
-                });
-                return Ok(Progress::Continue);
+            match continuation {
+                Some((tracks, timecode_scale)) if may_contain(ids::SEGMENT, h.id) => {
+                    // The Segment of a chunk that ended at its token goes
+                    // on: a new chunk begins here, with the same tracks.
+                    self.begin_chunk(start, tracks, timecode_scale);
+                    self.stack.push(Open::new(ids::SEGMENT, None, None));
+                    return Ok(Progress::Continue);
+                }
+                other => self.keep_spare(other),
             }
             return damage(
                 DecodeErrorKind::ExpectedEbmlHeader {
@@ -56,6 +52,7 @@ impl Engine {
                 start,
             );
         }
+        self.keep_spare(continuation);
         let Some(size) = h.size else {
             return damage(
                 DecodeErrorKind::UnsupportedHeader("EBML header of unknown size".into()),
@@ -82,9 +79,8 @@ impl Engine {
         self.begin_chunk(start, Vec::new(), DEFAULT_TIMECODE_SCALE);
         self.pos = start + u64::from(h.len) + size;
         if self.mode == Mode::WholeChunk {
-            // The last chunk's tracks hold views of its bytes: let them go
-            // first, so that the buffer's allocation can be reused.
-            drop(continuation);
+            // (keep_spare let the last chunk's tracks go: they held views
+            // of its bytes, which would keep its allocation from reuse.)
             self.make_room(buf, start);
         }
         Ok(Progress::Continue)
@@ -112,6 +108,14 @@ impl Engine {
         }
     }
 
+    /// A continuation not taken up: its tracks go, their allocation stays.
+    fn keep_spare(&mut self, continuation: Option<(Vec<Track>, u64)>) {
+        if let Some((mut tracks, _)) = continuation {
+            tracks.clear();
+            self.spare_tracks = tracks;
+        }
+    }
+
     fn begin_chunk(&mut self, offset: u64, tracks: Vec<Track>, timecode_scale: u64) {
         self.chunk = Some(Build {
             info: ChunkInfo {
@@ -124,6 +128,7 @@ impl Engine {
         });
         self.state = State::InChunk;
         self.stack.clear();
+        self.privates.clear();
         self.frames.clear();
         self.durations.clear();
         self.scales.clear();
@@ -161,7 +166,7 @@ impl Engine {
         let head_base = self.base;
         self.base += head_len as u64;
         let chunk = self.chunk.as_mut().expect("inside a chunk");
-        resolve_privates(chunk, &head, head_base);
+        resolve_privates(chunk, &mut self.privates, &head, head_base);
         self.out
             .push_back(Output::Start(Box::new(chunk.info.clone())));
     }
@@ -199,7 +204,7 @@ impl Engine {
                 let raw = buf.split_to(take).freeze();
                 let raw_base = self.base;
                 self.base += take as u64;
-                resolve_privates(&mut chunk, &raw, raw_base);
+                resolve_privates(&mut chunk, &mut self.privates, &raw, raw_base);
                 let scale = chunk.info.timecode_scale;
                 let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales, scale);
                 for &(i, d) in &self.durations {
@@ -212,17 +217,24 @@ impl Engine {
                 Some((raw, frames))
             }
         };
-        self.continuation = chunk
-            .token
-            .then(|| (chunk.info.tracks.clone(), chunk.info.timecode_scale));
+        self.continuation = chunk.token.then(|| {
+            let mut tracks = std::mem::take(&mut self.spare_tracks);
+            tracks.clone_from(&chunk.info.tracks);
+            (tracks, chunk.info.timecode_scale)
+        });
         self.out.push_back(Output::End(Box::new(chunk.info), body));
     }
 }
 
 /// Turns recorded CodecPrivate ranges into views of `bytes` (which starts at
 /// stream offset `base`).
-fn resolve_privates(chunk: &mut Build, bytes: &Bytes, base: u64) {
-    for (index, s, e) in chunk.privates.drain(..) {
+fn resolve_privates(
+    chunk: &mut Build,
+    privates: &mut Vec<(usize, u64, u64)>,
+    bytes: &Bytes,
+    base: u64,
+) {
+    for (index, s, e) in privates.drain(..) {
         if let Some(track) = chunk.info.tracks.get_mut(index) {
             if s >= base && e <= base + bytes.len() as u64 {
                 track.codec_private = Some(bytes.slice((s - base) as usize..(e - base) as usize));

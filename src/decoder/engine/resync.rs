@@ -9,9 +9,7 @@ use super::{Engine, Output, Progress, State};
 use crate::ebml::element_header;
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::matroska::ids;
-
-/// The four bytes that begin every chunk.
-pub(super) const EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
+use crate::matroska::walk::{self, EBML_MAGIC};
 
 /// Damage found in the input: what is wrong and where.
 #[derive(Debug)]
@@ -49,7 +47,7 @@ impl Engine {
     /// `ChunkTooLarge` is reported at once, with nothing skipped yet.
     pub(super) fn damaged(&mut self, buf: &mut BytesMut, Damage { kind, at, clean }: Damage) {
         if self.chunk.is_some() {
-            let complete = clean && self.stack.iter().all(|o| o.end.is_none());
+            let complete = clean && walk::all_unknown(&self.stack);
             self.finish(buf, at, complete);
         }
         self.stack.clear();
@@ -151,20 +149,14 @@ impl Engine {
                 }
             }
             State::InChunk => {
-                let clean = self.pos == data_end && self.stack.iter().all(|o| o.end.is_none());
+                let clean = self.pos == data_end && walk::all_unknown(&self.stack);
                 let inside = if self.pos < data_end {
                     let at = (self.pos - self.base) as usize;
                     element_header(&buf[at..]).ok().map(|(_, h)| h.id)
                 } else {
                     None
                 }
-                .or_else(|| {
-                    self.stack
-                        .iter()
-                        .rev()
-                        .find(|o| o.end.is_some())
-                        .map(|o| o.id)
-                })
+                .or_else(|| walk::innermost_known(&self.stack).map(|o| o.id))
                 .or_else(|| {
                     // Before the Segment: cut inside the Void or CRC-32
                     // being skipped, the last header read.
