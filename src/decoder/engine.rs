@@ -184,55 +184,39 @@ impl Engine {
     #[inline]
     pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
         match self.poll_frame(buf) {
-            Ok(frame) => Some(Output::Frame(frame)),
-            Err(tried) => self.poll_general(buf, eof, !tried),
+            Some(frame) => Some(Output::Frame(frame)),
+            None => self.poll_general(buf, eof),
         }
     }
 
     /// Streaming's fast path, inlined into the caller so that a frame goes
     /// straight out (built where the caller's result goes), with no round
-    /// through the general loop: the frame, or whether the fast path was
-    /// tried (then [`poll_general`](Self::poll_general) goes on, and need
-    /// not try it again first).
+    /// through the general loop: the frame, or `None` when the general path
+    /// must go on ([`poll_general`](Self::poll_general), which need not
+    /// try the fast path again first). A block not all in is waited for
+    /// through `wait`, which advance() checks first.
     #[inline(always)]
-    pub(crate) fn poll_frame(&mut self, buf: &mut BytesMut) -> Result<Frame, bool> {
+    pub(crate) fn poll_frame(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+        // (It makes its own checks: it only takes whole blocks inside an
+        // open Cluster, which no pending state can coexist with.)
         if self.mode == Mode::Streaming && self.fast && self.out.is_empty() {
             match self.stream_block(buf) {
-                Stream::Frame(frame) => return Ok(frame),
+                Stream::Frame(frame) => return Some(frame),
                 Stream::Wait(until) => self.wait = Some((self.pos, until)),
                 Stream::No => {}
             }
-            return Err(true);
         }
-        Err(false)
+        None
     }
 
-    /// [`poll`](Self::poll) past the streaming fast path (which it runs
-    /// again after each general step; first too, when `fast_first`).
+    /// [`poll`](Self::poll) past the streaming fast path, which it runs
+    /// again after each general step.
     #[inline(never)]
-    pub(crate) fn poll_general(
-        &mut self,
-        buf: &mut BytesMut,
-        eof: bool,
-        fast_first: bool,
-    ) -> Option<Output> {
-        let mut try_fast = fast_first;
+    pub(crate) fn poll_general(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
         loop {
             if let Some(out) = self.out.pop_front() {
                 return Some(out);
             }
-            // Streaming's fast path, before the general checks (it makes
-            // its own: it only takes a whole block inside an open Cluster,
-            // which no pending state can coexist with). A block not all in
-            // is waited for through `wait`, which advance() checks first.
-            if try_fast && self.mode == Mode::Streaming && self.fast {
-                match self.stream_block(buf) {
-                    Stream::Frame(frame) => return Some(Output::Frame(frame)),
-                    Stream::Wait(until) => self.wait = Some((self.pos, until)),
-                    Stream::No => {}
-                }
-            }
-            try_fast = true;
             self.flush_run();
             match self.advance(buf) {
                 Ok(Progress::Continue) => {}
@@ -244,6 +228,9 @@ impl Engine {
                     return None;
                 }
                 Err(d) => self.damaged(buf, d),
+            }
+            if let Some(frame) = self.poll_frame(buf) {
+                return Some(Output::Frame(frame));
             }
         }
     }

@@ -187,19 +187,14 @@ impl EventDecoder {
     #[inline]
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
         match self.engine.poll_frame(buf) {
-            Ok(frame) => Ok(Some(Event::Frame(frame))),
-            Err(tried) => self.next_general(buf, eof, !tried),
+            Some(frame) => Ok(Some(Event::Frame(frame))),
+            None => self.next_general(buf, eof),
         }
     }
 
     #[inline(never)]
-    fn next_general(
-        &mut self,
-        buf: &mut BytesMut,
-        eof: bool,
-        fast_first: bool,
-    ) -> Result<Option<Event>, Error> {
-        match self.engine.poll_general(buf, eof, fast_first) {
+    fn next_general(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
+        match self.engine.poll_general(buf, eof) {
             None => Ok(None),
             Some(Output::Start(info)) => Ok(Some(Event::Start(info))),
             Some(Output::Frame(frame)) => Ok(Some(Event::Frame(frame))),
