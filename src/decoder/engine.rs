@@ -29,7 +29,7 @@ use crate::matroska::ids::{self, may_contain};
 use crate::matroska::tags::{SimpleTagBuild, SimpleTagStack};
 use crate::matroska::Track;
 use crate::text::{Text, TextArena};
-use fast::{Fast, RunStats, Stream};
+use fast::{Batch, Fast};
 use frames::FrameRec;
 use resync::{damage, Damage, EBML_MAGIC};
 
@@ -128,9 +128,9 @@ pub(crate) struct Engine {
     /// (see [`note_scale`]).
     scales: Vec<(usize, u64)>,
     out: VecDeque<Output>,
-    /// Streaming: what the fast path handed out since the general path
-    /// last ran, not yet in the chunk's stats.
-    run: RunStats,
+    /// Streaming: the blocks the fast path split off at once, whose frames
+    /// are not all out yet.
+    batch: Batch,
     finder: memmem::Finder<'static>,
     /// Where tag and track strings are packed (no allocation per string).
     arena: TextArena,
@@ -168,7 +168,7 @@ impl Engine {
             durations: Vec::new(),
             scales: Vec::new(),
             out: VecDeque::new(),
-            run: RunStats::default(),
+            batch: Batch::default(),
             finder: memmem::Finder::new(&EBML_MAGIC).into_owned(),
             arena: TextArena::default(),
             header_check: HeaderCheck::default(),
@@ -200,11 +200,7 @@ impl Engine {
         // (It makes its own checks: it only takes whole blocks inside an
         // open Cluster, which no pending state can coexist with.)
         if self.mode == Mode::Streaming && self.fast && self.out.is_empty() {
-            match self.stream_block(buf) {
-                Stream::Frame(frame) => return Some(frame),
-                Stream::Wait(until) => self.wait = Some((self.pos, until)),
-                Stream::No => {}
-            }
+            return self.stream_block(buf);
         }
         None
     }
@@ -217,7 +213,6 @@ impl Engine {
             if let Some(out) = self.out.pop_front() {
                 return Some(out);
             }
-            self.flush_run();
             match self.advance(buf) {
                 Ok(Progress::Continue) => {}
                 Ok(Progress::Blocked) => {

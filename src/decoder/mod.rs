@@ -135,7 +135,10 @@ pub enum Event {
 /// Frame-level decoding for consumers that cannot wait for a fragment to end
 /// (a live camera with 10 s fragments): each frame is handed out as soon as
 /// its block is in, and nothing is kept after that, so memory stays at one
-/// block plus the chunk's head, whatever the fragment size. A chunk still
+/// block plus the chunk's head, whatever the fragment size. (The complete
+/// blocks of a read are split off the buffer together and their frames
+/// handed out one per call: until the last is out, the decoder keeps what
+/// the buffer held, never more.) A chunk still
 /// may not grow past [`Limits::max_chunk_size`] (an unknown-size Cluster
 /// that never ends is reported there, as by a [`ChunkDecoder`]).
 ///
