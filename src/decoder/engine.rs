@@ -183,20 +183,18 @@ impl Engine {
     /// when everything has been reported).
     #[inline]
     pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
-        match self.poll_frame(buf) {
+        match self.batched() {
             Some(frame) => Some(Output::Frame(frame)),
             None => self.poll_general(buf, eof),
         }
     }
 
-    /// Streaming's fast path, inlined into the caller so that a frame goes
-    /// straight out (built where the caller's result goes), with no round
-    /// through the general loop: the frame, or `None` when the general path
-    /// must go on ([`poll_general`](Self::poll_general), which need not
-    /// try the fast path again first). A block not all in is waited for
-    /// through `wait`, which advance() checks first.
-    #[inline(always)]
-    pub(crate) fn poll_frame(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+    /// Streaming's fast path: the frame at `pos`, or `None` when the
+    /// general path must go on. A block not all in is waited for through
+    /// `wait`, which advance() checks first. (The next frame of a batch
+    /// already split off is taken by the caller, inlined: see
+    /// [`batched`](Self::batched).)
+    fn poll_frame(&mut self, buf: &mut BytesMut) -> Option<Frame> {
         // (It makes its own checks: it only takes whole blocks inside an
         // open Cluster, which no pending state can coexist with.)
         if self.mode == Mode::Streaming && self.fast && self.out.is_empty() {
@@ -205,11 +203,15 @@ impl Engine {
         None
     }
 
-    /// [`poll`](Self::poll) past the streaming fast path, which it runs
-    /// again after each general step.
+    /// [`poll`](Self::poll) past the next frame of a batch: the streaming
+    /// fast path first, then the general path, running the fast path again
+    /// after each general step.
     #[inline(never)]
     pub(crate) fn poll_general(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
         loop {
+            if let Some(frame) = self.poll_frame(buf) {
+                return Some(Output::Frame(frame));
+            }
             if let Some(out) = self.out.pop_front() {
                 return Some(out);
             }
@@ -223,9 +225,6 @@ impl Engine {
                     return None;
                 }
                 Err(d) => self.damaged(buf, d),
-            }
-            if let Some(frame) = self.poll_frame(buf) {
-                return Some(Output::Frame(frame));
             }
         }
     }

@@ -185,11 +185,12 @@ impl EventDecoder {
         EventDecoder { engine }
     }
 
-    /// A frame from the engine's fast path goes straight out; anything
-    /// else through [`next_general`](Self::next_general).
-    #[inline]
+    /// The next frame of the blocks the engine's fast path split off goes
+    /// straight out; anything else through
+    /// [`next_general`](Self::next_general).
+    #[inline(always)]
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
-        match self.engine.poll_frame(buf) {
+        match self.engine.batched() {
             Some(frame) => Ok(Some(Event::Frame(frame))),
             None => self.next_general(buf, eof),
         }

@@ -308,13 +308,25 @@ impl Engine {
     /// [`simple_blocks`](Self::simple_blocks) (and tested the same way).
     /// The general path runs only once the batch is out, so its frames are
     /// out before anything that follows them.
-    /// (Inlined into the decoder's call: the frame is built where the
-    /// caller's result goes, not moved through the engine.)
-    #[inline(always)]
+    #[inline]
     pub(super) fn stream_block(&mut self, buf: &mut BytesMut) -> Option<Frame> {
-        if self.batch.next >= self.batch.recs.len() && !self.stream_blocks(buf) {
-            return None;
+        if self.batch.next >= self.batch.recs.len() {
+            // (Checked here, not in the call: after each general step.)
+            let (bound, cluster_tc) = self.open_cluster()?;
+            if !self.stream_blocks(buf, bound, cluster_tc) {
+                return None;
+            }
         }
+        self.batched()
+    }
+
+    /// The next frame of the [`Batch`], if any. (Inlined into the
+    /// decoder's call: the frame is built where the caller's result goes.)
+    /// Needs no other check: the batch is filled only when the output
+    /// queue is empty, and the general path, the only one to queue
+    /// anything, runs only once the batch is out.
+    #[inline(always)]
+    pub(crate) fn batched(&mut self) -> Option<Frame> {
         let b = &mut self.batch;
         let &rec = b.recs.get(b.next)?;
         b.next += 1;
@@ -337,17 +349,15 @@ impl Engine {
         })
     }
 
-    /// Fills the [`Batch`] from the buffer at `pos` (true), or leaves the
+    /// Inside an open Cluster (with this bound and Timestamp), fills the
+    /// [`Batch`] from the buffer at `pos` (true), or leaves the
     /// element there to the general path (false; when it is a block this
     /// path would take but not all in, through `wait`). Each block is checked as the general path would:
     /// within the Cluster, the chunk limit and the element size limit; a
     /// block that fails any of these, or has lacing or a wider track
     /// number, ends the batch (the general path takes it from there).
     #[inline(never)]
-    fn stream_blocks(&mut self, buf: &mut BytesMut) -> bool {
-        let Some((bound, cluster_tc)) = self.open_cluster() else {
-            return false;
-        };
+    fn stream_blocks(&mut self, buf: &mut BytesMut, bound: Option<u64>, cluster_tc: i64) -> bool {
         let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
             return false;
         };
