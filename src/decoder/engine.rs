@@ -31,7 +31,7 @@ use crate::matroska::walk::{self, check_depth, check_passable, check_within, hea
 use crate::matroska::walk::{too_large, Broken, Open, Parents};
 use crate::matroska::Track;
 use crate::text::{Text, TextArena};
-use fast::{Fast, RunStats, Stream};
+use fast::{Batch, Fast};
 use frames::FrameRec;
 use resync::{damage, Damage};
 
@@ -118,9 +118,9 @@ pub(crate) struct Engine {
     /// (see [`note_scale`]).
     scales: Vec<(usize, u64)>,
     out: VecDeque<Output>,
-    /// Streaming: what the fast path handed out since the general path
-    /// last ran, not yet in the chunk's stats.
-    run: RunStats,
+    /// Streaming: the blocks the fast path split off at once, whose frames
+    /// are not all out yet.
+    batch: Batch,
     finder: memmem::Finder<'static>,
     /// Where tag and track strings are packed (no allocation per string).
     arena: TextArena,
@@ -171,7 +171,7 @@ impl Engine {
             durations: Vec::new(),
             scales: Vec::new(),
             out: VecDeque::new(),
-            run: RunStats::default(),
+            batch: Batch::default(),
             finder: walk::magic_finder(),
             arena: TextArena::default(),
             header_check: HeaderCheck::default(),
@@ -191,57 +191,38 @@ impl Engine {
     /// when everything has been reported).
     #[inline]
     pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
-        match self.poll_frame(buf) {
-            Ok(frame) => Some(Output::Frame(frame)),
-            Err(tried) => self.poll_general(buf, eof, !tried),
+        match self.batched() {
+            Some(frame) => Some(Output::Frame(frame)),
+            None => self.poll_general(buf, eof),
         }
     }
 
-    /// Streaming's fast path, inlined into the caller so that a frame goes
-    /// straight out (built where the caller's result goes), with no round
-    /// through the general loop: the frame, or whether the fast path was
-    /// tried (then [`poll_general`](Self::poll_general) goes on, and need
-    /// not try it again first).
-    #[inline(always)]
-    pub(crate) fn poll_frame(&mut self, buf: &mut BytesMut) -> Result<Frame, bool> {
+    /// Streaming's fast path: the frame at `pos`, or `None` when the
+    /// general path must go on. A block not all in is waited for through
+    /// `wait`, which advance() checks first. (The next frame of a batch
+    /// already split off is taken by the caller, inlined: see
+    /// [`batched`](Self::batched).)
+    fn poll_frame(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+        // (It makes its own checks: it only takes whole blocks inside an
+        // open Cluster, which no pending state can coexist with.)
         if self.mode == Mode::Streaming && self.fast && self.out.is_empty() {
-            match self.stream_block(buf) {
-                Stream::Frame(frame) => return Ok(frame),
-                Stream::Wait(until) => self.wait = Some((self.pos, until)),
-                Stream::No => {}
-            }
-            return Err(true);
+            return self.stream_block(buf);
         }
-        Err(false)
+        None
     }
 
-    /// [`poll`](Self::poll) past the streaming fast path (which it runs
-    /// again after each general step; first too, when `fast_first`).
+    /// [`poll`](Self::poll) past the next frame of a batch: the streaming
+    /// fast path first, then the general path, running the fast path again
+    /// after each general step.
     #[inline(never)]
-    pub(crate) fn poll_general(
-        &mut self,
-        buf: &mut BytesMut,
-        eof: bool,
-        fast_first: bool,
-    ) -> Option<Output> {
-        let mut try_fast = fast_first;
+    pub(crate) fn poll_general(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
         loop {
+            if let Some(frame) = self.poll_frame(buf) {
+                return Some(Output::Frame(frame));
+            }
             if let Some(out) = self.out.pop_front() {
                 return Some(out);
             }
-            // Streaming's fast path, before the general checks (it makes
-            // its own: it only takes a whole block inside an open Cluster,
-            // which no pending state can coexist with). A block not all in
-            // is waited for through `wait`, which advance() checks first.
-            if try_fast && self.mode == Mode::Streaming && self.fast {
-                match self.stream_block(buf) {
-                    Stream::Frame(frame) => return Some(Output::Frame(frame)),
-                    Stream::Wait(until) => self.wait = Some((self.pos, until)),
-                    Stream::No => {}
-                }
-            }
-            try_fast = true;
-            self.flush_run();
             match self.advance(buf) {
                 Ok(Progress::Continue) => {}
                 Ok(Progress::Blocked) => {

@@ -135,7 +135,10 @@ pub enum Event {
 /// Frame-level decoding for consumers that cannot wait for a fragment to end
 /// (a live camera with 10 s fragments): each frame is handed out as soon as
 /// its block is in, and nothing is kept after that, so memory stays at one
-/// block plus the chunk's head, whatever the fragment size. A chunk still
+/// block plus the chunk's head, whatever the fragment size. (The complete
+/// blocks of a read are split off the buffer together and their frames
+/// handed out one per call: until the last is out, the decoder keeps what
+/// the buffer held, never more.) A chunk still
 /// may not grow past [`Limits::max_chunk_size`] (an unknown-size Cluster
 /// that never ends is reported there, as by a [`ChunkDecoder`]).
 ///
@@ -182,24 +185,20 @@ impl EventDecoder {
         EventDecoder { engine }
     }
 
-    /// A frame from the engine's fast path goes straight out; anything
-    /// else through [`next_general`](Self::next_general).
-    #[inline]
+    /// The next frame of the blocks the engine's fast path split off goes
+    /// straight out; anything else through
+    /// [`next_general`](Self::next_general).
+    #[inline(always)]
     fn next(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
-        match self.engine.poll_frame(buf) {
-            Ok(frame) => Ok(Some(Event::Frame(frame))),
-            Err(tried) => self.next_general(buf, eof, !tried),
+        match self.engine.batched() {
+            Some(frame) => Ok(Some(Event::Frame(frame))),
+            None => self.next_general(buf, eof),
         }
     }
 
     #[inline(never)]
-    fn next_general(
-        &mut self,
-        buf: &mut BytesMut,
-        eof: bool,
-        fast_first: bool,
-    ) -> Result<Option<Event>, Error> {
-        match self.engine.poll_general(buf, eof, fast_first) {
+    fn next_general(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
+        match self.engine.poll_general(buf, eof) {
             None => Ok(None),
             Some(Output::Start(info)) => Ok(Some(Event::Start(info))),
             Some(Output::Frame(frame)) => Ok(Some(Event::Frame(frame))),

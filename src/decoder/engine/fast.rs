@@ -5,7 +5,7 @@
 //! left to the general path, which also reports every error
 //! (decoder/tests/fast_paths.rs compares the two).
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::frames::{note_scale, FrameRec, FRAME_COST};
 use super::{Engine, Open};
@@ -35,6 +35,7 @@ pub(super) fn make_room_for(buf: &mut BytesMut, missing: u64) {
         buf.reserve((missing + ROOM_FOR_A_READ).min(RESERVE_AHEAD) as usize);
     }
 }
+
 /// Whether `buf` has no spare capacity at all: what a caller gets who joins
 /// pieces of a larger buffer with `BytesMut::unsplit` (zero-copy feeding,
 /// as from a memory-mapped or already-received body). Growing it would
@@ -44,46 +45,29 @@ pub(super) fn is_joined(buf: &BytesMut) -> bool {
     buf.capacity() == buf.len()
 }
 
-/// What the streaming block fast path did.
-pub(super) enum Stream {
-    /// Split one block off the buffer: its frame.
-    Frame(Frame),
-    /// The next block is not all in: nothing to do until the input reaches
-    /// this offset.
-    Wait(u64),
-    /// Left the element at `pos` to the general path.
-    No,
-}
+/// Streaming: the most blocks split off the buffer at once (see
+/// [`Engine::stream_block`]). Their records are kept until their frames
+/// are out: at most this many times 32 bytes.
+const MAX_BATCH: usize = 128;
 
-/// Streaming: counts over the frames the fast path handed out since the
-/// general path last ran, added to the chunk's [`FrameStats`] when it runs
-/// next ([`Engine::flush_run`]), before anything can read them: per frame,
-/// a few additions instead of two presentation times. (Within a run the
-/// TimecodeScale cannot change: only the general path reads an Info.)
-///
-/// [`FrameStats`]: crate::chunk::FrameStats
+/// Streaming: the complete SimpleBlocks one call found in the buffer, split
+/// off it at once; their frames are handed out one per call, as views of
+/// `bytes` (one split and one freeze per batch instead of per frame). The
+/// batch holds nothing but bytes the caller already gave, and is empty
+/// (holding no bytes) once its last frame is out.
 #[derive(Debug, Default)]
-pub(super) struct RunStats {
-    frames: u64,
-    keyframes: u64,
-    bytes: u64,
-    first: i64,
-    last: i64,
+pub(super) struct Batch {
+    /// The bytes split off: from the buffer's start up to the last block's
+    /// end.
+    bytes: Bytes,
+    /// Stream offset of `bytes[0]`.
+    base: u64,
+    /// The TimecodeScale of every frame in the batch.
     scale: u64,
-}
-
-impl RunStats {
-    #[inline(always)]
-    fn add(&mut self, len: usize, keyframe: bool, timecode: i64, scale: u64) {
-        if self.frames == 0 {
-            self.first = timecode;
-            self.scale = scale;
-        }
-        self.frames += 1;
-        self.keyframes += u64::from(keyframe);
-        self.bytes += len as u64;
-        self.last = timecode;
-    }
+    /// The frames, in order (reused from batch to batch).
+    recs: Vec<FrameRec>,
+    /// The next record to hand out.
+    next: usize,
 }
 
 /// What the SimpleBlock fast path did.
@@ -348,86 +332,144 @@ impl Engine {
     }
 
     /// The hot path of streaming: inside an open Cluster whose Timestamp is
-    /// known, a SimpleBlock without lacing and with a one-byte track number
-    /// is split off the buffer and handed out as a frame directly, one per
-    /// call (so frames are never queued: each is out before the next block
-    /// is read). Anything else is left to the general path, as for
+    /// known, the complete SimpleBlocks without lacing and with a one-byte
+    /// track number are split off the buffer at once ([`Batch`]), and
+    /// their frames handed out directly, one per call (never through the
+    /// output queue). Anything else is left to the general path, as for
     /// [`simple_blocks`](Self::simple_blocks) (and tested the same way).
-    /// (Inlined into the decoder's call: the frame is built where the
-    /// caller's result goes, not moved through the engine.)
-    #[inline(always)]
-    pub(super) fn stream_block(&mut self, buf: &mut BytesMut) -> Stream {
-        let Some((bound, cluster_tc)) = self.open_cluster() else {
-            return Stream::No;
-        };
-        let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
-            return Stream::No;
-        };
-        let at = (self.pos - self.base) as usize;
-        let Some(h) = block_head(buf, at) else {
-            return Stream::No;
-        };
-        if h.size > self.limits.max_element_size || h.size < 4 {
-            return Stream::No;
+    /// The general path runs only once the batch is out, so its frames are
+    /// out before anything that follows them.
+    #[inline]
+    pub(super) fn stream_block(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+        if self.batch.next >= self.batch.recs.len() {
+            // (Checked here, not in the call: after each general step.)
+            let (bound, cluster_tc) = self.open_cluster()?;
+            if !self.stream_blocks(buf, bound, cluster_tc) {
+                return None;
+            }
         }
-        let end = self.pos + h.body as u64 + h.size;
-        // Past the Cluster or the chunk limit: the general path says so.
-        if bound.is_some_and(|b| end > b) || end - chunk.info.offset > self.limits.max_chunk_size {
-            return Stream::No;
-        }
-        let data_end = self.base + buf.len() as u64;
-        if end > data_end {
-            // The general path would only wait for it too. Room for the
-            // rest of the block is made now, once, as a length-prefixed
-            // codec does: a buffer left to grow by doubling would move the
-            // bytes already in (a frame of tens of KB in TCP-segment reads,
-            // several times).
-            make_room_for(buf, end - data_end);
-            return Stream::Wait(end);
-        }
-        if !h.plain() {
-            return Stream::No;
-        }
-        let Some(timecode) = cluster_tc.checked_add(i64::from(h.rel)) else {
-            return Stream::No;
-        };
-        let end_rel = (end - self.base) as usize;
-        let mut data = buf.split_to(end_rel).freeze();
-        data.advance(at + h.body + 4);
-        self.base = end;
-        self.pos = end;
-        let frame = Frame {
-            data,
-            track_flags: h.track_flags(),
-            timecode,
-            timecode_scale: chunk.info.timecode_scale,
-            duration: 0,
-        };
-        self.run.add(
-            frame.data.len(),
-            h.flags & KEYFRAME != 0,
-            timecode,
-            frame.timecode_scale,
-        );
-        debug_assert!(self.out.is_empty());
-        Stream::Frame(frame)
+        self.batched()
     }
 
-    /// Adds the frames the streaming fast path handed out to the chunk's
-    /// stats (see [`RunStats`]): called before every general step.
-    #[inline]
-    pub(super) fn flush_run(&mut self) {
-        if self.run.frames == 0 {
-            return;
+    /// The next frame of the [`Batch`], if any. (Inlined into the
+    /// decoder's call: the frame is built where the caller's result goes.)
+    /// Needs no other check: the batch is filled only when the output
+    /// queue is empty, and the general path, the only one to queue
+    /// anything, runs only once the batch is out.
+    #[inline(always)]
+    pub(crate) fn batched(&mut self) -> Option<Frame> {
+        let b = &mut self.batch;
+        let &rec = b.recs.get(b.next)?;
+        b.next += 1;
+        let at = (rec.start - b.base) as usize;
+        let data = if b.next < b.recs.len() {
+            b.bytes.slice(at..at + rec.len)
+        } else {
+            // The last frame takes the bytes: the batch keeps none.
+            let mut data = std::mem::take(&mut b.bytes);
+            data.advance(at);
+            data.truncate(rec.len);
+            data
+        };
+        Some(Frame {
+            data,
+            track_flags: rec.track_flags,
+            timecode: rec.timecode,
+            timecode_scale: b.scale,
+            duration: 0,
+        })
+    }
+
+    /// Inside an open Cluster (with this bound and Timestamp), fills the
+    /// [`Batch`] from the buffer at `pos` (true), or leaves the
+    /// element there to the general path (false; when it is a block this
+    /// path would take but not all in, through `wait`). Each block is checked as the general path would:
+    /// within the Cluster, the chunk limit and the element size limit; a
+    /// block that fails any of these, or has lacing or a wider track
+    /// number, ends the batch (the general path takes it from there).
+    #[inline(never)]
+    fn stream_blocks(&mut self, buf: &mut BytesMut, bound: Option<u64>, cluster_tc: i64) -> bool {
+        let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
+            return false;
+        };
+        let max_size = self.limits.max_element_size;
+        // Relative timecodes are i16: with the Cluster's this far from the
+        // ends of i64, no sum overflows (nearer, the general path decides).
+        if !(i64::MIN + 0x8000..=i64::MAX - 0x7FFF).contains(&cluster_tc) || max_size < 4 {
+            return false;
         }
-        let r = std::mem::take(&mut self.run);
-        // (The fast path only runs inside a chunk, and only the general
-        // path ends one.)
-        if let Some(chunk) = self.chunk.as_mut() {
-            let tc = (r.first, r.last);
-            let stats = &mut chunk.info.stats;
-            stats.add_run(r.frames, r.keyframes, r.bytes, tc, r.scale);
+        let max_body = max_size - 4;
+        let base = self.base;
+        // In buffer indices: a block may end at `limit` at most (the
+        // Cluster's end, the chunk limit), and is all in when it ends
+        // within `data` too.
+        let chunk_end = chunk.info.offset.saturating_add(self.limits.max_chunk_size);
+        let limit = bound
+            .map_or(chunk_end, |b| b.min(chunk_end))
+            .saturating_sub(base);
+        let data: &[u8] = buf;
+        let stop = limit.min(data.len() as u64);
+        let recs = &mut self.batch.recs;
+        recs.clear();
+        recs.reserve(MAX_BATCH);
+        let mut at = (self.pos - base) as usize;
+        let (mut keyframes, mut bytes) = (0, 0);
+        while recs.len() < MAX_BATCH {
+            let Some(h) = block_head(data, at) else {
+                break;
+            };
+            // At least the 4 head bytes, at most the element size limit.
+            if h.size.wrapping_sub(4) > max_body {
+                break;
+            }
+            // (No overflow: a VINT size is under 2^56.)
+            let end = (at + h.body) as u64 + h.size;
+            if end > stop {
+                // Within the limits but not all in: the general path would
+                // only wait for it too. (Past them: it says so.)
+                if recs.is_empty() && end <= limit {
+                    self.wait = Some((self.pos, base + end));
+                    // Room for the rest of the block, made now, once, as a
+                    // length-prefixed codec does: a buffer left to grow by
+                    // doubling would move the bytes already in (a frame of
+                    // tens of KB in TCP-segment reads, several times).
+                    let missing = end - data.len() as u64;
+                    make_room_for(buf, missing);
+                    return false;
+                }
+                break;
+            }
+            if !h.plain() {
+                break;
+            }
+            recs.push(FrameRec {
+                start: base + (at + h.body + 4) as u64,
+                len: (h.size - 4) as usize,
+                track_flags: h.track_flags(),
+                timecode: cluster_tc + i64::from(h.rel),
+            });
+            keyframes += u64::from(h.flags >> 7);
+            bytes += h.size - 4;
+            at = end as usize;
         }
+        let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+            return false;
+        };
+        let scale = chunk.info.timecode_scale;
+        let tc = (first.timecode, last.timecode);
+        let frames = recs.len() as u64;
+        chunk
+            .info
+            .stats
+            .add_run(frames, keyframes, bytes, tc, scale);
+        self.batch.bytes = buf.split_to(at).freeze();
+        self.batch.base = base;
+        self.batch.scale = scale;
+        self.batch.next = 0;
+        self.base = base + at as u64;
+        self.pos = self.base;
+        debug_assert!(self.out.is_empty());
+        true
     }
 
     /// What both fast paths require: an open Cluster whose Timestamp is
