@@ -67,6 +67,16 @@ fn skipped_note(skipped: u64) -> String {
     }
 }
 
+/// Where an unexpected element stood: inside its parent, or at the top
+/// level (parent 0).
+fn place(parent: ElementId) -> String {
+    if parent.0 == 0 {
+        "at the top level".to_owned()
+    } else {
+        format!("inside {parent}")
+    }
+}
+
 /// An element ID, displayed by name when the schema knows it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ElementId(pub u32);
@@ -106,11 +116,12 @@ pub enum DecodeErrorKind {
     #[error("unsupported EBML header: {0}")]
     UnsupportedHeader(String),
     /// An element that may not stand where it was found.
-    #[error("unexpected {id} inside {parent}")]
+    #[error("unexpected {id} {}", place(*.parent))]
     UnexpectedElement {
         /// The element.
         id: ElementId,
-        /// Where it was found (0 for "outside any element").
+        /// Where it was found (0 for "outside any element", shown as "at the
+        /// top level").
         parent: ElementId,
     },
     /// An element that must have a known size was written with the unknown size.

@@ -988,7 +988,12 @@ fn junk_before_the_first_chunk() {
         id: ElementId(0x6761),
         parent: ElementId(0),
     };
-    assert_eq!(items, [error(0, 7, kind)]);
+    assert_eq!(items, [error(0, 7, kind.clone())]);
+    // Said as a place, not as a parent "element 0x0".
+    assert_eq!(
+        kind.to_string(),
+        "unexpected element 0x6761 at the top level"
+    );
     // A byte no ID begins with.
     let items = until_error(b"\x00garbage");
     assert_eq!(items, [error(0, 8, DecodeErrorKind::InvalidElementId)]);
