@@ -394,15 +394,16 @@ impl Engine {
         let &rec = b.recs.get(b.next)?;
         b.next += 1;
         let at = (rec.start - b.base) as usize;
-        let data = if b.next < b.recs.len() {
-            b.bytes.slice(at..at + rec.len)
+        // (Not `Bytes::slice`: its empty-range branch builds the view
+        // apart, to be copied once more.)
+        let mut data = if b.next < b.recs.len() {
+            b.bytes.clone()
         } else {
             // The last frame takes the bytes: the batch keeps none.
-            let mut data = std::mem::take(&mut b.bytes);
-            data.advance(at);
-            data.truncate(rec.len);
-            data
+            std::mem::take(&mut b.bytes)
         };
+        data.advance(at);
+        data.truncate(rec.len);
         Some(Frame {
             data,
             track_flags: rec.track_flags,
