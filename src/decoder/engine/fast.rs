@@ -424,6 +424,11 @@ impl Engine {
     /// before it go out first).
     #[inline(never)]
     fn stream_blocks(&mut self, buf: &mut BytesMut, bound: Option<u64>, cluster_tc: i64) -> bool {
+        // Not a SimpleBlock (the Cluster's end, the next chunk): the scan
+        // would take nothing; left to the general path at once.
+        if buf.get((self.pos - self.base) as usize) != Some(&SIMPLE_BLOCK_BYTE) {
+            return false;
+        }
         let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
             return false;
         };
