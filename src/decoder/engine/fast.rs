@@ -83,15 +83,16 @@ pub(super) enum Fast {
 }
 
 /// What a run of SimpleBlocks is read against (see
-/// [`Engine::simple_blocks`]): kept apart from the engine so the loop works
-/// in registers.
+/// [`Engine::simple_blocks`] and [`Engine::stream_blocks`]): kept apart
+/// from the engine so the loop works in registers.
 struct Run {
     /// Stream offset of `data[0]`.
     base: u64,
     cluster_tc: i64,
     max_size: u64,
     /// Bytes the chunk may still take, counted from `data[0]`, with
-    /// [`FRAME_COST`] per frame kept.
+    /// [`FRAME_COST`] per frame kept in whole-chunk mode (none streaming:
+    /// a frame handed out is not kept).
     room: u64,
 }
 
@@ -99,8 +100,14 @@ impl Run {
     /// Records consecutive SimpleBlocks from `at` (no lacing, a one-byte
     /// track number, wholly within `data`, within the limits) and returns
     /// where the run stopped, with the end of the block there when that
-    /// block would be taken but is not all in yet.
-    fn scan(&self, data: &[u8], at: usize, recs: &mut Vec<FrameRec>) -> Scanned {
+    /// block would be taken but is not all in yet. `STREAM`: no cost per
+    /// frame, and [`MAX_BATCH`] frames at most.
+    fn scan<const STREAM: bool>(
+        &self,
+        data: &[u8],
+        at: usize,
+        recs: &mut Vec<FrameRec>,
+    ) -> Scanned {
         // Relative timecodes are i16: with the Cluster's this far from the
         // ends of i64, no sum overflows (nearer, the general path decides).
         if !(i64::MIN + 0x8000..=i64::MAX - 0x7FFF).contains(&self.cluster_tc) || self.max_size < 4
@@ -113,13 +120,24 @@ impl Run {
         // A block takes 6 bytes at least: when even that many blocks up to
         // the end of `data` fit the room, the room needs no check per block.
         let most = data.len().saturating_sub(at) as u64 / 6 + 1;
-        let spare = self.room.saturating_sub(most.saturating_mul(FRAME_COST));
+        let spare = self
+            .room
+            .saturating_sub(most.saturating_mul(Self::cost::<STREAM>()));
         if data.len() as u64 <= spare {
             // (A block past the data then has room when it ends within
             // `spare`: that is all the wait for it checks.)
-            self.scan_with::<false>(data, at, spare, recs)
+            self.scan_with::<false, STREAM>(data, at, spare, recs)
         } else {
-            self.scan_with::<true>(data, at, self.room, recs)
+            self.scan_with::<true, STREAM>(data, at, self.room, recs)
+        }
+    }
+
+    /// What a frame taken costs against the room.
+    const fn cost<const STREAM: bool>() -> u64 {
+        if STREAM {
+            0
+        } else {
+            FRAME_COST
         }
     }
 
@@ -127,7 +145,7 @@ impl Run {
     /// checked per block when `ROOM`; otherwise it cannot bind within the
     /// data, and only the wait for a block past the data looks at it.
     #[inline(never)]
-    fn scan_with<const ROOM: bool>(
+    fn scan_with<const ROOM: bool, const STREAM: bool>(
         &self,
         data: &[u8],
         mut at: usize,
@@ -135,9 +153,13 @@ impl Run {
         recs: &mut Vec<FrameRec>,
     ) -> Scanned {
         let (base, tc) = (self.base, self.cluster_tc);
+        let cost = Self::cost::<STREAM>();
         let (mut keyframes, mut bytes) = (0, 0);
         let max_body = self.max_size - 4;
-        while let Some(h) = block_head(data, at) {
+        while !STREAM || recs.len() < MAX_BATCH {
+            let Some(h) = block_head(data, at) else {
+                break;
+            };
             // At least the 4 head bytes (a shorter body does not match: the
             // general path says why), and at most the element size limit.
             if h.size.wrapping_sub(4) > max_body {
@@ -145,12 +167,12 @@ impl Run {
             }
             // (No overflow: a VINT size is under 2^56.)
             let end = (at + h.body) as u64 + h.size;
-            if ROOM && end.saturating_add(FRAME_COST) > room {
+            if ROOM && end.saturating_add(cost) > room {
                 break;
             }
             if end > data.len() as u64 {
                 // Not all in: wait for it only when it would be taken.
-                let waits = h.plain() && end.saturating_add(FRAME_COST) <= room;
+                let waits = h.plain() && end.saturating_add(cost) <= room;
                 return Scanned {
                     at,
                     wait: waits.then_some(end),
@@ -170,7 +192,7 @@ impl Run {
             keyframes += u64::from(h.flags >> 7);
             bytes += h.size - 4;
             if ROOM {
-                room -= FRAME_COST;
+                room -= cost;
             }
             at = end as usize;
         }
@@ -306,7 +328,7 @@ impl Engine {
             max_size: self.limits.max_element_size,
             room,
         };
-        let scanned = run.scan(data, (self.pos - self.base) as usize, &mut self.frames);
+        let scanned = run.scan::<false>(data, (self.pos - self.base) as usize, &mut self.frames);
         // A block not all in that this path would take: the general path
         // would only wait for it too. (Within the Cluster, hence `bound`.)
         let waiting = scanned
@@ -344,6 +366,16 @@ impl Engine {
         if self.batch.next >= self.batch.recs.len() {
             // (Checked here, not in the call: after each general step.)
             let (bound, cluster_tc) = self.open_cluster()?;
+            if let Some((_, until)) = self.wait.filter(|&(at, _)| at == self.pos) {
+                // The element here is not all in yet (a block found so
+                // before, or any element the general path waits for): room
+                // is made for the rest, as both did, and nothing else to do.
+                let data_end = self.base + buf.len() as u64;
+                if data_end < until {
+                    make_room_for(buf, until - data_end);
+                    return None;
+                }
+            }
             if !self.stream_blocks(buf, bound, cluster_tc) {
                 return None;
             }
@@ -362,15 +394,16 @@ impl Engine {
         let &rec = b.recs.get(b.next)?;
         b.next += 1;
         let at = (rec.start - b.base) as usize;
-        let data = if b.next < b.recs.len() {
-            b.bytes.slice(at..at + rec.len)
+        // (Not `Bytes::slice`: its empty-range branch builds the view
+        // apart, to be copied once more.)
+        let mut data = if b.next < b.recs.len() {
+            b.bytes.clone()
         } else {
             // The last frame takes the bytes: the batch keeps none.
-            let mut data = std::mem::take(&mut b.bytes);
-            data.advance(at);
-            data.truncate(rec.len);
-            data
+            std::mem::take(&mut b.bytes)
         };
+        data.advance(at);
+        data.truncate(rec.len);
         Some(Frame {
             data,
             track_flags: rec.track_flags,
@@ -381,78 +414,56 @@ impl Engine {
     }
 
     /// Inside an open Cluster (with this bound and Timestamp), fills the
-    /// [`Batch`] from the buffer at `pos` (true), or leaves the
-    /// element there to the general path (false; when it is a block this
-    /// path would take but not all in, through `wait`). Each block is checked as the general path would:
-    /// within the Cluster, the chunk limit and the element size limit; a
-    /// block that fails any of these, or has lacing or a wider track
-    /// number, ends the batch (the general path takes it from there).
+    /// [`Batch`] from the buffer at `pos` (true), or leaves the element
+    /// there to the general path (false; when it is a block this path
+    /// would take but not all in, through `wait`). The blocks are read as
+    /// whole-chunk mode reads them ([`Run`]), with these differences: a
+    /// block must end within the chunk limit (bytes only: nothing is kept
+    /// per frame), a batch holds [`MAX_BATCH`] frames at most, and a block
+    /// not all in is waited for only when it is the first (the frames
+    /// before it go out first).
     #[inline(never)]
     fn stream_blocks(&mut self, buf: &mut BytesMut, bound: Option<u64>, cluster_tc: i64) -> bool {
+        // Not a SimpleBlock (the Cluster's end, the next chunk): the scan
+        // would take nothing; left to the general path at once.
+        if buf.get((self.pos - self.base) as usize) != Some(&SIMPLE_BLOCK_BYTE) {
+            return false;
+        }
         let Some(chunk) = self.chunk.as_mut().filter(|c| c.started) else {
             return false;
         };
-        let max_size = self.limits.max_element_size;
-        // Relative timecodes are i16: with the Cluster's this far from the
-        // ends of i64, no sum overflows (nearer, the general path decides).
-        if !(i64::MIN + 0x8000..=i64::MAX - 0x7FFF).contains(&cluster_tc) || max_size < 4 {
-            return false;
-        }
-        let max_body = max_size - 4;
         let base = self.base;
-        // In buffer indices: a block may end at `limit` at most (the
-        // Cluster's end, the chunk limit), and is all in when it ends
-        // within `data` too.
+        // In buffer indices: a block is all in when it ends within `data`
+        // (up to the Cluster's end), and may end at the chunk limit at most.
         let chunk_end = chunk.info.offset.saturating_add(self.limits.max_chunk_size);
-        let limit = bound
-            .map_or(chunk_end, |b| b.min(chunk_end))
-            .saturating_sub(base);
-        let data: &[u8] = buf;
-        let stop = limit.min(data.len() as u64);
+        let data_end = bound.map_or(buf.len() as u64, |b| {
+            b.saturating_sub(base).min(buf.len() as u64)
+        });
+        let run = Run {
+            base,
+            cluster_tc,
+            max_size: self.limits.max_element_size,
+            room: chunk_end.saturating_sub(base),
+        };
         let recs = &mut self.batch.recs;
         recs.clear();
         recs.reserve(MAX_BATCH);
-        let mut at = (self.pos - base) as usize;
-        let (mut keyframes, mut bytes) = (0, 0);
-        while recs.len() < MAX_BATCH {
-            let Some(h) = block_head(data, at) else {
-                break;
-            };
-            // At least the 4 head bytes, at most the element size limit.
-            if h.size.wrapping_sub(4) > max_body {
-                break;
-            }
-            // (No overflow: a VINT size is under 2^56.)
-            let end = (at + h.body) as u64 + h.size;
-            if end > stop {
-                // Within the limits but not all in: the general path would
-                // only wait for it too. (Past them: it says so.)
-                if recs.is_empty() && end <= limit {
-                    self.wait = Some((self.pos, base + end));
-                    // Room for the rest of the block, made now, once, as a
-                    // length-prefixed codec does: a buffer left to grow by
-                    // doubling would move the bytes already in (a frame of
-                    // tens of KB in TCP-segment reads, several times).
-                    let missing = end - data.len() as u64;
-                    make_room_for(buf, missing);
-                    return false;
-                }
-                break;
-            }
-            if !h.plain() {
-                break;
-            }
-            recs.push(FrameRec {
-                start: base + (at + h.body + 4) as u64,
-                len: (h.size - 4) as usize,
-                track_flags: h.track_flags(),
-                timecode: cluster_tc + i64::from(h.rel),
-            });
-            keyframes += u64::from(h.flags >> 7);
-            bytes += h.size - 4;
-            at = end as usize;
-        }
+        let scanned = run.scan::<true>(&buf[..data_end as usize], (self.pos - base) as usize, recs);
+        // Within the Cluster, hence `bound`: the general path would only
+        // wait for it too.
+        let wait = scanned
+            .wait
+            .filter(|&end| bound.is_none_or(|b| base + end <= b));
         let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+            let Some(end) = wait else {
+                return false;
+            };
+            self.wait = Some((self.pos, base + end));
+            // Room for the rest of the block, made now, once, as a
+            // length-prefixed codec does: a buffer left to grow by doubling
+            // would move the bytes already in (a frame of tens of KB in
+            // TCP-segment reads, several times).
+            make_room_for(buf, end - buf.len() as u64);
             return false;
         };
         let scale = chunk.info.timecode_scale;
@@ -461,13 +472,18 @@ impl Engine {
         chunk
             .info
             .stats
-            .add_run(frames, keyframes, bytes, tc, scale);
-        self.batch.bytes = buf.split_to(at).freeze();
+            .add_run(frames, scanned.keyframes, scanned.bytes, tc, scale);
+        self.batch.bytes = buf.split_to(scanned.at).freeze();
         self.batch.base = base;
         self.batch.scale = scale;
         self.batch.next = 0;
-        self.base = base + at as u64;
+        self.base = base + scanned.at as u64;
         self.pos = self.base;
+        // The block after the batch, not all in: waited for once the batch
+        // is out (see `stream_block`), without reading it again.
+        if let Some(end) = wait {
+            self.wait = Some((self.pos, base + end));
+        }
         debug_assert!(self.out.is_empty());
         true
     }
