@@ -84,7 +84,9 @@ enum State {
 /// The chunk being assembled.
 #[derive(Debug, Default)]
 struct Build {
-    info: ChunkInfo,
+    /// Boxed from the start: handed out as it is when the chunk ends (no
+    /// copy into a new box), and `Build` moves cheaply.
+    info: Box<ChunkInfo>,
     /// A Cluster began (in streaming mode: `Start` was emitted).
     started: bool,
     /// A CONTINUATION_TOKEN was read after a Cluster began.
