@@ -353,7 +353,8 @@ impl ChunkInfo {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
-    pub(crate) info: ChunkInfo,
+    // (Boxed as the decoder makes it: a chunk moves cheaply.)
+    pub(crate) info: Box<ChunkInfo>,
     pub(crate) frames: Vec<Frame>,
     pub(crate) raw: Bytes,
 }
@@ -385,7 +386,7 @@ impl Chunk {
     }
     /// Takes the chunk apart.
     pub fn into_parts(self) -> (ChunkInfo, Vec<Frame>, Bytes) {
-        (self.info, self.frames, self.raw)
+        (*self.info, self.frames, self.raw)
     }
 }
 

@@ -26,11 +26,11 @@ use crate::kvs::AwsTag;
 use crate::limits::Limits;
 use crate::matroska::header::HeaderCheck;
 use crate::matroska::ids;
-use crate::matroska::tags::{SimpleTagBuild, SimpleTagStack};
+use crate::matroska::tags::{ReadTag, SimpleTagBuild, SimpleTagStack};
 use crate::matroska::walk::{self, check_depth, check_passable, check_within, header_damage};
 use crate::matroska::walk::{too_large, Broken, Open, Parents};
 use crate::matroska::Track;
-use crate::text::{Text, TextArena};
+use crate::text::TextArena;
 use fast::{Batch, Fast};
 use frames::FrameRec;
 use resync::{damage, Damage};
@@ -84,7 +84,9 @@ enum State {
 /// The chunk being assembled.
 #[derive(Debug, Default)]
 struct Build {
-    info: ChunkInfo,
+    /// Boxed from the start: handed out as it is when the chunk ends (no
+    /// copy into a new box), and `Build` moves cheaply.
+    info: Box<ChunkInfo>,
     /// A Cluster began (in streaming mode: `Start` was emitted).
     started: bool,
     /// A CONTINUATION_TOKEN was read after a Cluster began.
@@ -591,7 +593,7 @@ impl Engine {
         Progress::Continue
     }
 
-    fn emit_tag(&mut self, (name, value): (Text, TagValue), at: u64) -> Result<(), Damage> {
+    fn emit_tag(&mut self, (name, value, aws): ReadTag, at: u64) -> Result<(), Damage> {
         let limit = self.limits.max_tags_per_chunk;
         let chunk = self
             .chunk
@@ -600,9 +602,9 @@ impl Engine {
         if chunk.info.tags.len() >= limit {
             return damage(DecodeErrorKind::TooManyTags { limit }, at);
         }
-        if let TagValue::String(s) = &value {
-            let tag = chunk.info.aws.apply_name_text(&name, s);
-            if chunk.started && tag == Some(AwsTag::ContinuationToken) {
+        if let (Some(tag), TagValue::String(s)) = (aws, &value) {
+            chunk.info.aws.apply_known(tag, &name, s);
+            if chunk.started && tag == AwsTag::ContinuationToken {
                 chunk.token = true;
             }
         }

@@ -81,11 +81,9 @@ impl ChunkDecoder {
         loop {
             return match self.engine.poll(buf, eof) {
                 None => Ok(None),
-                Some(Output::End(info, Some((raw, frames)))) => Ok(Some(Chunk {
-                    info: *info,
-                    frames,
-                    raw,
-                })),
+                Some(Output::End(info, Some((raw, frames)))) => {
+                    Ok(Some(Chunk { info, frames, raw }))
+                }
                 Some(Output::Error(e)) => Err(e.into()),
                 // Streaming outputs never occur in whole-chunk mode.
                 Some(Output::Start(_) | Output::Frame(_) | Output::End(_, None)) => continue,

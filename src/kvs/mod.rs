@@ -7,6 +7,6 @@ mod tags;
 mod timestamp;
 
 pub use fragment::{FragmentNumber, ParseFragmentNumberError};
+pub(crate) use tags::{known_name, AwsTag};
 pub use tags::{names, AwsTags, ErrorId, InvalidTag};
-pub(crate) use tags::{static_name, AwsTag};
 pub use timestamp::{ParseRfc3339Error, ParseTimestampError, Timestamp};

@@ -196,13 +196,12 @@ impl AwsTags {
         self.apply_bytes(name.as_bytes(), value.bytes(), || value.clone())
     }
 
-    /// As [`apply_text`](Self::apply_text), the name given as the UTF-8
-    /// bytes of a [`Text`] (the decoder's case: no `str` is made of either
-    /// unless a value is invalid). Which tag it is, if any.
-    pub(crate) fn apply_name_text(&mut self, name: &Text, value: &Text) -> Option<AwsTag> {
-        let tag = AwsTag::of(name.bytes())?;
+    /// As [`apply_text`](Self::apply_text), for a name already known to
+    /// be `tag`'s (the decoder's case, see [`known_name`]: the name is not
+    /// looked up again, and no `str` is made of either unless a value is
+    /// invalid).
+    pub(crate) fn apply_known(&mut self, tag: AwsTag, name: &Text, value: &Text) {
         self.set(tag, name.bytes(), value.bytes(), || value.clone());
-        Some(tag)
     }
 
     /// `name` and `value` are UTF-8 (`text` makes the value's [`Text`]).
@@ -313,37 +312,39 @@ pub(crate) enum AwsTag {
     ExceptionMessage,
 }
 
-/// The name of the `AWS_KINESISVIDEO_*` tag spelled `name`, as a static
-/// string (the decoder's [`Text`] of it then costs no copy), or `None`.
-pub(crate) fn static_name(name: &[u8]) -> Option<&'static str> {
-    lookup(name).map(|(_, name)| name)
-}
-
 /// What every AWS tag name begins with.
 const PREFIX: &[u8] = b"AWS_KINESISVIDEO_";
 
+/// Which `AWS_KINESISVIDEO_*` tag `name` is, with its name as a static
+/// string (the decoder's [`Text`] of it then costs no copy): looked up once
+/// when a TagName is read, then carried with the tag.
+pub(crate) fn known_name(name: &[u8]) -> Option<(AwsTag, &'static str)> {
+    lookup(name)
+}
+
 /// The one table of the AWS tag names: which tag `name` is, and its
-/// [`names`] constant. Matched on the bytes: the common prefix once, then
-/// the rest (every tag of a chunk is looked up, so no `str` is made and no
-/// name compared in full more than once). Inlined into its two callers,
-/// each keeps only the half it uses.
+/// [`names`] constant. Every tag of a chunk is looked up, so the candidate
+/// is picked by the name's length and the byte after the common prefix,
+/// then the whole name is compared once (no `str` is made). Inlined into
+/// its callers, each keeps only the half it uses.
 #[inline]
 fn lookup(name: &[u8]) -> Option<(AwsTag, &'static str)> {
-    let rest = name.strip_prefix(PREFIX)?;
-    Some(match rest {
-        b"FRAGMENT_NUMBER" => (AwsTag::FragmentNumber, names::FRAGMENT_NUMBER),
-        b"SERVER_TIMESTAMP" => (AwsTag::ServerTimestamp, names::SERVER_TIMESTAMP),
-        b"SERVER_SIDE_TIMESTAMP" => (AwsTag::ServerTimestamp, names::SERVER_SIDE_TIMESTAMP),
-        b"PRODUCER_TIMESTAMP" => (AwsTag::ProducerTimestamp, names::PRODUCER_TIMESTAMP),
-        b"PRODUCER_SIDE_TIMESTAMP" => (AwsTag::ProducerTimestamp, names::PRODUCER_SIDE_TIMESTAMP),
-        b"MILLIS_BEHIND_NOW" => (AwsTag::MillisBehindNow, names::MILLIS_BEHIND_NOW),
-        b"CONTINUATION_TOKEN" => (AwsTag::ContinuationToken, names::CONTINUATION_TOKEN),
-        b"ERROR_ID" => (AwsTag::ErrorId, names::ERROR_ID),
-        b"ERROR_CODE" => (AwsTag::ErrorCode, names::ERROR_CODE),
-        b"EXCEPTION_ERROR_CODE" => (AwsTag::ExceptionErrorCode, names::EXCEPTION_ERROR_CODE),
-        b"EXCEPTION_MESSAGE" => (AwsTag::ExceptionMessage, names::EXCEPTION_MESSAGE),
+    let first = *name.get(PREFIX.len())?;
+    let (tag, full) = match (name.len() - PREFIX.len(), first) {
+        (15, b'F') => (AwsTag::FragmentNumber, names::FRAGMENT_NUMBER),
+        (16, b'S') => (AwsTag::ServerTimestamp, names::SERVER_TIMESTAMP),
+        (21, b'S') => (AwsTag::ServerTimestamp, names::SERVER_SIDE_TIMESTAMP),
+        (18, b'P') => (AwsTag::ProducerTimestamp, names::PRODUCER_TIMESTAMP),
+        (23, b'P') => (AwsTag::ProducerTimestamp, names::PRODUCER_SIDE_TIMESTAMP),
+        (17, b'M') => (AwsTag::MillisBehindNow, names::MILLIS_BEHIND_NOW),
+        (18, b'C') => (AwsTag::ContinuationToken, names::CONTINUATION_TOKEN),
+        (8, b'E') => (AwsTag::ErrorId, names::ERROR_ID),
+        (10, b'E') => (AwsTag::ErrorCode, names::ERROR_CODE),
+        (20, b'E') => (AwsTag::ExceptionErrorCode, names::EXCEPTION_ERROR_CODE),
+        (17, b'E') => (AwsTag::ExceptionMessage, names::EXCEPTION_MESSAGE),
         _ => return None,
-    })
+    };
+    (name == full.as_bytes()).then_some((tag, full))
 }
 
 impl AwsTag {
@@ -418,13 +419,13 @@ mod tests {
         for (name, tag) in all {
             assert!(AwsTags::default().apply(name, "1"), "{name}");
             assert_eq!(AwsTag::of(name.as_bytes()), Some(tag), "{name}");
-            assert_eq!(static_name(name.as_bytes()), Some(name));
+            assert_eq!(known_name(name.as_bytes()), Some((tag, name)));
             let longer = format!("{name}_");
             let lower = name.to_lowercase();
             let cut = &name[..name.len() - 1];
             for other in [longer.as_str(), lower.as_str(), cut, &name[17..]] {
                 assert!(!AwsTags::default().apply(other, "1"), "{other}");
-                assert_eq!(static_name(other.as_bytes()), None, "{other}");
+                assert_eq!(known_name(other.as_bytes()), None, "{other}");
                 assert_eq!(AwsTag::of(other.as_bytes()), None, "{other}");
             }
         }

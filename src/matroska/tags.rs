@@ -7,14 +7,20 @@ use bytes::Bytes;
 
 use crate::chunk::TagValue;
 use crate::ebml;
-use crate::kvs;
+use crate::kvs::{self, AwsTag};
 use crate::matroska::ids;
 use crate::text::{Text, TextArena};
+
+/// A SimpleTag handed out: its name, its value, and which AWS tag the
+/// name is, if any (looked up once, when the TagName was read).
+pub(crate) type ReadTag = (Text, TagValue, Option<AwsTag>);
 
 /// A SimpleTag being read.
 #[derive(Debug, Default)]
 pub(crate) struct SimpleTagBuild {
     name: Option<Text>,
+    /// Which AWS tag `name` is.
+    aws: Option<AwsTag>,
     value: Option<TagValue>,
     /// Its name and value were handed out already.
     emitted: bool,
@@ -28,13 +34,15 @@ impl SimpleTagBuild {
         id: u32,
         payload: &[u8],
         arena: &mut TextArena,
-    ) -> Option<(Text, TagValue)> {
+    ) -> Option<ReadTag> {
         match id {
             ids::TAG_NAME => {
                 let name = ebml::strip_nuls(payload);
                 // The AWS tags' names, five or more a chunk, are not copied.
-                self.name = Some(match kvs::static_name(name) {
-                    Some(known) => Text::from_static(known),
+                let known = kvs::known_name(name);
+                self.aws = known.map(|(tag, _)| tag);
+                self.name = Some(match known {
+                    Some((_, known)) => Text::from_static(known),
                     None => arena.text(name),
                 });
             }
@@ -49,21 +57,22 @@ impl SimpleTagBuild {
 
     /// A nested SimpleTag begins: this one's tag, when it has a name and
     /// was not handed out yet (its parent's name and value come first).
-    pub(crate) fn before_child(&mut self) -> Option<(Text, TagValue)> {
+    pub(crate) fn before_child(&mut self) -> Option<ReadTag> {
         (self.name.is_some() && !self.emitted).then(|| self.take())
     }
 
     /// The SimpleTag ended: its tag, when it has a name or a value and was
     /// not handed out yet.
-    pub(crate) fn at_end(&mut self) -> Option<(Text, TagValue)> {
+    pub(crate) fn at_end(&mut self) -> Option<ReadTag> {
         (!self.emitted && (self.name.is_some() || self.value.is_some())).then(|| self.take())
     }
 
-    fn take(&mut self) -> (Text, TagValue) {
+    fn take(&mut self) -> ReadTag {
         self.emitted = true;
         (
             self.name.take().unwrap_or_default(),
             self.value.take().unwrap_or(TagValue::None),
+            self.aws.take(),
         )
     }
 }

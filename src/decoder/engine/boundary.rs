@@ -118,12 +118,12 @@ impl Engine {
 
     fn begin_chunk(&mut self, offset: u64, tracks: Vec<Track>, timecode_scale: u64) {
         self.chunk = Some(Build {
-            info: ChunkInfo {
+            info: Box::new(ChunkInfo {
                 offset,
                 timecode_scale,
                 tracks,
                 ..ChunkInfo::default()
-            },
+            }),
             ..Build::default()
         });
         self.state = State::InChunk;
@@ -167,8 +167,7 @@ impl Engine {
         self.base += head_len as u64;
         let chunk = self.chunk.as_mut().expect("inside a chunk");
         resolve_privates(chunk, &mut self.privates, &head, head_base);
-        self.out
-            .push_back(Output::Start(Box::new(chunk.info.clone())));
+        self.out.push_back(Output::Start(chunk.info.clone()));
     }
 
     /// Ends the current chunk at `end` and queues it.
@@ -222,7 +221,7 @@ impl Engine {
             tracks.clone_from(&chunk.info.tracks);
             (tracks, chunk.info.timecode_scale)
         });
-        self.out.push_back(Output::End(Box::new(chunk.info), body));
+        self.out.push_back(Output::End(chunk.info, body));
     }
 }
 
