@@ -35,6 +35,16 @@
 //! a session began (the archived catch-up) are not counted; K is the number
 //! of chunks counted. With `--speed` other than 1 the emulator's clock is
 //! not the wall clock and no delay is given (`-`).
+//!
+//! Also on stderr, to tell where the delay and the memory come from:
+//! `soak-latency-by-time:` the same delays split by when the chunk came
+//! (first 5 s of the run, 5-15 s, after 15 s); `soak-cpu:` the CPU seconds
+//! per second of the client and of the emulator, sampled once a second
+//! from /proc (means over the same windows, then each second); and
+//! `soak-heap:` the client's live heap counted by a counting global
+//! allocator (bytes allocated and not yet freed: peak over the run and
+//! mean after 15 s, each also per session), against which VmHWM (what the
+//! allocator keeps mapped as well) can be compared.
 
 #[path = "../benches/support/camera.rs"]
 mod camera;
@@ -55,6 +65,69 @@ use kvs_mkv::emulator::{Emulator, Options};
 use kvs_mkv::sigv4::Credentials;
 use kvs_mkv::{ChunkInfo, Event, Frame};
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Counts the process's live heap bytes (current and peak) on top of the
+/// system allocator, so that what the library and the sessions hold can be
+/// told apart from what the allocator keeps mapped (VmHWM).
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    pub struct Counting;
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+    fn grew(n: usize) {
+        let now = LIVE.fetch_add(n, Relaxed) + n;
+        PEAK.fetch_max(now, Relaxed);
+    }
+
+    // SAFETY: every call is passed on unchanged to the system allocator;
+    // only the byte counts are added.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(l) };
+            if !p.is_null() {
+                grew(l.size());
+            }
+            p
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc_zeroed(l) };
+            if !p.is_null() {
+                grew(l.size());
+            }
+            p
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            unsafe { System.dealloc(p, l) };
+            LIVE.fetch_sub(l.size(), Relaxed);
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            let q = unsafe { System.realloc(p, l, new) };
+            if !q.is_null() {
+                LIVE.fetch_sub(l.size(), Relaxed);
+                grew(new);
+            }
+            q
+        }
+    }
+
+    /// Live heap bytes now.
+    pub fn live() -> usize {
+        LIVE.load(Relaxed)
+    }
+    /// Peak live heap bytes; `reset` starts a new peak from now.
+    pub fn peak() -> usize {
+        PEAK.load(Relaxed)
+    }
+    pub fn reset_peak() {
+        PEAK.store(LIVE.load(Relaxed), Relaxed);
+    }
+}
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 struct Args {
     sessions: usize,
@@ -195,8 +268,9 @@ async fn serve(a: &Args) {
 struct Outcome {
     check: soak_check::Check,
     bytes: u64,
-    /// Chunk delays, ms (see [`available_ms`]).
-    delays: Vec<i64>,
+    /// Chunk delays, ms (see [`Span::available_ms`]), each with the time
+    /// since the run began that the chunk came at (ms).
+    delays: Vec<(i64, i64)>,
     error: Option<String>,
 }
 
@@ -277,7 +351,7 @@ async fn take_until<T>(
     }
 }
 
-async fn session(client: Client, i: usize, until: Instant, frames: bool) -> Outcome {
+async fn session(client: Client, i: usize, t0: i64, until: Instant, frames: bool) -> Outcome {
     let mut out = Outcome::default();
     let mut options = GetMediaOptions::default();
     options.stop_after_empty_sessions = None;
@@ -292,7 +366,7 @@ async fn session(client: Client, i: usize, until: Instant, frames: bool) -> Outc
     let mut done = |info: &ChunkInfo, span: &mut Span, out: &mut Outcome| {
         let now = now_ms();
         if let Some(at) = span.available_ms(info).filter(|&at| at > live_from) {
-            out.delays.push(now - at);
+            out.delays.push((now - t0, now - at));
         }
         if let Some(n) = info.fragment_number() {
             got.push(n.to_string());
@@ -371,10 +445,15 @@ async fn run(a: &Args) -> i32 {
 
     let config = ClientConfig::new("us-west-2", credentials()).with_endpoint_url(url);
     let client = Client::new(config).expect("a client");
+    let child_pid = child.id().map(|p| p.to_string()).unwrap_or_default();
+    heap::reset_peak();
+    let heap_before = heap::live();
     let started = Instant::now();
+    let t0 = now_ms();
     let until = started + Duration::from_secs(a.seconds);
+    let sampler = tokio::spawn(sample(child_pid, until));
     let tasks: Vec<_> = (0..a.sessions)
-        .map(|i| tokio::spawn(session(client.clone(), i, until, a.frames)))
+        .map(|i| tokio::spawn(session(client.clone(), i, t0, until, a.frames)))
         .collect();
     let (mut fragments, mut lost, mut duplicated, mut disorder, mut bytes) = (0, 0, 0, 0, 0u64);
     let mut errors = Vec::new();
@@ -393,6 +472,7 @@ async fn run(a: &Args) -> i32 {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds("self");
+    let samples = sampler.await.unwrap_or_default();
     let gbit = bytes as f64 * 8.0 / 1e9;
     eprintln!(
         "soak client: {:.1} MB in {elapsed:.1} s ({:.1} Mbit/s), {:.2} CPU-s per Gbit, \
@@ -409,15 +489,15 @@ async fn run(a: &Args) -> i32 {
         // Timestamps follow the emulator's faster or slower clock.
         delays.clear();
     }
-    delays.sort_unstable();
-    let q = |q: f64| soak_check::quantile(&delays, q).map_or("-".into(), |v| v.to_string());
+    eprintln!("soak-latency: {}", latency(&delays, |_| true));
+    // The same delays by when the chunk came (s since the run began).
     eprintln!(
-        "soak-latency: chunks {} p50_ms {} p99_ms {} max_ms {}",
-        delays.len(),
-        q(0.5),
-        q(0.99),
-        q(1.0)
+        "soak-latency-by-time: 0-5s {} | 5-15s {} | 15s- {}",
+        latency(&delays, |t| t < 5_000),
+        latency(&delays, |t| (5_000..15_000).contains(&t)),
+        latency(&delays, |t| t >= 15_000)
     );
+    report_samples(&samples, a.sessions, heap_before);
     // Stop the emulator: it reports on stderr when its stdin closes.
     drop(child.stdin.take());
     let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
@@ -427,6 +507,87 @@ async fn run(a: &Args) -> i32 {
         peak_rss_mb("self")
     );
     soak_check::exit_code(fragments, lost, duplicated, disorder)
+}
+
+/// `chunks K p50_ms X p99_ms Y max_ms Z` of the delays whose arrival time
+/// (ms since the run began) passes `when`.
+fn latency(delays: &[(i64, i64)], when: impl Fn(i64) -> bool) -> String {
+    let mut d: Vec<i64> = delays
+        .iter()
+        .filter(|(t, _)| when(*t))
+        .map(|&(_, d)| d)
+        .collect();
+    d.sort_unstable();
+    let q = |q: f64| soak_check::quantile(&d, q).map_or("-".into(), |v| v.to_string());
+    format!(
+        "chunks {} p50_ms {} p99_ms {} max_ms {}",
+        d.len(),
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    )
+}
+
+/// Once a second until `until`: client and emulator CPU seconds (cumulative)
+/// and the client's live heap bytes.
+async fn sample(child: String, until: Instant) -> Vec<(f64, f64, usize)> {
+    let mut out = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        out.push((cpu_seconds("self"), cpu_seconds(&child), heap::live()));
+        if Instant::now() >= until {
+            return out;
+        }
+    }
+}
+
+/// `soak-cpu:` CPU seconds used per second by client and emulator (first
+/// 5 s, 5-15 s, after 15 s, and each second), and `soak-heap:` the
+/// client's live heap (peak, and mean after 15 s, per session).
+fn report_samples(s: &[(f64, f64, usize)], sessions: usize, before: usize) {
+    let rate = |a: usize, b: usize, f: fn(&(f64, f64, usize)) -> f64| {
+        let b = b.min(s.len().saturating_sub(1));
+        if a >= b {
+            return "-".to_string();
+        }
+        format!("{:.2}", (f(&s[b]) - f(&s[a])) / (b - a) as f64)
+    };
+    let end = s.len().saturating_sub(1);
+    for (who, f) in [
+        (
+            "client",
+            (|x: &(f64, f64, usize)| x.0) as fn(&(f64, f64, usize)) -> f64,
+        ),
+        ("emulator", |x| x.1),
+    ] {
+        let each: Vec<String> = s
+            .windows(2)
+            .map(|w| format!("{:.2}", f(&w[1]) - f(&w[0])))
+            .collect();
+        eprintln!(
+            "soak-cpu: {who} cpu_s/s 0-5s {} 5-15s {} 15s- {} each [{}]",
+            rate(0, 5, f),
+            rate(5, 15, f),
+            rate(15, end, f),
+            each.join(" ")
+        );
+    }
+    let steady: Vec<usize> = s.iter().skip(15).map(|x| x.2).collect();
+    let mean = if steady.is_empty() {
+        0.0
+    } else {
+        steady.iter().sum::<usize>() as f64 / steady.len() as f64
+    };
+    let kib = |b: f64| b / 1024.0 / sessions as f64;
+    let peak = heap::peak().saturating_sub(before) as f64;
+    eprintln!(
+        "soak-heap: live_peak_mb {:.1} ({:.0} KiB/session) live_mean_after_15s_mb {:.1} ({:.0} KiB/session)",
+        peak / 1e6,
+        kib(peak),
+        (mean - before as f64).max(0.0) / 1e6,
+        kib((mean - before as f64).max(0.0))
+    );
 }
 
 fn main() {

@@ -35,6 +35,10 @@ use crate::{Chunk, ChunkDecoder, Error, Event, EventDecoder, FragmentNumber, Lim
 /// `ResumingStream::release`).
 const KEPT_BUFFER: usize = 64 * 1024;
 
+/// How many of the last released buffers' fills the next buffer is sized
+/// from (the decoder makes room for the largest of its last 8 chunks).
+const RECENT_FILLS: usize = 8;
+
 /// When a GetMedia stream stops, and how it resumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -428,8 +432,11 @@ struct ResumingStream<S: Session> {
     handed_out: bool,
     /// The most the buffer held since it was last released.
     filled: usize,
-    /// What it held before it was last released: the size to grow to.
-    hint: usize,
+    /// What the last [`RECENT_FILLS`] buffers held before they were
+    /// released (a ring, `recent_at` the next slot): the next buffer grows
+    /// at once to the largest plus [`KEPT_BUFFER`].
+    recent: [usize; RECENT_FILLS],
+    recent_at: usize,
 }
 
 /// Chunks from GetMedia, resuming by itself ([`Client::get_media`]).
@@ -566,7 +573,8 @@ impl<S: Session> ResumingStream<S> {
             started: false,
             handed_out: false,
             filled: 0,
-            hint: 0,
+            recent: [0; RECENT_FILLS],
+            recent_at: 0,
         }
     }
 
@@ -745,21 +753,33 @@ impl<S: Session> ResumingStream<S> {
     /// fragment would hold a chunk's worth of memory (twice that, after
     /// the buffer's doublings) for as long as it waits. What is left, at
     /// most [`KEPT_BUFFER`] / 2 bytes, is copied to a buffer of its own;
-    /// the allocation goes when the caller drops what it was given.
+    /// the allocation goes when the caller drops what it was given. Only
+    /// once the decoder took something off (the buffer holds less than it
+    /// did): a buffer just grown for the next chunk is kept.
     fn release(&mut self) {
-        if self.buf.capacity() > KEPT_BUFFER && self.buf.len() <= KEPT_BUFFER / 2 {
+        if self.buf.capacity() > KEPT_BUFFER
+            && self.buf.len() <= KEPT_BUFFER / 2
+            && self.buf.len() < self.filled
+        {
             self.buf = BytesMut::from(&self.buf[..]);
-            self.hint = std::mem::take(&mut self.filled);
+            self.recent[self.recent_at % RECENT_FILLS] = std::mem::take(&mut self.filled);
+            self.recent_at = self.recent_at.wrapping_add(1);
         }
     }
 
-    /// Appends bytes read. The buffer grows at once to the size the last
-    /// released one reached (plus an eighth), not by doublings from a few
-    /// KiB: one allocation per chunk, no copies on the way, and no more
-    /// than a chunk and an eighth unless the chunk is bigger than the last.
+    /// Appends bytes read. The buffer grows at once to the most any of the
+    /// last [`RECENT_FILLS`] released ones held, plus [`KEPT_BUFFER`] (at
+    /// least the room the decoder makes for a chunk, so that it does not
+    /// grow the buffer again), not by doublings from a few KiB: one
+    /// allocation per chunk and no copies on the way, unless the chunk is
+    /// bigger than those before it.
     fn append(&mut self, data: &[u8]) {
         if self.buf.capacity() - self.buf.len() < data.len() {
-            let want = (self.hint + self.hint / 8).saturating_sub(self.buf.len());
+            let most = self.recent.iter().copied().max().unwrap_or(0);
+            let want = match most {
+                0 => 0,
+                m => (m + KEPT_BUFFER).saturating_sub(self.buf.len()),
+            };
             self.buf.reserve(want.max(data.len()));
         }
         self.buf.extend_from_slice(data);
