@@ -347,9 +347,9 @@ impl Engine {
     /// ends the head) and no CONTINUATION_TOKEN ends the chunk (one ends it
     /// only after a Cluster): `advance` would do, round by round, what this
     /// does. At anything else (an output queued, the chunk ended or
-    /// damaged, a Cluster begun, the end of the bytes in, a header not all
-    /// in or damaged) it hands back to `advance`, which then decides as it
-    /// always did. Off with the other fast paths (`general_path_only`), so
+    /// damaged, a Cluster begun, the end of the bytes in, a header less than
+    /// twelve bytes from that end or invalid) it hands back to `advance`,
+    /// which then decides as it always did. Off with the other fast paths (`general_path_only`), so
     /// the tests compare the two (decoder/tests/fast_paths.rs).
     fn head(&mut self, buf: &mut BytesMut) -> Step {
         let data_end = self.data_end(buf);
@@ -372,7 +372,7 @@ impl Engine {
                 return Ok(Progress::Continue);
             }
             let at = (self.pos - self.base) as usize;
-            let Ok((_, header)) = element_header(&buf[at..]) else {
+            let Some(header) = ebml::header_in_full(&buf[at..]) else {
                 return Ok(Progress::Continue);
             };
             self.header_at = Some((self.pos, header));
