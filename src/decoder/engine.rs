@@ -333,7 +333,11 @@ impl Engine {
             return self.top_level(buf, header);
         }
         match self.element(buf, header)? {
-            Progress::Continue if self.fast => self.head(buf),
+            // (Checked here too: after the head, the general path pays
+            // no call for it.)
+            Progress::Continue if self.fast && self.chunk.as_ref().is_some_and(|c| !c.started) => {
+                self.head(buf)
+            }
             done => Ok(done),
         }
     }
