@@ -330,9 +330,59 @@ impl Engine {
             },
         };
         if self.chunk.is_none() {
-            self.top_level(buf, header)
-        } else {
-            self.element(buf, header)
+            return self.top_level(buf, header);
+        }
+        match self.element(buf, header)? {
+            // (Checked here too: after the head, the general path pays
+            // no call for it.)
+            Progress::Continue if self.fast && self.chunk.as_ref().is_some_and(|c| !c.started) => {
+                self.head(buf)
+            }
+            done => Ok(done),
+        }
+    }
+
+    /// The chunk's head (from its EBML header to its first Cluster): the
+    /// elements after one handled by [`advance`](Self::advance), walked in
+    /// one loop while they are in the buffer, with only the checks that can
+    /// matter there. Before the first Cluster nothing is dropped from the
+    /// buffer (whole-chunk mode keeps the chunk, streaming its head), no
+    /// block fast path applies (they need an open Cluster, whose opening
+    /// ends the head) and no CONTINUATION_TOKEN ends the chunk (one ends it
+    /// only after a Cluster): `advance` would do, round by round, what this
+    /// does. At anything else (an output queued, the chunk ended or
+    /// damaged, a Cluster begun, the end of the bytes in, a header less than
+    /// twelve bytes from that end or invalid) it hands back to `advance`,
+    /// which then decides as it always did. Off with the other fast paths (`general_path_only`), so
+    /// the tests compare the two (decoder/tests/fast_paths.rs).
+    fn head(&mut self, buf: &mut BytesMut) -> Step {
+        let data_end = self.data_end(buf);
+        loop {
+            let in_head = matches!(self.state, State::InChunk)
+                && self.chunk.as_ref().is_some_and(|c| !c.started)
+                && self.out.is_empty();
+            // (Past the bytes in: an element skipped whose end is not in
+            // yet, where nothing may end before the bytes do.)
+            if !in_head || self.pos > data_end {
+                return Ok(Progress::Continue);
+            }
+            if let Some(top) = self.stack.last() {
+                if top.ends_at(self.pos) {
+                    self.close_top(buf);
+                    continue;
+                }
+            }
+            if self.pos >= data_end || self.wait.is_some_and(|(at, _)| at == self.pos) {
+                return Ok(Progress::Continue);
+            }
+            let at = (self.pos - self.base) as usize;
+            let Some(header) = ebml::header_in_full(&buf[at..]) else {
+                return Ok(Progress::Continue);
+            };
+            self.header_at = Some((self.pos, header));
+            if let Progress::Blocked = self.element(buf, header)? {
+                return Ok(Progress::Blocked);
+            }
         }
     }
 

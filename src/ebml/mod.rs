@@ -210,6 +210,16 @@ pub fn element_header(input: &[u8]) -> PResult<'_, Header> {
     finish(header(input))
 }
 
+/// [`element_header`]'s common case alone: the header at the start of
+/// `input` when the twelve bytes of the longest header are in and it is
+/// valid (the header `element_header` reads then); `None` otherwise, when
+/// `element_header` says what is wrong or missing. No error is built: for
+/// loops that hand anything else to a path that calls `element_header`.
+#[inline]
+pub(crate) fn header_in_full(input: &[u8]) -> Option<Header> {
+    input.first_chunk::<12>().and_then(header_in_words)
+}
+
 /// [`element_header`]'s byte-wise reader as a nom parser: ID then size.
 fn header(input: &[u8]) -> NomResult<'_, Header> {
     let (rest, (id, size)) = (id, size).parse(input)?;
