@@ -15,12 +15,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::Bytes;
-use client_support::{credentials, stream};
+use client_support::{credentials, recording_with, stream};
 use futures::StreamExt;
 use kvs_mkv::client::{Client, ClientConfig, GetMediaOptions, StartSelector};
 use kvs_mkv::emulator::{Emulator, Options};
-use kvs_mkv::writer::{ChunkModel, ChunkWriter, Layout as WriteLayout};
-use kvs_mkv::{Frame, Timestamp};
+use kvs_mkv::Frame;
 
 struct Counting;
 
@@ -82,35 +81,15 @@ const FRAME: usize = 100_000;
 /// A GetMedia body of [`CHUNKS`] chunks of about 300 KB, and the length of
 /// each chunk.
 fn body() -> (Vec<u8>, Vec<usize>) {
-    let sample = std::fs::read(common::root().join("testdata/sample.mkv")).unwrap();
-    let first = kvs_mkv::io::read_chunks(&sample[..])
-        .next()
-        .unwrap()
-        .unwrap();
-    let writer = ChunkWriter::new(WriteLayout::Service);
-    let mut body = Vec::new();
-    let mut lens = Vec::new();
-    for i in 0..CHUNKS {
-        let mut model = ChunkModel::default();
-        model.tracks = first.info().tracks.clone();
-        let n = 91_343_852_333_181_432_392_682_062_607_740_000_u128 + i as u128;
-        model.aws.fragment_number = Some(n.to_string().parse().unwrap());
-        let t = Timestamp::new(1_700_000_000 + 2 * i as u64, 0).unwrap();
-        model.aws.server_timestamp = Some(t);
-        model.aws.producer_timestamp = Some(t);
-        model.aws.continuation_token = Some(n.to_string().into());
-        model.aws.millis_behind_now = Some(0);
-        for k in 0..3 {
-            let payload = Bytes::from(vec![(i * 3 + k) as u8; FRAME]);
-            model
-                .frames
-                .push(Frame::new(payload, 1, (k * 33) as i64, 1_000_000, k == 0));
-        }
-        let bytes = writer.to_bytes(&model).unwrap();
-        lens.push(bytes.len());
-        body.extend_from_slice(&bytes);
-    }
-    (body, lens)
+    let (body, chunks) = recording_with(CHUNKS, |i, _| {
+        (0..3)
+            .map(|k| {
+                let payload = Bytes::from(vec![(i * 3 + k) as u8; FRAME]);
+                Frame::new(payload, 1, (k * 33) as i64, 1_000_000, k == 0)
+            })
+            .collect()
+    });
+    (body, chunks.iter().map(|c| c.raw().len()).collect())
 }
 
 /// Each chunk is allocated for about once: the big allocations of the

@@ -35,9 +35,12 @@ use crate::{Chunk, ChunkDecoder, Error, Event, EventDecoder, FragmentNumber, Lim
 /// `ResumingStream::release`).
 const KEPT_BUFFER: usize = 64 * 1024;
 
-/// How many of the last released buffers' fills the next buffer is sized
-/// from (the decoder makes room for the largest of its last 8 chunks).
-const RECENT_FILLS: usize = 8;
+/// Spare room a GetMedia stream's buffer keeps for the next read: hyper
+/// reads at most 32 KiB at a time (`http1_max_buf_size`). A buffer with
+/// spare room is one the decoder sizes for the chunk at its head; one
+/// without (capacity equal to length) it leaves alone, as joined pieces of
+/// a larger buffer.
+const READ_ROOM: usize = 32 * 1024;
 
 /// When a GetMedia stream stops, and how it resumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,7 +278,11 @@ impl Session for Chunks {
         out: &mut VecDeque<Result<Chunk, ClientError>>,
     ) {
         while !state.full() {
-            match step(&mut self.0, buf, eof) {
+            let chunk = step(&mut self.0, buf, eof);
+            if let Ok(Some(_)) = chunk {
+                release(buf);
+            }
+            match chunk {
                 Ok(None) => return,
                 // A chunk cut short is fetched again by the next session.
                 Ok(Some(c)) if !finished(c.info()) => {}
@@ -311,6 +318,22 @@ impl Session for Events {
         }
     }
     fn feed(
+        &mut self,
+        buf: &mut BytesMut,
+        eof: bool,
+        state: &mut Resume,
+        out: &mut VecDeque<Result<Event, ClientError>>,
+    ) {
+        let before = buf.len();
+        self.events(buf, eof, state, out);
+        if buf.len() < before {
+            release(buf);
+        }
+    }
+}
+
+impl Events {
+    fn events(
         &mut self,
         buf: &mut BytesMut,
         eof: bool,
@@ -430,13 +453,6 @@ struct ResumingStream<S: Session> {
     /// The last poll handed out an item: the caller's time with it counts
     /// against neither the idle nor the chunk timeout.
     handed_out: bool,
-    /// The most the buffer held since it was last released.
-    filled: usize,
-    /// What the last [`RECENT_FILLS`] buffers held before they were
-    /// released (a ring, `recent_at` the next slot): the next buffer grows
-    /// at once to the largest plus [`KEPT_BUFFER`].
-    recent: [usize; RECENT_FILLS],
-    recent_at: usize,
 }
 
 /// Chunks from GetMedia, resuming by itself ([`Client::get_media`]).
@@ -572,9 +588,6 @@ impl<S: Session> ResumingStream<S> {
             idle: None,
             started: false,
             handed_out: false,
-            filled: 0,
-            recent: [0; RECENT_FILLS],
-            recent_at: 0,
         }
     }
 
@@ -747,40 +760,18 @@ impl<S: Session> ResumingStream<S> {
         }));
     }
 
-    /// Lets go of a large buffer once the decoder has taken its chunks (or
-    /// frames) off it. Those are views of the buffer's allocation, which
-    /// the buffer's unused part keeps too: a session waiting for its next
-    /// fragment would hold a chunk's worth of memory (twice that, after
-    /// the buffer's doublings) for as long as it waits. What is left, at
-    /// most [`KEPT_BUFFER`] / 2 bytes, is copied to a buffer of its own;
-    /// the allocation goes when the caller drops what it was given. Only
-    /// once the decoder took something off (the buffer holds less than it
-    /// did): a buffer just grown for the next chunk is kept.
-    fn release(&mut self) {
-        if self.buf.capacity() > KEPT_BUFFER
-            && self.buf.len() <= KEPT_BUFFER / 2
-            && self.buf.len() < self.filled
-        {
-            self.buf = BytesMut::from(&self.buf[..]);
-            self.recent[self.recent_at % RECENT_FILLS] = std::mem::take(&mut self.filled);
-            self.recent_at = self.recent_at.wrapping_add(1);
-        }
-    }
-
-    /// Appends bytes read. The buffer grows at once to the most any of the
-    /// last [`RECENT_FILLS`] released ones held, plus [`KEPT_BUFFER`] (at
-    /// least the room the decoder makes for a chunk, so that it does not
-    /// grow the buffer again), not by doublings from a few KiB: one
-    /// allocation per chunk and no copies on the way, unless the chunk is
-    /// bigger than those before it.
+    /// Appends bytes read, keeping [`READ_ROOM`] to spare when the buffer
+    /// must grow. The buffer is sized for a chunk by the decoder when the
+    /// chunk's head is in (the largest of its last chunks, plus room for a
+    /// read): one allocation per chunk and no copies on the way, unless the
+    /// chunk is bigger than those before it.
     fn append(&mut self, data: &[u8]) {
         if self.buf.capacity() - self.buf.len() < data.len() {
-            let most = self.recent.iter().copied().max().unwrap_or(0);
-            let want = match most {
-                0 => 0,
-                m => (m + KEPT_BUFFER).saturating_sub(self.buf.len()),
-            };
-            self.buf.reserve(want.max(data.len()));
+            if self.buf.is_empty() {
+                self.buf = with_room(data);
+                return;
+            }
+            self.buf.reserve(data.len() + READ_ROOM);
         }
         self.buf.extend_from_slice(data);
     }
@@ -792,6 +783,28 @@ impl<S: Session> ResumingStream<S> {
         self.out.push_back(Item::SessionEnd(Some(f)));
         self.phase = Phase::Idle;
     }
+}
+
+/// Lets go of a large buffer once the decoder has taken a chunk (or frames)
+/// off it. Those are views of the buffer's allocation, which the buffer's
+/// unused part keeps too: a session waiting for its next fragment would
+/// hold a chunk's worth of memory for as long as it waits. What is left,
+/// at most [`KEPT_BUFFER`] / 2 bytes, is copied to a buffer of its own
+/// with [`READ_ROOM`] to spare; the allocation goes when the caller drops
+/// what it was given. Called right after something was taken off, before
+/// the decoder sizes the buffer for the next chunk (a buffer so grown is
+/// kept).
+fn release(buf: &mut BytesMut) {
+    if buf.capacity() > KEPT_BUFFER && buf.len() <= KEPT_BUFFER / 2 {
+        *buf = with_room(buf);
+    }
+}
+
+/// `bytes` in a buffer of their own with [`READ_ROOM`] to spare.
+fn with_room(bytes: &[u8]) -> BytesMut {
+    let mut buf = BytesMut::with_capacity(bytes.len() + READ_ROOM);
+    buf.extend_from_slice(bytes);
+    buf
 }
 
 impl<S: Session> Unpin for ResumingStream<S> {}
@@ -905,17 +918,8 @@ impl<S: Session> Stream for ResumingStream<S> {
                         }
                         Some((body, Some(Ok(data)))) => {
                             this.received += data.len() as u64;
-                            if this.buf.is_empty() {
-                                match data.try_into_mut() {
-                                    Ok(owned) => this.buf = owned,
-                                    Err(data) => this.append(&data),
-                                }
-                            } else {
-                                this.append(&data);
-                            }
-                            this.filled = this.filled.max(this.buf.len());
+                            this.append(&data);
                             this.feed(false);
-                            this.release();
                             this.phase = Phase::Reading(this.read(body));
                         }
                         Some((_, Some(Err(e)))) => this.broke(e),

@@ -19,6 +19,27 @@ pub fn credentials() -> Credentials {
 /// A GetMedia-shaped recording of `n` small fragments (from the sample's
 /// video track), with increasing fragment numbers and timestamps.
 pub fn recording(n: usize) -> (Vec<u8>, Vec<Chunk>) {
+    recording_with(n, |i, first| {
+        first
+            .frames()
+            .iter()
+            .take(3)
+            .enumerate()
+            .map(|(k, f)| {
+                let pts = (i * 1000 + k * 66) as i64;
+                Frame::new(f.data().clone(), 1, pts, 1_000_000, k == 0)
+            })
+            .collect()
+    })
+}
+
+/// A GetMedia-shaped recording of `n` fragments with the sample's tracks,
+/// increasing fragment numbers and timestamps, whose frames `frames` makes
+/// (from the fragment's index and the sample's first chunk).
+pub fn recording_with(
+    n: usize,
+    frames: impl Fn(usize, &Chunk) -> Vec<Frame>,
+) -> (Vec<u8>, Vec<Chunk>) {
     let sample = std::fs::read(crate::common::root().join("testdata/sample.mkv")).unwrap();
     let first = kvs_mkv::io::read_chunks(&sample[..])
         .next()
@@ -39,15 +60,7 @@ pub fn recording(n: usize) -> (Vec<u8>, Vec<Chunk>) {
         model.aws.producer_timestamp = Some(t);
         model.aws.continuation_token = model.aws.fragment_number.map(|f| f.to_string().into());
         model.aws.millis_behind_now = Some(0);
-        for (k, f) in first.frames().iter().take(3).enumerate() {
-            model.frames.push(Frame::new(
-                f.data().clone(),
-                1,
-                (i * 1000 + k * 66) as i64,
-                1_000_000,
-                k == 0,
-            ));
-        }
+        model.frames = frames(i, &first);
         body.extend_from_slice(&writer.to_bytes(&model).unwrap());
     }
     let chunks = kvs_mkv::io::read_chunks(&body[..])
