@@ -194,8 +194,14 @@ impl EventDecoder {
         }
     }
 
+    /// Past the batch: nothing to hand out while the block at hand is
+    /// still not all in (the common end of a read; see
+    /// `Engine::still_waiting`), else the general path.
     #[inline(never)]
     fn next_general(&mut self, buf: &mut BytesMut, eof: bool) -> Result<Option<Event>, Error> {
+        if !eof && self.engine.still_waiting(buf) {
+            return Ok(None);
+        }
         match self.engine.poll_general(buf, eof) {
             None => Ok(None),
             Some(Output::Start(info)) => Ok(Some(Event::Start(info))),

@@ -287,13 +287,24 @@ fn pieces_of(len: usize, sizes: &[usize]) -> Vec<(usize, usize)> {
 /// Feeds `input` in pieces of `sizes` (cycled) to `decoder`, then ends it;
 /// decoding errors are items.
 fn run<D: Decoder<Error = Error>>(
-    mut decoder: D,
+    decoder: D,
     input: &[u8],
     sizes: &[usize],
 ) -> Vec<Result<D::Item, DecodeError>> {
+    run_counted(decoder, input, sizes).0
+}
+
+/// [`run`], with how many items were out after each piece: a path may not
+/// hold back what another hands out as soon as it is in.
+fn run_counted<D: Decoder<Error = Error>>(
+    mut decoder: D,
+    input: &[u8],
+    sizes: &[usize],
+) -> (Vec<Result<D::Item, DecodeError>>, Vec<usize>) {
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
-    let mut step = |buf: &mut BytesMut, eof: bool| loop {
+    let mut counts = Vec::new();
+    let mut step = |buf: &mut BytesMut, out: &mut Vec<_>, eof: bool| loop {
         let r = if eof {
             decoder.decode_eof(buf)
         } else {
@@ -308,10 +319,11 @@ fn run<D: Decoder<Error = Error>>(
     };
     for (a, b) in pieces_of(input.len(), sizes) {
         buf.extend_from_slice(&input[a..b]);
-        step(&mut buf, false);
+        step(&mut buf, &mut out, false);
+        counts.push(out.len());
     }
-    step(&mut buf, true);
-    out
+    step(&mut buf, &mut out, true);
+    (out, counts)
 }
 
 fn chunks(input: &[u8], sizes: &[usize], l: Limits, fast: bool) -> Vec<Item> {
@@ -333,6 +345,18 @@ fn events(input: &[u8], sizes: &[usize], l: Limits, fast: bool) -> Vec<Result<Ev
         EventDecoder::general_path_only(l)
     };
     run(decoder, input, sizes)
+}
+
+/// [`events`] with [`run_counted`]'s counts.
+type Counted = (Vec<Result<Event, DecodeError>>, Vec<usize>);
+
+fn events_counted(input: &[u8], sizes: &[usize], l: Limits, fast: bool) -> Counted {
+    let decoder = if fast {
+        EventDecoder::with_limits(l)
+    } else {
+        EventDecoder::general_path_only(l)
+    };
+    run_counted(decoder, input, sizes)
 }
 
 fn frames(items: &[Item]) -> usize {
@@ -364,8 +388,12 @@ fn compare(input: &[u8], l: Limits, sizes: &[usize]) -> (Vec<Item>, Vec<&'static
     if events(input, &whole, l, true) != events_reference {
         why.push("EventDecoder whole");
     }
-    if events(input, sizes, l, true) != events_reference {
+    let in_pieces = events_counted(input, sizes, l, true);
+    if in_pieces.0 != events_reference {
         why.push("EventDecoder in pieces");
+    }
+    if in_pieces.1 != events_counted(input, sizes, l, false).1 {
+        why.push("EventDecoder in pieces, events out per piece");
     }
     (reference, why)
 }
