@@ -332,7 +332,17 @@ impl Engine {
         if self.chunk.is_none() {
             return self.top_level(buf, header);
         }
-        match self.element(buf, header)? {
+        // (The head's elements after a Cluster, too: Tags of the chunk's
+        // end. Not in a Cluster, whose blocks have their own fast paths.)
+        let fast_step = match self.stack.last() {
+            Some(top) if self.fast && top.id != ids::CLUSTER => self.head_element(buf, header),
+            _ => None,
+        };
+        let step = match fast_step {
+            Some(step) => step,
+            None => self.element(buf, header),
+        };
+        match step? {
             // (Checked here too: after the head, the general path pays
             // no call for it.)
             Progress::Continue if self.fast && self.chunk.as_ref().is_some_and(|c| !c.started) => {
@@ -380,10 +390,70 @@ impl Engine {
                 return Ok(Progress::Continue);
             };
             self.header_at = Some((self.pos, header));
-            if let Progress::Blocked = self.element(buf, header)? {
+            let step = match self.head_element(buf, header) {
+                Some(step) => step,
+                None => self.element(buf, header),
+            };
+            if let Progress::Blocked = step? {
                 return Ok(Progress::Blocked);
             }
         }
+    }
+
+    /// [`element`](Self::element) for what a chunk's head is made of: an
+    /// element of known size that the schema puts in its open parent
+    /// (Info, Tracks, Tags in the Segment; a TrackEntry's fields; a
+    /// SimpleTag's name and value ...), which ends inside its parent's
+    /// bound and within the chunk size limit. There `element`'s checks all
+    /// pass (the unknown-size rule ends nothing, the parent does not refuse
+    /// it, no overrun, no size overflow, the chunk not too large), so this
+    /// goes straight to [`open`](Self::open) or [`leaf`](Self::leaf), which
+    /// make their own checks (depth, tracks, element size, a leaf not all
+    /// in). Anything else, `None`: `element` decides, as it always did.
+    #[inline(always)]
+    fn head_element(&mut self, buf: &mut BytesMut, h: Header) -> Option<Step> {
+        let parent = *self.stack.last()?;
+        let size = h.size?;
+        // The schema's answer, fixed per parent: `ids::info(child).parent`
+        // is `parent` for each pair below (so `may_contain` holds).
+        let master = match (parent.id, h.id) {
+            (ids::SEGMENT, ids::INFO | ids::TRACKS | ids::TAGS)
+            | (ids::TRACKS, ids::TRACK_ENTRY)
+            | (ids::TRACK_ENTRY, ids::VIDEO | ids::AUDIO)
+            | (ids::TAGS, ids::TAG)
+            | (ids::TAG, ids::SIMPLE_TAG) => true,
+            (ids::INFO, ids::TIMECODE_SCALE)
+            | (
+                ids::TRACK_ENTRY,
+                ids::TRACK_NUMBER
+                | ids::TRACK_UID
+                | ids::TRACK_TYPE
+                | ids::CODEC_ID
+                | ids::CODEC_PRIVATE
+                | ids::NAME
+                | ids::LANGUAGE
+                | ids::DEFAULT_DURATION,
+            )
+            | (ids::VIDEO, ids::PIXEL_WIDTH | ids::PIXEL_HEIGHT)
+            | (ids::AUDIO, ids::SAMPLING_FREQUENCY | ids::CHANNELS | ids::BIT_DEPTH)
+            | (ids::SIMPLE_TAG, ids::TAG_NAME | ids::TAG_STRING | ids::TAG_BINARY) => false,
+            _ => return None,
+        };
+        let start = self.pos;
+        let end = start.checked_add(u64::from(h.len))?.checked_add(size)?;
+        // (The header ends before the element does: one check for both.)
+        if parent.bound.is_some_and(|bound| end > bound) {
+            return None;
+        }
+        let offset = self.chunk.as_ref()?.info.offset;
+        if end - offset > self.limits.max_chunk_size {
+            return None;
+        }
+        Some(if master {
+            self.open(buf, h, start, Some(end))
+        } else {
+            self.leaf(buf, h, start)
+        })
     }
 
     /// Inside a chunk: one element header at `pos`.
