@@ -159,6 +159,14 @@ pub(crate) struct Engine {
 
 type Step = Result<Progress, Damage>;
 
+/// What [`Engine::head_fits`] found an element to be.
+enum HeadFit {
+    /// A master ending at this offset: to open.
+    Master(u64),
+    /// A leaf: to read.
+    Leaf,
+}
+
 impl Engine {
     pub(crate) fn new(mode: Mode, limits: Limits) -> Engine {
         Engine {
@@ -334,12 +342,13 @@ impl Engine {
         }
         // (The head's elements after a Cluster, too: Tags of the chunk's
         // end. Not in a Cluster, whose blocks have their own fast paths.)
-        let fast_step = match self.stack.last() {
-            Some(top) if self.fast && top.id != ids::CLUSTER => self.head_element(buf, header),
+        let fits = match self.stack.last() {
+            Some(top) if self.fast && top.id != ids::CLUSTER => self.head_fits(header),
             _ => None,
         };
-        let step = match fast_step {
-            Some(step) => step,
+        let step = match fits {
+            Some(HeadFit::Master(end)) => self.open(buf, header, self.pos, Some(end)),
+            Some(HeadFit::Leaf) => self.leaf(buf, header, self.pos),
             None => self.element(buf, header),
         };
         match step? {
@@ -390,8 +399,9 @@ impl Engine {
                 return Ok(Progress::Continue);
             };
             self.header_at = Some((self.pos, header));
-            let step = match self.head_element(buf, header) {
-                Some(step) => step,
+            let step = match self.head_fits(header) {
+                Some(HeadFit::Master(end)) => self.open(buf, header, self.pos, Some(end)),
+                Some(HeadFit::Leaf) => self.leaf(buf, header, self.pos),
                 None => self.element(buf, header),
             };
             if let Progress::Blocked = step? {
@@ -406,12 +416,14 @@ impl Engine {
     /// SimpleTag's name and value ...), which ends inside its parent's
     /// bound and within the chunk size limit. There `element`'s checks all
     /// pass (the unknown-size rule ends nothing, the parent does not refuse
-    /// it, no overrun, no size overflow, the chunk not too large), so this
+    /// it, no overrun, no size overflow, the chunk not too large), so it
     /// goes straight to [`open`](Self::open) or [`leaf`](Self::leaf), which
     /// make their own checks (depth, tracks, element size, a leaf not all
     /// in). Anything else, `None`: `element` decides, as it always did.
+    /// (The caller calls them: a `Step` handed back in an `Option` cost
+    /// more than the checks saved.)
     #[inline(always)]
-    fn head_element(&mut self, buf: &mut BytesMut, h: Header) -> Option<Step> {
+    fn head_fits(&self, h: Header) -> Option<HeadFit> {
         let parent = *self.stack.last()?;
         let size = h.size?;
         // The schema's answer, fixed per parent: `ids::info(child).parent`
@@ -450,9 +462,9 @@ impl Engine {
             return None;
         }
         Some(if master {
-            self.open(buf, h, start, Some(end))
+            HeadFit::Master(end)
         } else {
-            self.leaf(buf, h, start)
+            HeadFit::Leaf
         })
     }
 
