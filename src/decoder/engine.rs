@@ -329,11 +329,7 @@ impl Engine {
                     };
                     // A bad header where an unknown-size element could end
                     // is a clean end of the chunk before it.
-                    return Err(Damage {
-                        kind,
-                        at: self.pos,
-                        clean: true,
-                    });
+                    return Err(Damage::at(kind, self.pos, true));
                 }
             },
         };

@@ -11,9 +11,15 @@ use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::matroska::ids;
 use crate::matroska::walk::{self, EBML_MAGIC};
 
-/// Damage found in the input: what is wrong and where.
+/// Damage found in the input: what is wrong and where. Boxed: every step
+/// of the engine returns a `Result<_, Damage>`, which is a word when the
+/// damage is (a `DecodeErrorKind` moved through each `Ok` cost the head's
+/// elements dozens of instructions each); damage is rare.
 #[derive(Debug)]
-pub(super) struct Damage {
+pub(super) struct Damage(Box<DamageAt>);
+
+#[derive(Debug)]
+pub(super) struct DamageAt {
     pub(super) kind: DecodeErrorKind,
     /// The stream offset of the element found damaged.
     pub(super) at: u64,
@@ -23,12 +29,14 @@ pub(super) struct Damage {
 }
 
 impl Damage {
+    #[cold]
     pub(super) fn new(kind: DecodeErrorKind, at: u64) -> Damage {
-        Damage {
-            kind,
-            at,
-            clean: false,
-        }
+        Damage::at(kind, at, false)
+    }
+
+    #[cold]
+    pub(super) fn at(kind: DecodeErrorKind, at: u64, clean: bool) -> Damage {
+        Damage(Box::new(DamageAt { kind, at, clean }))
     }
 }
 
@@ -45,7 +53,8 @@ impl Engine {
     /// skipped; but a chunk past `max_chunk_size` (an unknown-size Cluster
     /// that never ends) may be followed by no header at all, so
     /// `ChunkTooLarge` is reported at once, with nothing skipped yet.
-    pub(super) fn damaged(&mut self, buf: &mut BytesMut, Damage { kind, at, clean }: Damage) {
+    pub(super) fn damaged(&mut self, buf: &mut BytesMut, d: Damage) {
+        let DamageAt { kind, at, clean } = *d.0;
         if self.chunk.is_some() {
             let complete = clean && walk::all_unknown(&self.stack);
             self.finish(buf, at, complete);
