@@ -343,7 +343,7 @@ impl Engine {
             _ => None,
         };
         let step = match fits {
-            Some(HeadFit::Master(end)) => self.open(buf, header, self.pos, Some(end)),
+            Some(HeadFit::Master(end)) => self.head_master(buf, header, end),
             Some(HeadFit::Leaf) => self.leaf(buf, header, self.pos),
             None => self.element(buf, header),
         };
@@ -396,7 +396,7 @@ impl Engine {
             };
             self.header_at = Some((self.pos, header));
             let step = match self.head_fits(header) {
-                Some(HeadFit::Master(end)) => self.open(buf, header, self.pos, Some(end)),
+                Some(HeadFit::Master(end)) => self.head_master(buf, header, end),
                 Some(HeadFit::Leaf) => self.leaf(buf, header, self.pos),
                 None => self.element(buf, header),
             };
@@ -562,6 +562,67 @@ impl Engine {
             _ if end.is_none() => self.open(buf, h, start, None),
             _ => self.skip(h, start, end),
         }
+    }
+
+    /// A master that [`head_fits`](Self::head_fits) passed, ending at
+    /// `end`: a SimpleTag read whole when it can be
+    /// ([`whole_simple_tag`](Self::whole_simple_tag)), else opened.
+    #[inline(always)]
+    fn head_master(&mut self, buf: &mut BytesMut, h: Header, end: u64) -> Step {
+        if h.id == ids::SIMPLE_TAG {
+            if let Some(read) = self.whole_simple_tag(buf, h, end) {
+                return read.map(|()| Progress::Continue);
+            }
+        }
+        self.open(buf, h, self.pos, Some(end))
+    }
+
+    /// The common SimpleTag (what a GetMedia chunk's tags all are): a
+    /// TagName then a TagString, of known sizes, filling it exactly, all in
+    /// the buffer, not nested in another SimpleTag, with room for one more
+    /// open element. Its tag is read and emitted as opening it, reading its
+    /// two leaves and closing it would (the same reads, the tag emitted at
+    /// the TagString's offset, its limits met), and `pos` moves past it.
+    /// Anything else, `None`: it is opened and walked element by element.
+    /// (`end`: where it ends, checked by `head_fits`.)
+    fn whole_simple_tag(
+        &mut self,
+        buf: &BytesMut,
+        h: Header,
+        end: u64,
+    ) -> Option<Result<(), Damage>> {
+        if self.stack.len() >= self.limits.max_depth
+            || end > self.data_end(buf)
+            || self.chunk.as_mut()?.simple_tags.last_mut().is_some()
+        {
+            return None;
+        }
+        let max = self.limits.max_element_size;
+        let name_at = self.pos + u64::from(h.len);
+        let name_h = ebml::header_in_full(&buf[(name_at - self.base) as usize..])?;
+        let name_size = name_h.size.filter(|&n| n <= max)?;
+        let name_body = name_at + u64::from(name_h.len);
+        let value_at = name_body.checked_add(name_size)?;
+        if name_h.id != ids::TAG_NAME || value_at > end {
+            return None;
+        }
+        let value_h = ebml::header_in_full(&buf[(value_at - self.base) as usize..])?;
+        let value_size = value_h.size.filter(|&n| n <= max)?;
+        let value_body = value_at + u64::from(value_h.len);
+        if value_h.id != ids::TAG_STRING || value_body.checked_add(value_size)? != end {
+            return None;
+        }
+        let base = self.base;
+        let name = &buf[(name_body - base) as usize..(value_at - base) as usize];
+        let value = &buf[(value_body - base) as usize..(end - base) as usize];
+        let mut st = SimpleTagBuild::default();
+        st.read(ids::TAG_NAME, name, &mut self.arena);
+        let tag = st.read(ids::TAG_STRING, value, &mut self.arena)?;
+        if let Err(d) = self.emit_tag(tag, value_at) {
+            return Some(Err(d));
+        }
+        self.pos = end;
+        Some(Ok(()))
     }
 
     fn open(&mut self, buf: &mut BytesMut, h: Header, start: u64, end: Option<u64>) -> Step {
