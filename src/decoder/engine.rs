@@ -615,9 +615,7 @@ impl Engine {
         let base = self.base;
         let name = &buf[(name_body - base) as usize..(value_at - base) as usize];
         let value = &buf[(value_body - base) as usize..(end - base) as usize];
-        let mut st = SimpleTagBuild::default();
-        st.read(ids::TAG_NAME, name, &mut self.arena);
-        let tag = st.read(ids::TAG_STRING, value, &mut self.arena)?;
+        let tag = SimpleTagBuild::read_pair(name, value, &mut self.arena);
         if let Err(d) = self.emit_tag(tag, value_at) {
             return Some(Err(d));
         }

@@ -37,18 +37,11 @@ impl SimpleTagBuild {
     ) -> Option<ReadTag> {
         match id {
             ids::TAG_NAME => {
-                let name = ebml::strip_nuls(payload);
-                // The AWS tags' names, five or more a chunk, are not copied.
-                let known = kvs::known_name(name);
-                self.aws = known.map(|(tag, _)| tag);
-                self.name = Some(match known {
-                    Some((_, known)) => Text::from_static(known),
-                    None => arena.text(name),
-                });
+                let (name, aws) = name_of(payload, arena);
+                self.aws = aws;
+                self.name = Some(name);
             }
-            ids::TAG_STRING => {
-                self.value = Some(TagValue::String(arena.text(ebml::strip_nuls(payload))))
-            }
+            ids::TAG_STRING => self.value = Some(string_of(payload, arena)),
             ids::TAG_BINARY => self.value = Some(TagValue::Binary(Bytes::copy_from_slice(payload))),
             _ => return None,
         }
@@ -67,6 +60,15 @@ impl SimpleTagBuild {
         (!self.emitted && (self.name.is_some() || self.value.is_some())).then(|| self.take())
     }
 
+    /// The tag of a SimpleTag that is a TagName (`name`, its payload) then
+    /// a TagString (`value`): what [`read`](Self::read) hands out when
+    /// given the two in that order, without a `SimpleTagBuild`.
+    #[inline]
+    pub(crate) fn read_pair(name: &[u8], value: &[u8], arena: &mut TextArena) -> ReadTag {
+        let (name, aws) = name_of(name, arena);
+        (name, string_of(value, arena), aws)
+    }
+
     fn take(&mut self) -> ReadTag {
         self.emitted = true;
         (
@@ -75,6 +77,23 @@ impl SimpleTagBuild {
             self.aws.take(),
         )
     }
+}
+
+/// A TagName's payload as the tag's name, and which AWS tag it is.
+#[inline]
+fn name_of(payload: &[u8], arena: &mut TextArena) -> (Text, Option<AwsTag>) {
+    let name = ebml::strip_nuls(payload);
+    // The AWS tags' names, five or more a chunk, are not copied.
+    match kvs::known_name(name) {
+        Some((tag, known)) => (Text::from_static(known), Some(tag)),
+        None => (arena.text(name), None),
+    }
+}
+
+/// A TagString's payload as the tag's value.
+#[inline]
+fn string_of(payload: &[u8], arena: &mut TextArena) -> TagValue {
+    TagValue::String(arena.text(ebml::strip_nuls(payload)))
 }
 
 /// The SimpleTags open in a chunk, innermost last. A SimpleTag nests in
