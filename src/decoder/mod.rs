@@ -224,14 +224,20 @@ impl std::fmt::Debug for EventDecoder {
     }
 }
 
+// Inlinable into the caller (a codec loop is generic and compiled in the
+// caller's crate): the next frame of a batch is then built where the caller
+// reads it, without a call or a copy of the 72-byte result; everything else
+// goes through the out-of-line `next_general`.
 impl Decoder for EventDecoder {
     type Item = Event;
     type Error = Error;
 
+    #[inline]
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
         self.next(buf, false)
     }
 
+    #[inline]
     fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {
         self.next(buf, true)
     }

@@ -62,11 +62,10 @@ pub(super) struct Batch {
     /// The bytes split off: from the buffer's start up to the last block's
     /// end.
     bytes: Bytes,
-    /// Stream offset of `bytes[0]`.
-    base: u64,
     /// The TimecodeScale of every frame in the batch.
     scale: u64,
-    /// The frames, in order (reused from batch to batch).
+    /// The frames, in order (reused from batch to batch); their `start`
+    /// is an index into `bytes`, not a stream offset.
     recs: Vec<FrameRec>,
     /// The next record to hand out.
     next: usize,
@@ -88,7 +87,8 @@ pub(super) enum Fast {
 /// [`Engine::simple_blocks`] and [`Engine::stream_blocks`]): kept apart
 /// from the engine so the loop works in registers.
 struct Run {
-    /// Stream offset of `data[0]`.
+    /// Stream offset of `data[0]` (streaming: 0, so that the records'
+    /// `start` is an index into the batch's bytes).
     base: u64,
     cluster_tc: i64,
     max_size: u64,
@@ -395,7 +395,7 @@ impl Engine {
         let b = &mut self.batch;
         let &rec = b.recs.get(b.next)?;
         b.next += 1;
-        let at = (rec.start - b.base) as usize;
+        let at = rec.start as usize;
         // (Not `Bytes::slice`: its empty-range branch builds the view
         // apart, to be copied once more.)
         let mut data = if b.next < b.recs.len() {
@@ -470,8 +470,10 @@ impl Engine {
         let data_end = bound.map_or(buf.len() as u64, |b| {
             b.saturating_sub(base).min(buf.len() as u64)
         });
+        // (The batch's bytes begin at `buf[0]`: its records' starts are
+        // buffer indices.)
         let run = Run {
-            base,
+            base: 0,
             cluster_tc,
             max_size: self.limits.max_element_size,
             room: chunk_end.saturating_sub(base),
@@ -505,7 +507,6 @@ impl Engine {
             .stats
             .add_run(frames, scanned.keyframes, scanned.bytes, tc, scale);
         self.batch.bytes = buf.split_to(scanned.at).freeze();
-        self.batch.base = base;
         self.batch.scale = scale;
         self.batch.next = 0;
         self.base = base + scanned.at as u64;
