@@ -39,7 +39,9 @@ const KEPT_BUFFER: usize = 64 * 1024;
 /// reads at most 32 KiB at a time (`http1_max_buf_size`). A buffer with
 /// spare room is one the decoder sizes for the chunk at its head; one
 /// without (capacity equal to length) it leaves alone, as joined pieces of
-/// a larger buffer.
+/// a larger buffer. The session's decoder makes the same room past a chunk
+/// (its default, 64 KiB, is for callers with larger reads): 32 KiB less
+/// kept per session.
 const READ_ROOM: usize = 32 * 1024;
 
 /// When a GetMedia stream stops, and how it resumes.
@@ -265,7 +267,7 @@ struct Chunks(ChunkDecoder);
 impl Session for Chunks {
     type Out = Chunk;
     fn new(limits: Limits) -> Self {
-        Chunks(ChunkDecoder::with_limits(limits))
+        Chunks(ChunkDecoder::with_limits(limits).with_read_room(READ_ROOM))
     }
     fn rebase(item: &mut Chunk, base: u64) {
         item.info.offset += base;
@@ -309,7 +311,7 @@ struct Events(EventDecoder);
 impl Session for Events {
     type Out = Event;
     fn new(limits: Limits) -> Self {
-        Events(EventDecoder::with_limits(limits))
+        Events(EventDecoder::with_limits(limits).with_read_room(READ_ROOM))
     }
     fn rebase(item: &mut Event, base: u64) {
         match item {
@@ -766,14 +768,7 @@ impl<S: Session> ResumingStream<S> {
     /// read): one allocation per chunk and no copies on the way, unless the
     /// chunk is bigger than those before it.
     fn append(&mut self, data: &[u8]) {
-        if self.buf.capacity() - self.buf.len() < data.len() {
-            if self.buf.is_empty() {
-                self.buf = with_room(data);
-                return;
-            }
-            self.buf.reserve(data.len() + READ_ROOM);
-        }
-        self.buf.extend_from_slice(data);
+        append(&mut self.buf, data);
     }
 
     /// The current session broke: what it brought is fetched again.
@@ -798,6 +793,19 @@ fn release(buf: &mut BytesMut) {
     if buf.capacity() > KEPT_BUFFER && buf.len() <= KEPT_BUFFER / 2 {
         *buf = with_room(buf);
     }
+}
+
+/// `ResumingStream::append`: `data` added to `buf`, which grows with
+/// [`READ_ROOM`] to spare when it must.
+fn append(buf: &mut BytesMut, data: &[u8]) {
+    if buf.capacity() - buf.len() < data.len() {
+        if buf.is_empty() {
+            *buf = with_room(data);
+            return;
+        }
+        buf.reserve(data.len() + READ_ROOM);
+    }
+    buf.extend_from_slice(data);
 }
 
 /// `bytes` in a buffer of their own with [`READ_ROOM`] to spare.
@@ -932,5 +940,65 @@ impl<S: Session> Stream for ResumingStream<S> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The buffer a session sizes for a chunk keeps room past it for one
+    /// read of at most [`READ_ROOM`] (hyper's largest), not for the
+    /// decoder's default 64 KiB: at most the largest chunk so far plus
+    /// `READ_ROOM`, for every chunk after the first (whose size nothing
+    /// tells). With the decoder's default room it is 32 KiB more.
+    #[test]
+    fn a_chunk_buffer_keeps_room_for_one_read() {
+        // Chunks of about 300, 300, 200, 300 and 270 KB (three frames each)
+        // with the sample's tracks.
+        let sample =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv")).unwrap();
+        let first = crate::io::read_chunks(&sample[..]).next().unwrap().unwrap();
+        let writer = crate::writer::ChunkWriter::new(crate::writer::Layout::Service);
+        let mut body = Vec::new();
+        for (i, size) in [100_000, 100_000, 66_000, 100_000, 90_000]
+            .into_iter()
+            .enumerate()
+        {
+            let model = crate::writer::ChunkModel {
+                tracks: first.info().tracks.clone(),
+                frames: (0..3)
+                    .map(|k| {
+                        let payload = bytes::Bytes::from(vec![i as u8; size]);
+                        crate::Frame::new(payload, 1, k * 33, 1_000_000, k == 0)
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            body.extend_from_slice(&writer.to_bytes(&model).unwrap());
+        }
+        let Chunks(mut d) = Chunks::new(Limits::default());
+        let mut buf = BytesMut::new();
+        let (mut chunks, mut largest, mut worst) = (0, 0, i64::MIN);
+        for piece in body.chunks(READ_ROOM) {
+            append(&mut buf, piece);
+            while let Some(c) = d.decode(&mut buf).unwrap() {
+                chunks += 1;
+                largest = largest.max(c.raw().len());
+                release(&mut buf);
+            }
+            if chunks > 0 {
+                worst = worst.max(buf.capacity() as i64 - largest as i64);
+            }
+        }
+        while let Some(c) = d.decode_eof(&mut buf).unwrap() {
+            chunks += 1;
+            largest = largest.max(c.raw().len());
+        }
+        assert_eq!(chunks, 5);
+        assert!(
+            worst <= READ_ROOM as i64,
+            "a buffer of {worst} bytes more than the largest chunk ({largest})"
+        );
     }
 }

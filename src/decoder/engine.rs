@@ -155,6 +155,9 @@ pub(crate) struct Engine {
     /// [`make_room`](Self::make_room)), `recent_at` the next slot.
     recent: [u64; boundary::RECENT],
     recent_at: usize,
+    /// Room made past what is awaited for the read that completes it (see
+    /// [`fast::ROOM_FOR_A_READ`]).
+    read_room: u64,
 }
 
 type Step = Result<Progress, Damage>;
@@ -194,7 +197,16 @@ impl Engine {
             fast: true,
             recent: [0; boundary::RECENT],
             recent_at: 0,
+            read_room: fast::ROOM_FOR_A_READ,
         }
+    }
+
+    /// Sets the room made past what is awaited for the read that completes
+    /// it ([`fast::ROOM_FOR_A_READ`] by default): the largest read the
+    /// caller adds to the buffer at once.
+    #[cfg(feature = "client")]
+    pub(crate) fn set_read_room(&mut self, room: u64) {
+        self.read_room = room;
     }
 
     /// The next output, or `None` when more input is needed (or, at `eof`,
@@ -714,7 +726,7 @@ impl Engine {
             if self.mode == Mode::Streaming {
                 // As the fast path does (see `RESERVE_AHEAD`); whole-chunk
                 // mode made room for the chunk when it began.
-                fast::make_room_for(buf, end - data_end);
+                fast::make_room_for(buf, end - data_end, self.read_room);
             }
             return Ok(Progress::Blocked);
         }

@@ -67,6 +67,15 @@ impl ChunkDecoder {
         }
     }
 
+    /// The decoder, making room past what it awaits for reads of at most
+    /// `room` bytes (64 KiB by default): the client's reads are smaller,
+    /// and a session's buffer need not keep room it never uses.
+    #[cfg(feature = "client")]
+    pub(crate) fn with_read_room(mut self, room: usize) -> ChunkDecoder {
+        self.engine.set_read_room(room as u64);
+        self
+    }
+
     /// The decoder without its fast paths: every element goes through the
     /// general path. Only for the tests that compare the two (the fast
     /// paths must change nothing but the cost; see `tests/`).
@@ -173,6 +182,15 @@ impl EventDecoder {
         EventDecoder {
             engine: Engine::new(Mode::Streaming, limits),
         }
+    }
+
+    /// The decoder, making room past what it awaits for reads of at most
+    /// `room` bytes (64 KiB by default): the client's reads are smaller,
+    /// and a session's buffer need not keep room it never uses.
+    #[cfg(feature = "client")]
+    pub(crate) fn with_read_room(mut self, room: usize) -> EventDecoder {
+        self.engine.set_read_room(room as u64);
+        self
     }
 
     /// As [`ChunkDecoder::general_path_only`].

@@ -5,7 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::fast::{is_joined, ROOM_FOR_A_READ};
+use super::fast::is_joined;
 use super::frames::build_frames;
 use super::{damage, element_end, Build, Damage, Engine, Mode, Output, Progress, State, Step};
 use crate::chunk::{ChunkInfo, HAS_DURATION};
@@ -101,7 +101,7 @@ impl Engine {
             // without copying (see `is_joined`).
             return;
         }
-        let expect = expect.min(self.limits.max_chunk_size) + ROOM_FOR_A_READ;
+        let expect = expect.min(self.limits.max_chunk_size) + self.read_room;
         let have = self.data_end(buf) - start;
         if expect > have {
             buf.reserve((expect - have) as usize);

@@ -21,18 +21,20 @@ pub(super) const RESERVE_AHEAD: u64 = 1 << 20;
 
 /// Room beyond what is awaited for the read that completes it (which brings
 /// the start of what follows too): without it, that read would move
-/// everything awaited so far.
+/// everything awaited so far. The default of [`Engine::read_room`]; a caller
+/// whose reads are smaller sets its own (the client: hyper's reads).
 pub(super) const ROOM_FOR_A_READ: u64 = 64 << 10;
 
 /// Makes room in `buf` for `missing` bytes awaited, where it has none: then
-/// for the read that brings the last of them too, at most [`RESERVE_AHEAD`]
+/// for the read that brings the last of them too (`room`, see
+/// [`ROOM_FOR_A_READ`]), at most [`RESERVE_AHEAD`]
 /// in all. Left alone: a buffer with room enough (one sized by its caller is
 /// never reallocated for what would fit), and one with no spare capacity
 /// at all ([`is_joined`]).
-pub(super) fn make_room_for(buf: &mut BytesMut, missing: u64) {
+pub(super) fn make_room_for(buf: &mut BytesMut, missing: u64, room: u64) {
     let spare = (buf.capacity() - buf.len()) as u64;
     if spare < missing && !is_joined(buf) {
-        buf.reserve((missing + ROOM_FOR_A_READ).min(RESERVE_AHEAD) as usize);
+        buf.reserve((missing + room).min(RESERVE_AHEAD) as usize);
     }
 }
 
@@ -374,7 +376,7 @@ impl Engine {
                 // is made for the rest, as both did, and nothing else to do.
                 let data_end = self.base + buf.len() as u64;
                 if data_end < until {
-                    make_room_for(buf, until - data_end);
+                    make_room_for(buf, until - data_end, self.read_room);
                     return None;
                 }
             }
@@ -440,7 +442,7 @@ impl Engine {
         {
             return false;
         }
-        make_room_for(buf, until - data_end);
+        make_room_for(buf, until - data_end, self.read_room);
         true
     }
 
@@ -496,7 +498,7 @@ impl Engine {
             // length-prefixed codec does: a buffer left to grow by doubling
             // would move the bytes already in (a frame of tens of KB in
             // TCP-segment reads, several times).
-            make_room_for(buf, end - buf.len() as u64);
+            make_room_for(buf, end - buf.len() as u64, self.read_room);
             return false;
         };
         let scale = chunk.info.timecode_scale;
