@@ -1208,6 +1208,18 @@ fn attack_simple_tags() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         (
+            "nested after the name alone",
+            el(SIMPLE_TAG, &[el(TAG_NAME, b"A"), pair(b"B", b"2")].concat()),
+        ),
+        (
+            "nested between name and string",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"A"), pair(b"B", b"2"), el(TAG_STRING, b"1")].concat(),
+            ),
+        ),
+        ("nested alone", el(SIMPLE_TAG, &pair(b"B", b"2"))),
+        (
             "string then name",
             el(
                 SIMPLE_TAG,
