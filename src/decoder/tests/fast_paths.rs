@@ -1069,13 +1069,9 @@ fn attack_chunk(
     tags_delta: Option<i64>,
     after_cluster: bool,
 ) -> (Vec<u8>, usize) {
-    let mut seg = concat(&[
-        info(1_000_000),
-        el(
-            TRACKS,
-            &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
-        ),
-    ]);
+    // (The track after the Tags: its Video, as deep as a SimpleTag, would
+    // meet a depth limit first.)
+    let mut seg = info(1_000_000);
     if after_cluster {
         seg.extend(cluster(0, &[0]));
     }
@@ -1101,6 +1097,10 @@ fn attack_chunk(
     let head = [ebml_header(), open_unknown(SEGMENT, 1)].concat();
     let st_at = head.len() + seg.len() + tags_head + tag_head + st_in_tag;
     seg.extend(tags);
+    seg.extend(el(
+        TRACKS,
+        &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
+    ));
     seg.extend(cluster(5, &[0, 1]));
     ([head, seg].concat(), st_at)
 }
@@ -1436,7 +1436,9 @@ fn attack_simple_tag_errors_at_the_built_offsets() {
         id(TAG),
         size(st.len() as u64),
     ]);
-    let shallow = [prefix.clone(), st.clone()].concat();
+    // (A Cluster after it: the whole read looks for twelve bytes past each
+    // header.)
+    let shallow = [prefix.clone(), st.clone(), cluster(0, &[0])].concat();
     for fast in [true, false] {
         let mut l = Limits::default();
         l.max_depth = 3;
