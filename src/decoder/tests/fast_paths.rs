@@ -1298,18 +1298,24 @@ fn attack_simple_tags() -> Vec<(&'static str, Vec<u8>)> {
 fn attack_limits(before: usize) -> Vec<Limits> {
     let mut v = vec![Limits::default()];
     for m in [0u64, 1, 4, 5, 6, 31, 32, 33, 41, 200] {
-        let mut l = Limits::default();
-        l.max_element_size = m;
+        let l = Limits {
+            max_element_size: m,
+            ..Limits::default()
+        };
         v.push(l);
     }
     for t in [0, 1, 5, before, before + 1] {
-        let mut l = Limits::default();
-        l.max_tags_per_chunk = t;
+        let l = Limits {
+            max_tags_per_chunk: t,
+            ..Limits::default()
+        };
         v.push(l);
     }
     for d in 2..=6 {
-        let mut l = Limits::default();
-        l.max_depth = d;
+        let l = Limits {
+            max_depth: d,
+            ..Limits::default()
+        };
         v.push(l);
     }
     v
@@ -1368,11 +1374,13 @@ fn attack_simple_tag_cut_by_the_end_of_input() {
         for after_cluster in [false, true] {
             let (input, at) = attack_chunk(1, &st, Some(0), Some(0), after_cluster);
             for cut in at..(at + st.len() + 4).min(input.len()) {
-                for l in [Limits::default(), {
-                    let mut l = Limits::default();
-                    l.max_tags_per_chunk = 1;
-                    l
-                }] {
+                for l in [
+                    Limits::default(),
+                    Limits {
+                        max_tags_per_chunk: 1,
+                        ..Limits::default()
+                    },
+                ] {
                     let (_, why) = compare(&input[..cut], l, &[1]);
                     if !why.is_empty() {
                         failures.push(format!("{name} cut at {cut} (st at {at}): {why:?}, {l:?}"));
@@ -1410,8 +1418,10 @@ fn attack_simple_tag_errors_at_the_built_offsets() {
             .expect("an error")
     };
     for fast in [true, false] {
-        let mut l = Limits::default();
-        l.max_element_size = name.len() as u64 - 1;
+        let l = Limits {
+            max_element_size: name.len() as u64 - 1,
+            ..Limits::default()
+        };
         let e = first_error(l, fast);
         assert_eq!(e.offset, name_at, "{e:?}");
         assert!(
@@ -1419,8 +1429,10 @@ fn attack_simple_tag_errors_at_the_built_offsets() {
             "{e:?}"
         );
 
-        let mut l = Limits::default();
-        l.max_tags_per_chunk = 2;
+        let l = Limits {
+            max_tags_per_chunk: 2,
+            ..Limits::default()
+        };
         let e = first_error(l, fast);
         assert_eq!(e.offset, value_at, "{e:?}");
         assert_eq!(e.kind, DecodeErrorKind::TooManyTags { limit: 2 });
@@ -1440,8 +1452,10 @@ fn attack_simple_tag_errors_at_the_built_offsets() {
     // header.)
     let shallow = [prefix.clone(), st.clone(), cluster(0, &[0])].concat();
     for fast in [true, false] {
-        let mut l = Limits::default();
-        l.max_depth = 3;
+        let l = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
         let items = chunks(&shallow, &[shallow.len()], l, fast);
         // (The chunk's bytes before the damage come out first.)
         let Some(e) = items.iter().find_map(|i| match i {
@@ -1457,10 +1471,12 @@ fn attack_simple_tag_errors_at_the_built_offsets() {
         );
     }
     // At the limits exactly: no error, the tag read.
-    let mut l = Limits::default();
-    l.max_element_size = name.len() as u64;
-    l.max_tags_per_chunk = 3;
-    l.max_depth = 4;
+    let l = Limits {
+        max_element_size: name.len() as u64,
+        max_tags_per_chunk: 3,
+        max_depth: 4,
+        ..Limits::default()
+    };
     for fast in [true, false] {
         let items = chunks(&input, &[input.len()], l, fast);
         let Item::Chunk(c) = &items[0] else {
@@ -1515,11 +1531,13 @@ fn attack_batches_at_odd_offsets_agree_with_the_general_path() {
                     continue;
                 }
                 // The chunk limit biting inside a batch, too.
-                for l in [Limits::default(), {
-                    let mut l = Limits::default();
-                    l.max_chunk_size = (chunk(n, len).len() - 50) as u64;
-                    l
-                }] {
+                for l in [
+                    Limits::default(),
+                    Limits {
+                        max_chunk_size: (chunk(n, len).len() - 50) as u64,
+                        ..Limits::default()
+                    },
+                ] {
                     let (_, why) = compare(&input, l, &sizes);
                     if !why.is_empty() {
                         failures.push(format!(
