@@ -1041,3 +1041,512 @@ fn recordings_agree_with_the_general_path() {
     }
     assert_none_differ(&failures);
 }
+
+// ---------------------------------------------------------------------
+// Attack on the head-only element handler and the whole-read SimpleTag
+// (`Engine::head_fits`, `Engine::whole_simple_tag`) and on the
+// batch-relative frame records: hand-made bad inputs, each compared with
+// the general path (every error, offset included, must be equal), whole,
+// in 1-byte pieces, 1460-byte pieces and odd pieces, and cut at every
+// byte of the SimpleTag (decode_eof).
+// ---------------------------------------------------------------------
+
+/// `i` around `body`, its size `body.len() + delta` (never below 0).
+fn sized_off(i: u32, body: &[u8], delta: i64) -> Vec<u8> {
+    let n = (body.len() as i64 + delta).max(0) as u64;
+    [id(i), size(n), body.to_vec()].concat()
+}
+
+/// A chunk: EBML header, unknown-size Segment, Info, a video track,
+/// (optionally a Cluster first, so the Tags come after it), Tags > Tag >
+/// (`before` plain SimpleTags, then `st`), the Tag's and Tags' sizes off by
+/// `tag_delta` / `tags_delta` (`None`: unknown size), then a Cluster of
+/// two frames. Also: where `st` begins.
+fn attack_chunk(
+    before: usize,
+    st: &[u8],
+    tag_delta: Option<i64>,
+    tags_delta: Option<i64>,
+    after_cluster: bool,
+) -> (Vec<u8>, usize) {
+    // (The track after the Tags: its Video, as deep as a SimpleTag, would
+    // meet a depth limit first.)
+    let mut seg = info(1_000_000);
+    if after_cluster {
+        seg.extend(cluster(0, &[0]));
+    }
+    let mut tag_body = Vec::new();
+    for k in 0..before {
+        tag_body.extend(simple_tag_w(format!("P{k}").as_bytes(), b"v", 1));
+    }
+    let st_in_tag = tag_body.len();
+    tag_body.extend_from_slice(st);
+    let (tag, tag_head) = match tag_delta {
+        Some(d) => {
+            let t = sized_off(TAG, &tag_body, d);
+            let h = t.len() - tag_body.len();
+            (t, h)
+        }
+        None => ([open_unknown(TAG, 1), tag_body].concat(), 2 + 1),
+    };
+    let tags = match tags_delta {
+        Some(d) => sized_off(TAGS, &tag, d),
+        None => [open_unknown(TAGS, 1), tag.clone()].concat(),
+    };
+    let tags_head = tags.len() - tag.len();
+    let head = [ebml_header(), open_unknown(SEGMENT, 1)].concat();
+    let st_at = head.len() + seg.len() + tags_head + tag_head + st_in_tag;
+    seg.extend(tags);
+    seg.extend(el(
+        TRACKS,
+        &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
+    ));
+    seg.extend(cluster(5, &[0, 1]));
+    ([head, seg].concat(), st_at)
+}
+
+/// The SimpleTags to attack with, by name.
+fn attack_simple_tags() -> Vec<(&'static str, Vec<u8>)> {
+    let fragment = b"AWS_KINESISVIDEO_FRAGMENT_NUMBER";
+    let server = b"AWS_KINESISVIDEO_SERVER_TIMESTAMP";
+    let producer = b"AWS_KINESISVIDEO_PRODUCER_TIMESTAMP";
+    let token = b"AWS_KINESISVIDEO_CONTINUATION_TOKEN";
+    let pair = |n: &[u8], v: &[u8]| el(SIMPLE_TAG, &[el(TAG_NAME, n), el(TAG_STRING, v)].concat());
+    let mut v: Vec<(&'static str, Vec<u8>)> = vec![
+        (
+            "plain",
+            pair(fragment, b"91343852333181432392682062607743920146264"),
+        ),
+        ("zero-length name", pair(b"", b"x")),
+        ("zero-length value", pair(b"N", b"")),
+        ("zero-length both", pair(b"", b"")),
+        (
+            "invalid UTF-8 value",
+            pair(b"N", &[0xFF, 0xFE, 0xC0, 0x80, b'a']),
+        ),
+        ("invalid UTF-8 name", pair(&[0xC3, 0x28], b"v")),
+        ("NULs in value", pair(b"N", b"ab\0\0")),
+        ("NULs only", pair(b"\0", b"\0\0")),
+        ("fragment number not a number", pair(fragment, b"abc")),
+        ("fragment number empty", pair(fragment, b"")),
+        ("fragment number negative", pair(fragment, b"-1")),
+        ("fragment number huge", pair(fragment, &[b'9'; 200])),
+        ("server timestamp 1e400", pair(server, b"1e400")),
+        ("server timestamp nan", pair(server, b"nan")),
+        ("server timestamp inf", pair(server, b"inf")),
+        (
+            "server timestamp negative",
+            pair(server, b"-1549484021.735"),
+        ),
+        (
+            "server timestamp two dots",
+            pair(server, b"1549484021.735.1"),
+        ),
+        ("producer timestamp spaced", pair(producer, b" 12 ")),
+        (
+            "producer timestamp invalid UTF-8",
+            pair(producer, &[0x31, 0xFF]),
+        ),
+        ("token empty", pair(token, b"")),
+        (
+            "token",
+            pair(token, b"91343852333181432392682062607743920146264"),
+        ),
+        (
+            "name then binary",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"N"), el(TAG_BINARY, b"\x01\x02")].concat(),
+            ),
+        ),
+        (
+            "name twice",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"A"), el(TAG_NAME, b"B")].concat(),
+            ),
+        ),
+        (
+            "name twice then string",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"A"), el(TAG_NAME, b"B"), el(TAG_STRING, b"v")].concat(),
+            ),
+        ),
+        (
+            "string twice",
+            el(
+                SIMPLE_TAG,
+                &[
+                    el(TAG_NAME, b"A"),
+                    el(TAG_STRING, b"1"),
+                    el(TAG_STRING, b"2"),
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "nested after the string",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"A"), el(TAG_STRING, b"1"), pair(b"B", b"2")].concat(),
+            ),
+        ),
+        (
+            "nested, its own nested",
+            el(
+                SIMPLE_TAG,
+                &[
+                    el(TAG_NAME, b"A"),
+                    el(TAG_STRING, b"1"),
+                    el(
+                        SIMPLE_TAG,
+                        &[el(TAG_NAME, b"B"), el(TAG_STRING, b"2"), pair(b"C", b"3")].concat(),
+                    ),
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "nested after the name alone",
+            el(SIMPLE_TAG, &[el(TAG_NAME, b"A"), pair(b"B", b"2")].concat()),
+        ),
+        (
+            "nested between name and string",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"A"), pair(b"B", b"2"), el(TAG_STRING, b"1")].concat(),
+            ),
+        ),
+        ("nested alone", el(SIMPLE_TAG, &pair(b"B", b"2"))),
+        (
+            "string then name",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_STRING, b"v"), el(TAG_NAME, b"N")].concat(),
+            ),
+        ),
+        (
+            "padding after the string",
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"N"), el(TAG_STRING, b"v"), el(VOID, b"")].concat(),
+            ),
+        ),
+        (
+            "8-byte sizes",
+            el_w(
+                SIMPLE_TAG,
+                &[el_w(TAG_NAME, b"N", 8), el_w(TAG_STRING, b"v", 8)].concat(),
+                8,
+            ),
+        ),
+        (
+            "name of unknown size",
+            el(
+                SIMPLE_TAG,
+                &[
+                    open_unknown(TAG_NAME, 1),
+                    b"N".to_vec(),
+                    el(TAG_STRING, b"v"),
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "string of unknown size",
+            el(
+                SIMPLE_TAG,
+                &[
+                    el(TAG_NAME, b"N"),
+                    open_unknown(TAG_STRING, 1),
+                    b"v".to_vec(),
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "SimpleTag of unknown size",
+            [
+                open_unknown(SIMPLE_TAG, 1),
+                el(TAG_NAME, b"N"),
+                el(TAG_STRING, b"v"),
+            ]
+            .concat(),
+        ),
+    ];
+    // The TagString's (or TagName's) size off by -2 to +3, the SimpleTag's
+    // size its real length: a value that runs past the SimpleTag's end, or
+    // stops short of it.
+    for d in [-2i64, -1, 1, 2, 3] {
+        let body = [el(TAG_NAME, b"NAME"), sized_off(TAG_STRING, b"value", d)].concat();
+        v.push(("string size off", el(SIMPLE_TAG, &body)));
+        let body = [sized_off(TAG_NAME, b"NAME", d), el(TAG_STRING, b"value")].concat();
+        v.push(("name size off", el(SIMPLE_TAG, &body)));
+        // The SimpleTag's own size off: the pair ends before or after it.
+        let body = [el(TAG_NAME, b"NAME"), el(TAG_STRING, b"value")].concat();
+        v.push(("SimpleTag size off", sized_off(SIMPLE_TAG, &body, d)));
+    }
+    v
+}
+
+/// The limits to attack `st` with: the defaults; element size exactly at
+/// and one under each of its payloads' sizes; the tag limit reached
+/// exactly at it (`before` tags come first) and one later; the depth limit
+/// at each level around the SimpleTag (Segment 1, Tags 2, Tag 3,
+/// SimpleTag 4).
+fn attack_limits(before: usize) -> Vec<Limits> {
+    let mut v = vec![Limits::default()];
+    for m in [0u64, 1, 4, 5, 6, 31, 32, 33, 41, 200] {
+        let l = Limits {
+            max_element_size: m,
+            ..Limits::default()
+        };
+        v.push(l);
+    }
+    for t in [0, 1, 5, before, before + 1] {
+        let l = Limits {
+            max_tags_per_chunk: t,
+            ..Limits::default()
+        };
+        v.push(l);
+    }
+    for d in 2..=6 {
+        let l = Limits {
+            max_depth: d,
+            ..Limits::default()
+        };
+        v.push(l);
+    }
+    v
+}
+
+#[test]
+fn attack_whole_simple_tag_agrees_with_the_general_path() {
+    let mut failures = Vec::new();
+    let (mut cases, mut errors) = (0, 0);
+    for (name, st) in attack_simple_tags() {
+        for before in [0, 1, 5] {
+            for (tag_delta, tags_delta) in [
+                (Some(0), Some(0)),
+                (Some(0), None),
+                (None, None),
+                (None, Some(0)),
+                (Some(-1), Some(0)),
+                (Some(0), Some(-1)),
+                (Some(1), Some(0)),
+                (Some(0), Some(1)),
+                (Some(1), Some(1)),
+            ] {
+                for after_cluster in [false, true] {
+                    let (input, _) =
+                        attack_chunk(before, &st, tag_delta, tags_delta, after_cluster);
+                    for l in attack_limits(before) {
+                        for sizes in [vec![1], vec![1460], vec![7, 3, 1, 12]] {
+                            cases += 1;
+                            let (reference, why) = compare(&input, l, &sizes);
+                            errors += reference
+                                .iter()
+                                .filter(|i| matches!(i, Item::Error(_)))
+                                .count();
+                            if !why.is_empty() {
+                                failures.push(format!(
+                                    "{name} (before {before}, tag {tag_delta:?}, tags {tags_delta:?}, after cluster {after_cluster}): {why:?}, {l:?}, pieces {sizes:?}"
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{cases} cases, {errors} errors in the reference");
+    assert!(errors > cases / 10);
+    assert_none_differ(&failures);
+}
+
+/// Each attack SimpleTag cut at every byte from its start to its end (and
+/// a few bytes past), ended with decode_eof, fed whole and 1 byte at a time.
+#[test]
+fn attack_simple_tag_cut_by_the_end_of_input() {
+    let mut failures = Vec::new();
+    for (name, st) in attack_simple_tags() {
+        for after_cluster in [false, true] {
+            let (input, at) = attack_chunk(1, &st, Some(0), Some(0), after_cluster);
+            for cut in at..(at + st.len() + 4).min(input.len()) {
+                for l in [
+                    Limits::default(),
+                    Limits {
+                        max_tags_per_chunk: 1,
+                        ..Limits::default()
+                    },
+                ] {
+                    let (_, why) = compare(&input[..cut], l, &[1]);
+                    if !why.is_empty() {
+                        failures.push(format!("{name} cut at {cut} (st at {at}): {why:?}, {l:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert_none_differ(&failures);
+}
+
+/// Independent of the general path: the offsets built into the input. A
+/// TagName one byte over `max_element_size` is refused at its own start;
+/// the tag one over `max_tags_per_chunk` at its TagString's start (where
+/// the pair is complete); a SimpleTag one level too deep at its start.
+#[test]
+fn attack_simple_tag_errors_at_the_built_offsets() {
+    use crate::error::DecodeErrorKind;
+    let name = b"AWS_KINESISVIDEO_FRAGMENT_NUMBER";
+    let st = el(
+        SIMPLE_TAG,
+        &[el(TAG_NAME, name), el(TAG_STRING, b"12")].concat(),
+    );
+    let (input, at) = attack_chunk(2, &st, Some(0), Some(0), false);
+    let name_at = (at + 2) as u64; // SimpleTag: 2-byte ID, 1-byte size
+    let name_at = name_at + 1;
+    let value_at = name_at + 2 + 1 + name.len() as u64;
+    let first_error = |l: Limits, fast: bool| {
+        chunks(&input, &[input.len()], l, fast)
+            .into_iter()
+            .find_map(|i| match i {
+                Item::Error(e) => Some(e),
+                Item::Chunk(_) => None,
+            })
+            .expect("an error")
+    };
+    for fast in [true, false] {
+        let l = Limits {
+            max_element_size: name.len() as u64 - 1,
+            ..Limits::default()
+        };
+        let e = first_error(l, fast);
+        assert_eq!(e.offset, name_at, "{e:?}");
+        assert!(
+            matches!(e.kind, DecodeErrorKind::ElementTooLarge { .. }),
+            "{e:?}"
+        );
+
+        let l = Limits {
+            max_tags_per_chunk: 2,
+            ..Limits::default()
+        };
+        let e = first_error(l, fast);
+        assert_eq!(e.offset, value_at, "{e:?}");
+        assert_eq!(e.kind, DecodeErrorKind::TooManyTags { limit: 2 });
+    }
+    // Segment, Tags, Tag open: a fourth level is refused at the
+    // SimpleTag (a chunk of Tags only: a track's Video is as deep).
+    let tag = el(TAG, &st);
+    let prefix = concat(&[
+        ebml_header(),
+        open_unknown(SEGMENT, 1),
+        id(TAGS),
+        size(tag.len() as u64),
+        id(TAG),
+        size(st.len() as u64),
+    ]);
+    // (A Cluster after it: the whole read looks for twelve bytes past each
+    // header.)
+    let shallow = [prefix.clone(), st.clone(), cluster(0, &[0])].concat();
+    for fast in [true, false] {
+        let l = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        let items = chunks(&shallow, &[shallow.len()], l, fast);
+        // (The chunk's bytes before the damage come out first.)
+        let Some(e) = items.iter().find_map(|i| match i {
+            Item::Error(e) => Some(e),
+            Item::Chunk(_) => None,
+        }) else {
+            panic!("{items:?}")
+        };
+        assert_eq!(e.offset, prefix.len() as u64, "{e:?}");
+        assert!(
+            matches!(e.kind, DecodeErrorKind::TooDeep { limit: 3 }),
+            "{e:?}"
+        );
+    }
+    // At the limits exactly: no error, the tag read.
+    let l = Limits {
+        max_element_size: name.len() as u64,
+        max_tags_per_chunk: 3,
+        max_depth: 4,
+        ..Limits::default()
+    };
+    for fast in [true, false] {
+        let items = chunks(&input, &[input.len()], l, fast);
+        let Item::Chunk(c) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(c.info().tags.len(), 3);
+    }
+}
+
+/// The batch records (a frame's index in the batch's bytes): batches that
+/// begin at a non-zero stream offset (garbage before the chunk, a chunk
+/// after another), after a resync from damage, frames cut by 1460-byte
+/// pieces, more than MAX_BATCH (256) frames in a row.
+#[test]
+fn attack_batches_at_odd_offsets_agree_with_the_general_path() {
+    let mut failures = Vec::new();
+    let body = |n: usize, len: usize| {
+        let mut c = open_unknown(CLUSTER, 8);
+        c.extend(uint(TIMECODE, 7));
+        for k in 0..n {
+            let t = (k % 1000) as i16;
+            c.extend(simple_block(1, t, k % 30 == 0, &vec![k as u8; len + k % 5]));
+        }
+        c
+    };
+    let chunk = |n: usize, len: usize| concat(&[head(1), body(n, len)]);
+    for (n, len) in [
+        (255, 3),
+        (256, 3),
+        (257, 3),
+        (300, 1),
+        (513, 40),
+        (600, 1500),
+        (3, 3000),
+    ] {
+        for prefix in [0usize, 1, 13, 1459, 1461] {
+            let mut input = vec![0x42u8; prefix];
+            input.extend(chunk(n, len));
+            input.extend(chunk(n / 2 + 1, len));
+            // Damage: a bad byte where the next element's ID goes, then
+            // a chunk after the resync.
+            input.extend([0x00, 0x00, 0xFF]);
+            input.extend(chunk(n, len));
+            for sizes in [
+                vec![1460],
+                vec![1],
+                vec![1459, 1461, 3],
+                vec![65536],
+                vec![256 * 4 + 1],
+            ] {
+                if sizes == [1] && input.len() > 200_000 {
+                    continue;
+                }
+                // The chunk limit biting inside a batch, too.
+                for l in [
+                    Limits::default(),
+                    Limits {
+                        max_chunk_size: (chunk(n, len).len() - 50) as u64,
+                        ..Limits::default()
+                    },
+                ] {
+                    let (_, why) = compare(&input, l, &sizes);
+                    if !why.is_empty() {
+                        failures.push(format!(
+                            "n {n} len {len} prefix {prefix}: {why:?}, {l:?}, pieces {sizes:?}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert_none_differ(&failures);
+}
