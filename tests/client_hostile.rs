@@ -1,7 +1,8 @@
 //! The client against hostile servers (issue F): bodies that never end or
 //! claim to be huge, paginators fed the same token, servers that fail every
 //! call or never answer, bodies dripped a byte at a time, answers that break
-//! the service models, broken chunked encoding, a TLS handshake that stalls;
+//! the service models, broken chunked encoding, a TLS handshake that stalls,
+//! response heads that never end;
 //! and the client's use of the resume selector and of fragment-number order.
 
 mod hostile_support;
@@ -1074,5 +1075,53 @@ async fn endless_get_images_answer_stops_at_25_images() {
             assert_eq!(*limit, (4 << 20) + 25 * ((6 << 20) + 1024));
         }
         other => panic!("expected BodyTooLarge, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------
+// A response head is capped too.
+// ---------------------------------------------------------------------
+
+/// hyper's reads are capped at 32 KiB (src/client/mod.rs), which also
+/// caps a response's head: hyper stops once it holds 32 KiB with no end
+/// of the head in it (so a head that a last read completes can reach
+/// about 56 KiB). A head of 20 KB is read; one of 100 KB, which hyper's
+/// default limit (about 400 KiB) lets through, or of 8 MiB (a server
+/// that never ends its headers) is a transport error, not a buffer grown
+/// to whatever the server sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_response_head_is_refused() {
+    async fn ask(filler: usize) -> (Result<String, ClientError>, usize) {
+        let server = Server::start(move |req: &Request| {
+            Reply::endpoint_of(req).header("X-Filler", &"a".repeat(filler))
+        })
+        .await;
+        let mut c = config(&server.url);
+        c.retry.max_attempts = 1;
+        let got = guarded(
+            60,
+            Client::new(c)
+                .unwrap()
+                .data_endpoint(&stream(), Api::GetMedia),
+        )
+        .await;
+        (got.map(|e| e.to_string()), server.total())
+    }
+
+    let (small, calls) = ask(20_000).await;
+    assert!(small.is_ok(), "{small:?}");
+    assert_eq!(calls, 1);
+    for filler in [100_000, 8 << 20] {
+        let started = Instant::now();
+        let (got, calls) = ask(filler).await;
+        let err = got.unwrap_err();
+        clean(&err);
+        assert!(
+            matches!(cause(&err), ClientError::Transport { .. }),
+            "{filler}: {err:?}"
+        );
+        assert!(err.to_string().contains("too large"), "{filler}: {err}");
+        assert_eq!(calls, 1, "{filler}");
+        eprintln!("a {filler}-byte header refused in {:?}", started.elapsed());
     }
 }
