@@ -148,7 +148,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpSocket, ToSocketAddrs};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -528,7 +528,7 @@ impl EmulatorBuilder {
     /// port) and serves in the background on the current tokio runtime.
     pub async fn start(self, addr: impl ToSocketAddrs) -> Result<EmulatorHandle, EmulatorError> {
         let prepared = self.prepare()?;
-        let listener = TcpListener::bind(addr).await.map_err(EmulatorError::Bind)?;
+        let listener = bind(addr).await.map_err(EmulatorError::Bind)?;
         let local_addr = listener.local_addr().map_err(EmulatorError::Bind)?;
         let url = format!("http://{}", reachable(local_addr));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -852,9 +852,90 @@ pub(crate) fn splitmix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The accept queue the emulator's listener asks for. Clients that connect
+/// at once (a test or a soak starting thousands of sessions) wait in it
+/// until the accept loop takes them; tokio's `TcpListener::bind` asks for
+/// 1024, and a connection that finds the queue full has its SYN dropped
+/// and retried by the client's kernel after 1, 3, 7, 15 and 31 s, which
+/// showed as a tail of sessions seconds late at 3000 sessions. The kernel
+/// caps the queue at `net.core.somaxconn` (4096 on current Linux).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// `TcpListener::bind` with an accept queue of [`LISTEN_BACKLOG`]: the
+/// first of `addr`'s addresses that binds, as tokio's does.
+async fn bind(addr: impl ToSocketAddrs) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let listen = || {
+            let socket = match addr {
+                SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            // As tokio (mio) does: a restarted emulator can bind its port
+            // again while old connections are in TIME_WAIT.
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(LISTEN_BACKLOG)
+        };
+        match listen() {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolved to no socket address",
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 1500 clients connect at once to a listener that has not accepted
+    /// yet (an accept loop that is behind): every connection completes,
+    /// where tokio's default queue of 1024 leaves the rest retrying their
+    /// SYN for seconds. Needs `net.core.somaxconn` of at least 1500 (4096
+    /// since Linux 5.4); below that the kernel caps any queue and the
+    /// check says so and is skipped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_listener_queues_1500_connections_at_once() {
+        const CLIENTS: usize = 1500;
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if somaxconn < CLIENTS {
+            eprintln!("skipped: net.core.somaxconn is {somaxconn}, below {CLIENTS}");
+            return;
+        }
+        let listener = bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connects: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                tokio::spawn(tokio::time::timeout(
+                    Duration::from_secs(3),
+                    tokio::net::TcpStream::connect(addr),
+                ))
+            })
+            .collect();
+        let mut connected = Vec::new();
+        let mut failed = 0;
+        for c in connects {
+            match c.await.unwrap() {
+                Ok(Ok(stream)) => connected.push(stream),
+                _ => failed += 1,
+            }
+        }
+        assert_eq!(
+            failed, 0,
+            "{failed} of {CLIENTS} connections did not complete"
+        );
+        drop(listener);
+    }
 
     fn addresses(p: &Prepared, name: &str) -> Vec<(usize, usize)> {
         p.streams[name].timeline.addresses()
