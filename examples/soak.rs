@@ -44,7 +44,11 @@
 //! `soak-heap:` the client's live heap counted by a counting global
 //! allocator (bytes allocated and not yet freed: peak over the run and
 //! mean after 15 s, each also per session), against which VmHWM (what the
-//! allocator keeps mapped as well) can be compared.
+//! allocator keeps mapped as well) can be compared; and `soak-sessions:
+//! first_chunk_ms p50 X p99 Y max Z worst_delay_ms p50 X p99 Y max Z`,
+//! per session, when its first chunk came (ms since the run began) and
+//! its largest chunk delay: whether a p99 comes from a few sessions that
+//! started late or from every session now and then.
 
 #[path = "../benches/support/camera.rs"]
 mod camera;
@@ -271,6 +275,8 @@ struct Outcome {
     /// Chunk delays, ms (see [`Span::available_ms`]), each with the time
     /// since the run began that the chunk came at (ms).
     delays: Vec<(i64, i64)>,
+    /// When the first chunk came, ms since the run began.
+    first_ms: Option<i64>,
     error: Option<String>,
 }
 
@@ -368,6 +374,7 @@ async fn session(client: Client, i: usize, t0: i64, until: Instant, frames: bool
         if let Some(at) = span.available_ms(info).filter(|&at| at > live_from) {
             out.delays.push((now - t0, now - at));
         }
+        out.first_ms.get_or_insert(now - t0);
         if let Some(n) = info.fragment_number() {
             got.push(n.to_string());
         }
@@ -458,6 +465,8 @@ async fn run(a: &Args) -> i32 {
     let (mut fragments, mut lost, mut duplicated, mut disorder, mut bytes) = (0, 0, 0, 0, 0u64);
     let mut errors = Vec::new();
     let mut delays = Vec::new();
+    let mut firsts = Vec::new();
+    let mut worst = Vec::new();
     for (i, t) in tasks.into_iter().enumerate() {
         let o = t.await.expect("a session does not panic");
         fragments += o.check.received;
@@ -465,6 +474,8 @@ async fn run(a: &Args) -> i32 {
         duplicated += o.check.duplicated;
         disorder += usize::from(o.check.out_of_order);
         bytes += o.bytes;
+        firsts.extend(o.first_ms);
+        worst.extend(o.delays.iter().map(|&(_, d)| d).max());
         delays.extend(o.delays);
         if let Some(e) = o.error {
             errors.push(format!("session {i}: {e}"));
@@ -488,6 +499,7 @@ async fn run(a: &Args) -> i32 {
     if a.speed != 1.0 {
         // Timestamps follow the emulator's faster or slower clock.
         delays.clear();
+        worst.clear();
     }
     eprintln!("soak-latency: {}", latency(&delays, |_| true));
     // The same delays by when the chunk came (s since the run began).
@@ -496,6 +508,16 @@ async fn run(a: &Args) -> i32 {
         latency(&delays, |t| t < 5_000),
         latency(&delays, |t| (5_000..15_000).contains(&t)),
         latency(&delays, |t| t >= 15_000)
+    );
+    let spread = |mut v: Vec<i64>| {
+        v.sort_unstable();
+        let q = |q: f64| soak_check::quantile(&v, q).map_or("-".into(), |v| v.to_string());
+        format!("p50 {} p99 {} max {}", q(0.5), q(0.99), q(1.0))
+    };
+    eprintln!(
+        "soak-sessions: first_chunk_ms {} worst_delay_ms {}",
+        spread(firsts),
+        spread(worst)
     );
     report_samples(&samples, a.sessions, heap_before);
     // Stop the emulator: it reports on stderr when its stdin closes.
