@@ -45,10 +45,12 @@
 //! allocator (bytes allocated and not yet freed: peak over the run and
 //! mean after 15 s, each also per session), against which VmHWM (what the
 //! allocator keeps mapped as well) can be compared; and `soak-sessions:
-//! first_chunk_ms p50 X p99 Y max Z worst_delay_ms p50 X p99 Y max Z`,
-//! per session, when its first chunk came (ms since the run began) and
-//! its largest chunk delay: whether a p99 comes from a few sessions that
-//! started late or from every session now and then.
+//! first_chunk_ms sessions K/N p50 X p99 Y max Z worst_delay_ms sessions
+//! K/N p50 X p99 Y max Z`, per session, when its first chunk came (ms
+//! since the run began; with `--frames`, when its first fragment ended)
+//! and its largest chunk delay, over the K of N sessions that have one:
+//! whether a p99 comes from a few sessions that started late or from
+//! every session now and then.
 
 #[path = "../benches/support/camera.rs"]
 mod camera;
@@ -509,10 +511,20 @@ async fn run(a: &Args) -> i32 {
         latency(&delays, |t| (5_000..15_000).contains(&t)),
         latency(&delays, |t| t >= 15_000)
     );
+    // Each spread says over how many sessions it is: one that got no
+    // chunk (or no counted delay) is in neither figure, so the count shows
+    // it rather than a better-looking p99.
+    let sessions = a.sessions;
     let spread = |mut v: Vec<i64>| {
         v.sort_unstable();
         let q = |q: f64| soak_check::quantile(&v, q).map_or("-".into(), |v| v.to_string());
-        format!("p50 {} p99 {} max {}", q(0.5), q(0.99), q(1.0))
+        format!(
+            "sessions {}/{sessions} p50 {} p99 {} max {}",
+            v.len(),
+            q(0.5),
+            q(0.99),
+            q(1.0)
+        )
     };
     eprintln!(
         "soak-sessions: first_chunk_ms {} worst_delay_ms {}",
