@@ -517,13 +517,10 @@ async fn run(a: &Args) -> i32 {
     let sessions = a.sessions;
     let spread = |mut v: Vec<i64>| {
         v.sort_unstable();
-        let q = |q: f64| soak_check::quantile(&v, q).map_or("-".into(), |v| v.to_string());
+        let [p50, p99, max] = p50_p99_max(&v);
         format!(
-            "sessions {}/{sessions} p50 {} p99 {} max {}",
-            v.len(),
-            q(0.5),
-            q(0.99),
-            q(1.0)
+            "sessions {}/{sessions} p50 {p50} p99 {p99} max {max}",
+            v.len()
         )
     };
     eprintln!(
@@ -552,14 +549,13 @@ fn latency(delays: &[(i64, i64)], when: impl Fn(i64) -> bool) -> String {
         .map(|&(_, d)| d)
         .collect();
     d.sort_unstable();
-    let q = |q: f64| soak_check::quantile(&d, q).map_or("-".into(), |v| v.to_string());
-    format!(
-        "chunks {} p50_ms {} p99_ms {} max_ms {}",
-        d.len(),
-        q(0.5),
-        q(0.99),
-        q(1.0)
-    )
+    let [p50, p99, max] = p50_p99_max(&d);
+    format!("chunks {} p50_ms {p50} p99_ms {p99} max_ms {max}", d.len())
+}
+
+/// The median, 99th percentile and largest of sorted values, `-` for none.
+fn p50_p99_max(sorted: &[i64]) -> [String; 3] {
+    [0.5, 0.99, 1.0].map(|q| soak_check::quantile(sorted, q).map_or("-".into(), |v| v.to_string()))
 }
 
 /// Once a second until `until`: client and emulator CPU seconds (cumulative)
