@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example soak --features client,emulator -- --sessions N --seconds S
 //!     [--recording PATH | --camera-mbit R] [--speed X] [--frames]
+//!     [--start earliest|now] [--stagger]
 //! ```
 //!
 //! The emulator runs in a child process (this program again, with
@@ -12,11 +13,16 @@
 //! a camera-shaped recording of 10 s at R Mbit/s made by the crate's
 //! writer), live. N concurrent `Client::get_media` streams (or, with
 //! `--frames`, `Client::get_media_events`, the frame-level stream) from
-//! EARLIEST, following the live edge and resuming by themselves, read for
-//! S seconds; then each stream's fragments are listed with ListFragments
-//! and compared with what the session got: every fragment from the first
-//! listed up to the last one received must have come exactly once and in
-//! order (examples/support/soak_check.rs, tested by tests/soak_check.rs).
+//! EARLIEST (or, with `--start now`, from the latest fragment), following
+//! the live edge and resuming by themselves, read for S seconds; then each
+//! stream's fragments are listed with ListFragments and compared with what
+//! the session got: every fragment from the first listed (with `--start
+//! now`: the first received) up to the last one received must have come
+//! exactly once and in order (examples/support/soak_check.rs, tested by
+//! tests/soak_check.rs). By default every stream completes its fragments
+//! at the same instants (the worst case: all sessions' chunks come at
+//! once); `--stagger` spreads the streams over one repetition of the
+//! recording, as independent cameras would be (`Options::stagger`).
 //!
 //! The one line on stdout:
 //! `soak: sessions N fragments F lost L duplicated D peak_rss_mb R cpu_s C`
@@ -142,12 +148,15 @@ struct Args {
     camera_mbit: Option<u32>,
     speed: f64,
     frames: bool,
+    /// `--start now`: StartSelector NOW instead of EARLIEST.
+    now: bool,
+    stagger: bool,
     serve: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: soak --sessions N --seconds S [--recording PATH | --camera-mbit 1|6] [--speed X] [--frames]"
+        "usage: soak --sessions N --seconds S [--recording PATH | --camera-mbit 1|6] [--speed X] [--frames] [--start earliest|now] [--stagger]"
     );
     std::process::exit(2)
 }
@@ -160,6 +169,8 @@ fn args() -> Args {
         camera_mbit: None,
         speed: 1.0,
         frames: false,
+        now: false,
+        stagger: false,
         serve: false,
     };
     let mut it = std::env::args().skip(1);
@@ -172,6 +183,14 @@ fn args() -> Args {
             "--camera-mbit" => a.camera_mbit = Some(value().parse().unwrap_or_else(|_| usage())),
             "--speed" => a.speed = value().parse().unwrap_or_else(|_| usage()),
             "--frames" => a.frames = true,
+            "--start" => {
+                a.now = match value().as_str() {
+                    "now" => true,
+                    "earliest" => false,
+                    _ => usage(),
+                }
+            }
+            "--stagger" => a.stagger = true,
             "--serve" => a.serve = true,
             _ => usage(),
         }
@@ -242,6 +261,7 @@ async fn serve(a: &Args) {
     options.live = true;
     options.speed = a.speed;
     options.max_connections = Some(a.sessions * 2 + 64);
+    options.stagger = a.stagger;
     let mut builder = Emulator::builder()
         .credentials(credentials())
         .options(options);
@@ -359,11 +379,24 @@ async fn take_until<T>(
     }
 }
 
-async fn session(client: Client, i: usize, t0: i64, until: Instant, frames: bool) -> Outcome {
+/// How the sessions read: the frame-level stream or chunks, from NOW or
+/// EARLIEST.
+#[derive(Clone, Copy)]
+struct Mode {
+    frames: bool,
+    now: bool,
+}
+
+async fn session(client: Client, i: usize, t0: i64, until: Instant, a: Mode) -> Outcome {
     let mut out = Outcome::default();
     let mut options = GetMediaOptions::default();
     options.stop_after_empty_sessions = None;
     let stream = StreamId::Name(stream_name(i));
+    let start = if a.now {
+        StartSelector::Now
+    } else {
+        StartSelector::Earliest
+    };
     let mut got: Vec<String> = Vec::new();
     // The fragments archived before the session began arrive at once (a
     // catch-up, not a delay): those that became available after it began
@@ -381,8 +414,8 @@ async fn session(client: Client, i: usize, t0: i64, until: Instant, frames: bool
             got.push(n.to_string());
         }
     };
-    let bytes = if frames {
-        let mut media = client.get_media_events(stream, StartSelector::Earliest, options);
+    let bytes = if a.frames {
+        let mut media = client.get_media_events(stream, start, options);
         take_until(&mut media, until, &mut out, |event, out| match event {
             Event::Start(_) => span = Span::default(),
             Event::Frame(f) => span.add(&f),
@@ -391,7 +424,7 @@ async fn session(client: Client, i: usize, t0: i64, until: Instant, frames: bool
         .await;
         media.stats().bytes
     } else {
-        let mut media = client.get_media(stream, StartSelector::Earliest, options);
+        let mut media = client.get_media(stream, start, options);
         take_until(&mut media, until, &mut out, |chunk, out| {
             chunk.frames().iter().for_each(|f| span.add(f));
             done(chunk.info(), &mut span, out);
@@ -416,7 +449,11 @@ async fn session(client: Client, i: usize, t0: i64, until: Instant, frames: bool
     };
     let got: Vec<&str> = got.iter().map(String::as_str).collect();
     let listed: Vec<&str> = listed.iter().map(|f| f.fragment_number.as_str()).collect();
-    out.check = soak_check::check(&got, &listed);
+    out.check = if a.now {
+        soak_check::check_since_first(&got, &listed)
+    } else {
+        soak_check::check(&got, &listed)
+    };
     out
 }
 
@@ -424,6 +461,7 @@ async fn run(a: &Args) -> i32 {
     let exe = std::env::current_exe().expect("the program's path");
     let mut child = tokio::process::Command::new(exe)
         .arg("--serve")
+        .args(a.stagger.then_some("--stagger"))
         .args(["--sessions", &a.sessions.to_string()])
         .args(["--speed", &a.speed.to_string()])
         .args(
@@ -460,9 +498,13 @@ async fn run(a: &Args) -> i32 {
     let started = Instant::now();
     let t0 = now_ms();
     let until = started + Duration::from_secs(a.seconds);
+    let mode = Mode {
+        frames: a.frames,
+        now: a.now,
+    };
     let sampler = tokio::spawn(sample(child_pid, until));
     let tasks: Vec<_> = (0..a.sessions)
-        .map(|i| tokio::spawn(session(client.clone(), i, t0, until, a.frames)))
+        .map(|i| tokio::spawn(session(client.clone(), i, t0, until, mode)))
         .collect();
     let (mut fragments, mut lost, mut duplicated, mut disorder, mut bytes) = (0, 0, 0, 0, 0u64);
     let mut errors = Vec::new();

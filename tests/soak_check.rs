@@ -6,7 +6,7 @@
 #[path = "../examples/support/soak_check.rs"]
 mod soak_check;
 
-use soak_check::{check, exit_code, quantile, Check};
+use soak_check::{check, check_since_first, exit_code, quantile, Check};
 
 const LISTED: [&str; 5] = ["10", "11", "12", "13", "14"];
 
@@ -34,6 +34,24 @@ fn a_lost_fragment_is_counted_and_fails_the_run() {
     // A session that got nothing lost the first listed fragment.
     assert_eq!(check(&[], &LISTED).lost, 1);
     assert_eq!(exit_code(3, c.lost, c.duplicated, 0), 1);
+}
+
+#[test]
+fn from_the_live_edge_fragments_count_from_the_first_received() {
+    // Fragments before the first received are not owed ...
+    assert_eq!(check_since_first(&["12", "13", "14"], &LISTED), clean(3));
+    assert_eq!(check(&["12", "13", "14"], &LISTED).lost, 2);
+    // ... but a gap after it is lost, a repeat duplicated, a swap
+    // out of order, and a session that got nothing lost one.
+    assert_eq!(check_since_first(&["11", "13", "14"], &LISTED).lost, 1);
+    assert_eq!(
+        check_since_first(&["12", "13", "13"], &LISTED).duplicated,
+        1
+    );
+    assert!(check_since_first(&["12", "14", "13"], &LISTED).out_of_order);
+    assert!(check_since_first(&["12", "99"], &LISTED).out_of_order);
+    assert_eq!(check_since_first(&[], &LISTED).lost, 1);
+    assert_eq!(check_since_first(&[], &[]), clean(0));
 }
 
 #[test]

@@ -45,6 +45,16 @@ pub fn check(got: &[&str], listed: &[&str]) -> Check {
     }
 }
 
+/// [`check`] for a session that began at the live edge (StartSelector
+/// NOW): the fragments listed before the first one it received are not
+/// owed to it, so they count from there. A session that received nothing
+/// lost the last listed fragment (a live stream makes one within a run).
+pub fn check_since_first(got: &[&str], listed: &[&str]) -> Check {
+    let first = listed.iter().position(|f| got.contains(f));
+    let from = first.unwrap_or(listed.len().saturating_sub(1));
+    check(got, &listed[from..])
+}
+
 /// The soak's exit status: 0 only when fragments came and none was lost,
 /// duplicated or out of order.
 pub fn exit_code(fragments: usize, lost: usize, duplicated: usize, disordered: usize) -> i32 {

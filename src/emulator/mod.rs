@@ -239,6 +239,14 @@ pub struct Options {
     /// Open connections at most; one more is closed as soon as it is
     /// accepted. `None`: no limit. Default 1024.
     pub max_connections: Option<usize>,
+    /// Live: the `k`-th of `n` streams (in the order they were added)
+    /// starts `k / n` of its recording's length earlier, so streams of one
+    /// recording do not all complete a fragment at the same instant (as
+    /// independent cameras would not). Off (the default), every live
+    /// stream's first repetition ends at start-up, or all follow
+    /// [`base_time`](Self::base_time) alike: the worst case for a consumer
+    /// of many streams, whose fragments then all arrive at once.
+    pub stagger: bool,
 }
 
 impl Default for Options {
@@ -258,6 +266,7 @@ impl Default for Options {
             header_read_timeout: Some(Duration::from_secs(10)),
             keep_alive_timeout: Some(Duration::from_secs(60)),
             max_connections: Some(1024),
+            stagger: false,
         }
     }
 }
@@ -599,7 +608,8 @@ impl EmulatorBuilder {
 
         let mut streams = HashMap::new();
         let mut recordings: HashMap<RecordingKey, (Bytes, splice::Split)> = HashMap::new();
-        for (name, source) in self.streams {
+        let count = self.streams.len() as u64;
+        for (k, (name, source)) in (0u64..).zip(self.streams) {
             if !valid_stream_name(&name) {
                 return Err(ConfigError::StreamName { name }.into());
             }
@@ -641,7 +651,10 @@ impl EmulatorBuilder {
                 });
             }
             let dropped = split.incomplete;
-            let timeline = Timeline::new(&name, split.pieces, options.live, base_ms, now_ms);
+            let mut timeline = Timeline::new(&name, split.pieces, options.live, base_ms, now_ms);
+            if options.stagger {
+                timeline = timeline.staggered(k, count);
+            }
             let arn = format!(
                 "arn:aws:kinesisvideo:{}:{ACCOUNT_ID}:stream/{name}/{}",
                 options.region,
@@ -1022,5 +1035,45 @@ mod tests {
         let copy = addresses(&p, "copy");
         assert_eq!(copy.len(), first.len());
         assert!(copy.iter().zip(&first).all(|(a, b)| a.1 != b.1));
+    }
+
+    /// `Options::stagger` moves the k-th of n live streams k/n of a
+    /// repetition earlier, in the order the streams were added; without
+    /// it every stream of one recording completes its fragments together.
+    #[test]
+    fn stagger_spreads_live_streams_over_one_repetition() {
+        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv"))
+            .expect("testdata/sample.mkv");
+        let data = Bytes::from(data);
+        let prepare = |stagger: bool| {
+            let options = Options {
+                live: true,
+                stagger,
+                base_time: Some(std::time::UNIX_EPOCH + Duration::from_secs(1_000_000)),
+                ..Options::default()
+            };
+            let mut builder = Emulator::builder().options(options);
+            for name in ["c0", "c1", "c2", "c3"] {
+                builder = builder.stream(name, data.clone());
+            }
+            builder.prepare().expect("the configuration is good")
+        };
+        let due = |p: &Prepared, name: &str| p.streams[name].timeline.available_at(0);
+        let together = prepare(false);
+        let spread = prepare(true);
+        let one = due(&together, "c0");
+        // One repetition: the time between a fragment and its repeat.
+        let n = together.streams["c0"].timeline.recording_len() as u64;
+        let repetition =
+            due(&together, "c0").abs_diff(together.streams["c0"].timeline.available_at(n));
+        assert!(repetition > 0);
+        for (k, name) in (0u64..).zip(["c0", "c1", "c2", "c3"]) {
+            assert_eq!(due(&together, name), one, "{name} without stagger");
+            assert_eq!(
+                due(&spread, name),
+                one - repetition * k / 4,
+                "{name} staggered"
+            );
+        }
     }
 }

@@ -178,6 +178,22 @@ impl Timeline {
         self.sources.len()
     }
 
+    /// The timeline started `k / n` of a repetition earlier (live streams
+    /// only; see [`Options::stagger`](super::Options::stagger)): its
+    /// fragments complete at other instants than those of a stream with
+    /// `k = 0`, as an independent camera's would.
+    pub fn staggered(mut self, k: u64, n: u64) -> Self {
+        if self.live && n > 0 && !self.recorded {
+            let shift = u128::from(self.loop_ms) * u128::from(k % n) / u128::from(n);
+            self.t0_ms = self.t0_ms.saturating_sub(shift as u64);
+            self.tip_ms = self
+                .sources
+                .last()
+                .map_or(self.t0_ms, |s| self.t0_ms + s.rel_ms + INGEST_LATENCY_MS);
+        }
+        self
+    }
+
     /// Where each fragment's bytes live (head and media addresses), for
     /// the test that streams of one recording share one copy.
     #[cfg(test)]
@@ -419,6 +435,38 @@ mod tests {
             assert!(t.available_at(g) >= last);
             last = t.available_at(g);
         }
+    }
+
+    #[test]
+    fn staggered_streams_complete_their_fragments_at_other_instants() {
+        let make = |k| {
+            Timeline::new(
+                "cam",
+                vec![piece(0, 2000), piece(2000, 4000)],
+                true,
+                Some(10_000),
+                0,
+            )
+            .staggered(k, 4)
+        };
+        // One repetition is 4 s: the k-th of 4 streams runs k s earlier.
+        let at: Vec<u64> = (0..4).map(|k| make(k).available_at(0)).collect();
+        assert_eq!(
+            at,
+            [12_000, 11_000, 10_000, 9_000].map(|t| t + INGEST_LATENCY_MS)
+        );
+        let t = make(3);
+        assert_eq!(t.fragment(0).producer_ms, 7_000);
+        assert_eq!(t.available(9_000 + INGEST_LATENCY_MS), 1);
+        // Each stream alone still runs on in order, its numbers unchanged.
+        assert_eq!(t.fragment(5).number, make(0).fragment(5).number);
+        for g in 1..20 {
+            assert!(t.available_at(g) >= t.available_at(g - 1));
+        }
+        // k = n is k = 0; a static timeline is not moved.
+        assert_eq!(make(4).available_at(0), make(0).available_at(0));
+        let fixed = Timeline::new("x", vec![piece(0, 2000)], false, Some(10_000), 0);
+        assert_eq!(fixed.staggered(1, 2).fragment(0).producer_ms, 10_000);
     }
 
     #[test]
