@@ -21,7 +21,7 @@
 //! exactly once and in order (examples/support/soak_check.rs, tested by
 //! tests/soak_check.rs). By default every stream completes its fragments
 //! at the same instants (the worst case: all sessions' chunks come at
-//! once); `--stagger` spreads the streams over one repetition of the
+//! once); `--stagger` spreads the streams over one fragment of the
 //! recording, as independent cameras would be (`Options::stagger`).
 //!
 //! The one line on stdout:

@@ -240,9 +240,11 @@ pub struct Options {
     /// accepted. `None`: no limit. Default 1024.
     pub max_connections: Option<usize>,
     /// Live: the `k`-th of `n` streams (in the order they were added)
-    /// starts `k / n` of its recording's length earlier, so streams of one
-    /// recording do not all complete a fragment at the same instant (as
-    /// independent cameras would not). Off (the default), every live
+    /// starts `k / n` of one of its recording's fragments (their mean
+    /// length: the recording's length over its fragment count) earlier, so
+    /// streams of one recording do not all complete a fragment at the same
+    /// instant (as independent cameras would not); with fragments of one
+    /// length, the streams' fragments complete evenly spread over it. Off (the default), every live
     /// stream's first repetition ends at start-up, or all follow
     /// [`base_time`](Self::base_time) alike: the worst case for a consumer
     /// of many streams, whose fragments then all arrive at once.
@@ -1038,10 +1040,11 @@ mod tests {
     }
 
     /// `Options::stagger` moves the k-th of n live streams k/n of a
-    /// repetition earlier, in the order the streams were added; without
-    /// it every stream of one recording completes its fragments together.
+    /// fragment (the mean: one repetition over the fragment count)
+    /// earlier, in the order the streams were added; without it every
+    /// stream of one recording completes its fragments together.
     #[test]
-    fn stagger_spreads_live_streams_over_one_repetition() {
+    fn stagger_spreads_live_streams_over_one_fragment() {
         let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv"))
             .expect("testdata/sample.mkv");
         let data = Bytes::from(data);
@@ -1071,7 +1074,7 @@ mod tests {
             assert_eq!(due(&together, name), one, "{name} without stagger");
             assert_eq!(
                 due(&spread, name),
-                one - repetition * k / 4,
+                one - repetition * k / (4 * n),
                 "{name} staggered"
             );
         }

@@ -178,13 +178,18 @@ impl Timeline {
         self.sources.len()
     }
 
-    /// The timeline started `k / n` of a repetition earlier (live streams
-    /// only; see [`Options::stagger`](super::Options::stagger)): its
-    /// fragments complete at other instants than those of a stream with
-    /// `k = 0`, as an independent camera's would.
+    /// The timeline started `k / n` of a fragment (the recording's mean
+    /// fragment length) earlier (live streams only; see
+    /// [`Options::stagger`](super::Options::stagger)): its fragments
+    /// complete at other instants than those of a stream with `k = 0`, as
+    /// an independent camera's would. Not `k / n` of a repetition: with
+    /// fragments of one length that is a whole number of fragments when
+    /// `n` divides their count (5 fragments, 5 or 10 streams), and the
+    /// streams would complete their fragments together after all.
     pub fn staggered(mut self, k: u64, n: u64) -> Self {
-        if self.live && n > 0 && !self.recorded {
-            let shift = u128::from(self.loop_ms) * u128::from(k % n) / u128::from(n);
+        let fragments = self.sources.len() as u128;
+        if self.live && n > 0 && fragments > 0 && !self.recorded {
+            let shift = u128::from(self.loop_ms) * u128::from(k % n) / (u128::from(n) * fragments);
             self.t0_ms = self.t0_ms.saturating_sub(shift as u64);
             self.tip_ms = self
                 .sources
@@ -449,15 +454,17 @@ mod tests {
             )
             .staggered(k, 4)
         };
-        // One repetition is 4 s: the k-th of 4 streams runs k s earlier.
+        // Fragments are 2 s (the first ends at 12 s): the k-th of 4
+        // streams runs k/4 of 2 s earlier.
         let at: Vec<u64> = (0..4).map(|k| make(k).available_at(0)).collect();
         assert_eq!(
             at,
-            [12_000, 11_000, 10_000, 9_000].map(|t| t + INGEST_LATENCY_MS)
+            [12_000, 11_500, 11_000, 10_500].map(|t| t + INGEST_LATENCY_MS)
         );
         let t = make(3);
-        assert_eq!(t.fragment(0).producer_ms, 7_000);
-        assert_eq!(t.available(9_000 + INGEST_LATENCY_MS), 1);
+        assert_eq!(t.fragment(0).producer_ms, 8_500);
+        assert_eq!(t.available(10_500 + INGEST_LATENCY_MS), 1);
+        assert_eq!(t.available(10_499 + INGEST_LATENCY_MS), 0);
         // Each stream alone still runs on in order, its numbers unchanged.
         assert_eq!(t.fragment(5).number, make(0).fragment(5).number);
         for g in 1..20 {
@@ -467,6 +474,35 @@ mod tests {
         assert_eq!(make(4).available_at(0), make(0).available_at(0));
         let fixed = Timeline::new("x", vec![piece(0, 2000)], false, Some(10_000), 0);
         assert_eq!(fixed.staggered(1, 2).fragment(0).producer_ms, 10_000);
+    }
+
+    /// The instants at which a timeline's first `count` fragments complete.
+    fn completions(t: &Timeline, count: u64) -> std::collections::HashSet<u64> {
+        (0..count).map(|g| t.available_at(g)).collect()
+    }
+
+    /// A camera's recording is fragments of one length (a fixed GOP): the
+    /// soak's camera recording is 5 of 2 s. Whatever the number of streams,
+    /// no staggered stream may complete a fragment at an instant where the
+    /// first stream completes one (the purpose `Options::stagger` states),
+    /// also when the streams are as many as (or a multiple of) the
+    /// fragments, where k/n of a repetition is a whole number of fragments.
+    #[test]
+    fn staggered_streams_of_equal_fragments_never_complete_together() {
+        let camera = |k, n| {
+            let pieces = (0..5).map(|i| piece(i * 2000, (i + 1) * 2000)).collect();
+            Timeline::new("cam", pieces, true, Some(1_000_000), 0).staggered(k, n)
+        };
+        for n in [2, 3, 5, 10, 20] {
+            let first = completions(&camera(0, n), 50);
+            for k in 1..n {
+                let other = completions(&camera(k, n), 50);
+                assert!(
+                    first.is_disjoint(&other),
+                    "stream {k} of {n} completes fragments with stream 0"
+                );
+            }
+        }
     }
 
     #[test]
