@@ -244,7 +244,9 @@ pub struct Options {
     /// length: the recording's length over its fragment count) earlier, so
     /// streams of one recording do not all complete a fragment at the same
     /// instant (as independent cameras would not); with fragments of one
-    /// length, the streams' fragments complete evenly spread over it. Off (the default), every live
+    /// length, the streams' fragments complete evenly spread over it.
+    /// Where earlier would be before 1970 ([`base_time`](Self::base_time)
+    /// at the epoch), the stream starts one repetition minus that later. Off (the default), every live
     /// stream's first repetition ends at start-up, or all follow
     /// [`base_time`](Self::base_time) alike: the worst case for a consumer
     /// of many streams, whose fragments then all arrive at once.

@@ -182,15 +182,24 @@ impl Timeline {
     /// fragment length) earlier (live streams only; see
     /// [`Options::stagger`](super::Options::stagger)): its fragments
     /// complete at other instants than those of a stream with `k = 0`, as
-    /// an independent camera's would. Not `k / n` of a repetition: with
-    /// fragments of one length that is a whole number of fragments when
-    /// `n` divides their count (5 fragments, 5 or 10 streams), and the
-    /// streams would complete their fragments together after all.
+    /// an independent camera's would (where earlier would be before the
+    /// epoch: one repetition minus the shift later, the same instants
+    /// modulo a repetition). Not `k / n` of a repetition: with fragments
+    /// of one length that is a whole number of fragments when `n` divides
+    /// their count (5 fragments, 5 or 10 streams), and the streams would
+    /// complete their fragments together after all.
     pub fn staggered(mut self, k: u64, n: u64) -> Self {
         let fragments = self.sources.len() as u128;
         if self.live && n > 0 && fragments > 0 && !self.recorded {
             let shift = u128::from(self.loop_ms) * u128::from(k % n) / (u128::from(n) * fragments);
-            self.t0_ms = self.t0_ms.saturating_sub(shift as u64);
+            let shift = shift as u64;
+            // Before 1970 (a base time at the epoch): a whole repetition
+            // later instead, the same instants from there on (not every
+            // stream pinned at the epoch, completing fragments together).
+            self.t0_ms = match self.t0_ms.checked_sub(shift) {
+                Some(t0) => t0,
+                None => self.t0_ms + (self.loop_ms - shift),
+            };
             self.tip_ms = self
                 .sources
                 .last()
@@ -502,6 +511,31 @@ mod tests {
                     "stream {k} of {n} completes fragments with stream 0"
                 );
             }
+        }
+    }
+
+    /// With `base_time` at (or just after) the epoch, "k/n earlier" would
+    /// be before 1970: the streams must still be spread (a timeline that
+    /// repeats every loop is the same one a whole repetition later), not
+    /// all pinned at the epoch together.
+    #[test]
+    fn stagger_spreads_streams_whose_base_time_is_the_epoch() {
+        let make = |k| {
+            Timeline::new(
+                "cam",
+                vec![piece(0, 2000), piece(2000, 4000)],
+                true,
+                Some(0),
+                0,
+            )
+            .staggered(k, 4)
+        };
+        let first = completions(&make(0), 20);
+        for k in 1..4 {
+            assert!(
+                first.is_disjoint(&completions(&make(k), 20)),
+                "stream {k} of 4 completes fragments with stream 0"
+            );
         }
     }
 
