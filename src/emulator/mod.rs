@@ -246,7 +246,8 @@ pub struct Options {
     /// instant (as independent cameras would not); with fragments of one
     /// length, the streams' fragments complete evenly spread over it.
     /// Where earlier would be before 1970 ([`base_time`](Self::base_time)
-    /// at the epoch), the stream starts one repetition minus that later. Off (the default), every live
+    /// at the epoch), the stream starts one repetition minus that later
+    /// (if that is still before start-up). Off (the default), every live
     /// stream's first repetition ends at start-up, or all follow
     /// [`base_time`](Self::base_time) alike: the worst case for a consumer
     /// of many streams, whose fragments then all arrive at once.

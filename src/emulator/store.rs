@@ -95,6 +95,8 @@ pub(crate) struct Timeline {
     by_number: HashMap<FragmentNumber, u64>,
     /// The latest server timestamp of a static stream.
     tip_ms: u64,
+    /// The clock at start-up.
+    start_ms: u64,
 }
 
 impl Timeline {
@@ -165,6 +167,7 @@ impl Timeline {
             prefix: number_prefix(name),
             by_number,
             tip_ms,
+            start_ms: now_ms,
         }
     }
 
@@ -195,10 +198,14 @@ impl Timeline {
             let shift = shift as u64;
             // Before 1970 (a base time at the epoch): a whole repetition
             // later instead, the same instants from there on (not every
-            // stream pinned at the epoch, completing fragments together).
+            // stream pinned at the epoch, completing fragments together),
+            // unless that is after start-up (a recording longer than the
+            // time since 1970): its fragments would not come for years.
+            let later = self.t0_ms + (self.loop_ms - shift);
             self.t0_ms = match self.t0_ms.checked_sub(shift) {
                 Some(t0) => t0,
-                None => self.t0_ms + (self.loop_ms - shift),
+                None if later <= self.start_ms => later,
+                None => 0,
             };
             self.tip_ms = self
                 .sources
@@ -526,7 +533,7 @@ mod tests {
                 vec![piece(0, 2000), piece(2000, 4000)],
                 true,
                 Some(0),
-                0,
+                1_700_000_000_000,
             )
             .staggered(k, 4)
         };
@@ -537,6 +544,28 @@ mod tests {
                 "stream {k} of 4 completes fragments with stream 0"
             );
         }
+    }
+
+    /// A recording whose timecodes jump by more than the time since 1970
+    /// (a hostile file: a repetition of ~73 million years) starts at the
+    /// epoch, so its first fragment is available at start-up. Stagger
+    /// moves streams earlier: no staggered stream may have less at
+    /// start-up than the first (none may start in the far future).
+    #[test]
+    fn stagger_of_a_recording_longer_than_the_epoch_keeps_its_fragments() {
+        let now = 1_700_000_000_000;
+        let make = |k| {
+            Timeline::new(
+                "cam",
+                vec![piece(0, 2000), piece(1 << 61, (1 << 61) + 2000)],
+                true,
+                None,
+                now,
+            )
+            .staggered(k, 2)
+        };
+        assert_eq!(make(0).available(now), 1);
+        assert_eq!(make(1).available(now), 1);
     }
 
     #[test]
