@@ -28,7 +28,9 @@
 //! `soak: sessions N fragments F lost L duplicated D peak_rss_mb R cpu_s C`
 //! (F fragments received by all sessions, R the client process's peak
 //! resident memory (VmHWM), C its user + system CPU seconds). Exit 0 only
-//! when L and D are 0 (and nothing came out of order).
+//! when L and D are 0, nothing came out of order, and no session ended in
+//! an error (a stream that gave up, or a ListFragments call that failed:
+//! the session could not be checked).
 //!
 //! Before it, on stderr: `soak client: ...` (bytes, Mbit/s, CPU-s per
 //! Gbit), the chunk delay `soak-latency: chunks K p50_ms X p99_ms Y max_ms
@@ -579,7 +581,7 @@ async fn run(a: &Args) -> i32 {
         a.sessions,
         peak_rss_mb("self")
     );
-    soak_check::exit_code(fragments, lost, duplicated, disorder)
+    soak_check::exit_code(fragments, lost, duplicated, disorder, errors.len())
 }
 
 /// `chunks K p50_ms X p99_ms Y max_ms Z` of the delays whose arrival time

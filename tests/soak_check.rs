@@ -21,7 +21,7 @@ fn clean(received: usize) -> Check {
 fn every_fragment_once_in_order_is_clean() {
     assert_eq!(check(&["10", "11", "12"], &LISTED), clean(3));
     assert_eq!(check(&LISTED, &LISTED), clean(5));
-    assert_eq!(exit_code(5, 0, 0, 0), 0);
+    assert_eq!(exit_code(5, 0, 0, 0, 0), 0);
 }
 
 #[test]
@@ -33,7 +33,7 @@ fn a_lost_fragment_is_counted_and_fails_the_run() {
     assert_eq!(check(&["11", "12"], &LISTED).lost, 1);
     // A session that got nothing lost the first listed fragment.
     assert_eq!(check(&[], &LISTED).lost, 1);
-    assert_eq!(exit_code(3, c.lost, c.duplicated, 0), 1);
+    assert_eq!(exit_code(3, c.lost, c.duplicated, 0, 0), 1);
 }
 
 #[test]
@@ -59,7 +59,7 @@ fn a_duplicated_fragment_is_counted_and_fails_the_run() {
     let c = check(&["10", "11", "11", "12", "12", "12"], &LISTED);
     assert_eq!((c.received, c.lost, c.duplicated), (6, 0, 3));
     assert!(!c.out_of_order);
-    assert_eq!(exit_code(6, c.lost, c.duplicated, 0), 1);
+    assert_eq!(exit_code(6, c.lost, c.duplicated, 0, 0), 1);
 }
 
 #[test]
@@ -69,12 +69,20 @@ fn a_fragment_out_of_order_or_not_listed_fails_the_run() {
     assert!(c.out_of_order);
     let c = check(&["10", "99", "11"], &LISTED);
     assert!(c.out_of_order);
-    assert_eq!(exit_code(3, 0, 0, 1), 1);
+    assert_eq!(exit_code(3, 0, 0, 1, 0), 1);
 }
 
 #[test]
 fn a_run_that_received_nothing_fails() {
-    assert_eq!(exit_code(0, 0, 0, 0), 1);
+    assert_eq!(exit_code(0, 0, 0, 0, 0), 1);
+}
+
+#[test]
+fn a_session_that_ended_in_an_error_fails_the_run() {
+    // Its fragments may all have been checked clean (or, when its
+    // ListFragments failed, not checked at all): the run still fails.
+    assert_eq!(exit_code(100, 0, 0, 0, 1), 1);
+    assert_eq!(exit_code(100, 0, 0, 0, 0), 0);
 }
 
 #[test]

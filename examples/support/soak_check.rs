@@ -55,10 +55,18 @@ pub fn check_since_first(got: &[&str], listed: &[&str]) -> Check {
     check(got, &listed[from..])
 }
 
-/// The soak's exit status: 0 only when fragments came and none was lost,
-/// duplicated or out of order.
-pub fn exit_code(fragments: usize, lost: usize, duplicated: usize, disordered: usize) -> i32 {
-    i32::from(fragments == 0 || lost > 0 || duplicated > 0 || disordered > 0)
+/// The soak's exit status: 0 only when fragments came, none was lost,
+/// duplicated or out of order, and no session ended in an error (a
+/// GetMedia stream that gave up, or a ListFragments call that failed, so
+/// that its session could not be checked).
+pub fn exit_code(
+    fragments: usize,
+    lost: usize,
+    duplicated: usize,
+    disordered: usize,
+    errors: usize,
+) -> i32 {
+    i32::from(fragments == 0 || lost > 0 || duplicated > 0 || disordered > 0 || errors > 0)
 }
 
 /// The `q`-quantile (0..=1) of sorted values, nearest rank.
