@@ -65,6 +65,11 @@ pub struct Args {
     /// Producer timestamp (epoch seconds) of the first generated fragment.
     #[arg(long, value_name = "EPOCH_SECS", value_parser = secs)]
     base_time: Option<Duration>,
+    /// Live mode: spread the streams over one fragment (the k-th of n
+    /// streams starts k/n of a fragment earlier) instead of completing
+    /// every stream's fragments at the same instants.
+    #[arg(long, requires = "live")]
+    stagger: bool,
     /// GetMedia / GetMediaForFragmentList calls per second per stream
     /// before ClientLimitExceededException; 0 for no limit.
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -163,6 +168,7 @@ pub fn run(args: Args) -> ExitCode {
     options.live = args.live;
     options.speed = args.speed;
     options.base_time = args.base_time.map(|d| UNIX_EPOCH + d);
+    options.stagger = args.stagger;
     options.calls_per_second = (args.calls_per_second > 0).then_some(args.calls_per_second);
     options.max_get_media_sessions =
         (args.max_get_media_sessions > 0).then_some(args.max_get_media_sessions);

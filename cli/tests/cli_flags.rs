@@ -956,6 +956,74 @@ fn serve_live_speed_and_base_time() {
     );
 }
 
+/// `--stagger`: the second of two live streams of one recording starts
+/// half a fragment (the recording's mean) earlier; without it both list
+/// the same timestamps. The shift is worked out from the listing of the
+/// first stream (its span over its fragment count), not from the code.
+#[test]
+fn serve_stagger() {
+    let sample = testdata_path("sample.mkv");
+    let two = [format!("a={sample}"), format!("b={sample}")];
+    // The producer timestamps (ms) and lengths of a stream's fragments,
+    // in time order.
+    let listed = |serve: &Serve, stream: &str| -> Vec<(u64, u64)> {
+        let lines = json_lines(&run(&mut serve.cmd(&[
+            "list-fragments",
+            "--stream",
+            stream,
+            "--json",
+        ])));
+        let mut out: Vec<(u64, u64)> = lines
+            .iter()
+            .map(|l| {
+                let ts = l["ProducerTimestamp"].as_str().unwrap();
+                let (s, ms) = ts.split_once('.').unwrap();
+                let at = s.parse::<u64>().unwrap() * 1000 + ms.parse::<u64>().unwrap();
+                (at, l["FragmentLengthInMilliseconds"].as_u64().unwrap())
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let args = |stagger: bool| {
+        // A clock a thousand times slower than real time: no fragment
+        // completes while the test lists them.
+        let mut a = vec![
+            "--stream", &two[0], "--stream", &two[1], "--live", "--speed", "0.001",
+        ];
+        if stagger {
+            a.push("--stagger");
+        }
+        a
+    };
+    let together = Serve::start(&args(false));
+    let (a, b) = (listed(&together, "a"), listed(&together, "b"));
+    assert!(a.len() >= 2, "{a:?}");
+    assert_eq!(a[0].0, b[0].0, "without --stagger");
+    drop(together);
+
+    let spread = Serve::start(&args(true));
+    let (a, b) = (listed(&spread, "a"), listed(&spread, "b"));
+    // One repetition of the recording is what the first stream lists
+    // (its fragments up to start-up; the next completes a fragment's
+    // length later, which the slow clock puts minutes away).
+    let (first, last) = (a[0], a[a.len() - 1]);
+    let repetition = last.0 + last.1 - first.0;
+    let shift = repetition / (2 * a.len() as u64);
+    assert!(shift > 0);
+    // b is a moved, fragment by fragment: same lengths, each `shift`
+    // earlier.
+    assert!(b.len() >= a.len(), "a {a:?}\nb {b:?}");
+    for (fa, fb) in a.iter().zip(&b) {
+        assert_eq!((fb.0 + shift, fb.1), *fa, "a {a:?}\nb {b:?}");
+    }
+
+    // Static streams cannot be staggered: clap says so and exits 2.
+    let out = run(aws_bin().args(["serve", "--stream", &two[0], "--stagger"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--live"));
+}
+
 /// `--calls-per-second` and `--max-get-media-sessions` (0: no limit).
 #[test]
 fn serve_limits() {
