@@ -149,9 +149,7 @@ struct Args {
     recording: Option<PathBuf>,
     camera_mbit: Option<u32>,
     speed: f64,
-    frames: bool,
-    /// `--start now`: StartSelector NOW instead of EARLIEST.
-    now: bool,
+    mode: Mode,
     stagger: bool,
     serve: bool,
 }
@@ -170,8 +168,10 @@ fn args() -> Args {
         recording: None,
         camera_mbit: None,
         speed: 1.0,
-        frames: false,
-        now: false,
+        mode: Mode {
+            frames: false,
+            now: false,
+        },
         stagger: false,
         serve: false,
     };
@@ -184,9 +184,9 @@ fn args() -> Args {
             "--recording" => a.recording = Some(value().into()),
             "--camera-mbit" => a.camera_mbit = Some(value().parse().unwrap_or_else(|_| usage())),
             "--speed" => a.speed = value().parse().unwrap_or_else(|_| usage()),
-            "--frames" => a.frames = true,
+            "--frames" => a.mode.frames = true,
             "--start" => {
-                a.now = match value().as_str() {
+                a.mode.now = match value().as_str() {
                     "now" => true,
                     "earliest" => false,
                     _ => usage(),
@@ -381,8 +381,8 @@ async fn take_until<T>(
     }
 }
 
-/// How the sessions read: the frame-level stream or chunks, from NOW or
-/// EARLIEST.
+/// How the sessions read: the frame-level stream (`--frames`) or chunks,
+/// from NOW (`--start now`) or EARLIEST.
 #[derive(Clone, Copy)]
 struct Mode {
     frames: bool,
@@ -500,13 +500,9 @@ async fn run(a: &Args) -> i32 {
     let started = Instant::now();
     let t0 = now_ms();
     let until = started + Duration::from_secs(a.seconds);
-    let mode = Mode {
-        frames: a.frames,
-        now: a.now,
-    };
     let sampler = tokio::spawn(sample(child_pid, until));
     let tasks: Vec<_> = (0..a.sessions)
-        .map(|i| tokio::spawn(session(client.clone(), i, t0, until, mode)))
+        .map(|i| tokio::spawn(session(client.clone(), i, t0, until, a.mode)))
         .collect();
     let (mut fragments, mut lost, mut duplicated, mut disorder, mut bytes) = (0, 0, 0, 0, 0u64);
     let mut errors = Vec::new();

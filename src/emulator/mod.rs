@@ -658,7 +658,7 @@ impl EmulatorBuilder {
             let dropped = split.incomplete;
             let mut timeline = Timeline::new(&name, split.pieces, options.live, base_ms, now_ms);
             if options.stagger {
-                timeline = timeline.staggered(k, count);
+                timeline = timeline.staggered(k, count, now_ms);
             }
             let arn = format!(
                 "arn:aws:kinesisvideo:{}:{ACCOUNT_ID}:stream/{name}/{}",

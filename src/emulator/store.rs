@@ -95,8 +95,6 @@ pub(crate) struct Timeline {
     by_number: HashMap<FragmentNumber, u64>,
     /// The latest server timestamp of a static stream.
     tip_ms: u64,
-    /// The clock at start-up.
-    start_ms: u64,
 }
 
 impl Timeline {
@@ -167,7 +165,6 @@ impl Timeline {
             prefix: number_prefix(name),
             by_number,
             tip_ms,
-            start_ms: now_ms,
         }
     }
 
@@ -190,27 +187,28 @@ impl Timeline {
     /// modulo a repetition). Not `k / n` of a repetition: with fragments
     /// of one length that is a whole number of fragments when `n` divides
     /// their count (5 fragments, 5 or 10 streams), and the streams would
-    /// complete their fragments together after all.
-    pub fn staggered(mut self, k: u64, n: u64) -> Self {
+    /// complete their fragments together after all. `now_ms`: the clock at
+    /// start-up, as given to [`new`](Self::new).
+    pub fn staggered(mut self, k: u64, n: u64, now_ms: u64) -> Self {
         let fragments = self.sources.len() as u128;
-        if self.live && n > 0 && fragments > 0 && !self.recorded {
-            let shift = u128::from(self.loop_ms) * u128::from(k % n) / (u128::from(n) * fragments);
-            let shift = shift as u64;
-            // Before 1970 (a base time at the epoch): a whole repetition
-            // later instead, the same instants from there on (not every
-            // stream pinned at the epoch, completing fragments together),
-            // unless that is after start-up (a recording longer than the
-            // time since 1970): its fragments would not come for years.
-            let later = self.t0_ms + (self.loop_ms - shift);
+        if self.live && n > 0 && fragments > 0 {
+            // Below one repetition (`k % n < n`), so it fits a u64.
+            let shift =
+                (u128::from(self.loop_ms) * u128::from(k % n) / (u128::from(n) * fragments)) as u64;
             self.t0_ms = match self.t0_ms.checked_sub(shift) {
                 Some(t0) => t0,
-                None if later <= self.start_ms => later,
-                None => 0,
+                // Before 1970 (a base time at the epoch): a whole
+                // repetition later instead, the same instants from there
+                // on (not every stream pinned at the epoch, completing
+                // fragments together; t0 < shift <= loop, so no overflow),
+                // unless that is after start-up (a recording longer than
+                // the time since 1970): its fragments would not come for
+                // years.
+                None => Some(self.t0_ms + (self.loop_ms - shift))
+                    .filter(|&later| later <= now_ms)
+                    .unwrap_or(0),
             };
-            self.tip_ms = self
-                .sources
-                .last()
-                .map_or(self.t0_ms, |s| self.t0_ms + s.rel_ms + INGEST_LATENCY_MS);
+            // `tip_ms` is a static stream's: a live one's tip is the clock.
         }
         self
     }
@@ -458,18 +456,16 @@ mod tests {
         }
     }
 
+    /// The k-th of 4 live streams of two 2 s fragments, from `base_ms`,
+    /// started at `now_ms`, staggered.
+    fn fourth(k: u64, base_ms: u64, now_ms: u64) -> Timeline {
+        let pieces = vec![piece(0, 2000), piece(2000, 4000)];
+        Timeline::new("cam", pieces, true, Some(base_ms), now_ms).staggered(k, 4, now_ms)
+    }
+
     #[test]
     fn staggered_streams_complete_their_fragments_at_other_instants() {
-        let make = |k| {
-            Timeline::new(
-                "cam",
-                vec![piece(0, 2000), piece(2000, 4000)],
-                true,
-                Some(10_000),
-                0,
-            )
-            .staggered(k, 4)
-        };
+        let make = |k| fourth(k, 10_000, 0);
         // Fragments are 2 s (the first ends at 12 s): the k-th of 4
         // streams runs k/4 of 2 s earlier.
         let at: Vec<u64> = (0..4).map(|k| make(k).available_at(0)).collect();
@@ -489,7 +485,7 @@ mod tests {
         // k = n is k = 0; a static timeline is not moved.
         assert_eq!(make(4).available_at(0), make(0).available_at(0));
         let fixed = Timeline::new("x", vec![piece(0, 2000)], false, Some(10_000), 0);
-        assert_eq!(fixed.staggered(1, 2).fragment(0).producer_ms, 10_000);
+        assert_eq!(fixed.staggered(1, 2, 0).fragment(0).producer_ms, 10_000);
     }
 
     /// The instants at which a timeline's first `count` fragments complete.
@@ -507,7 +503,7 @@ mod tests {
     fn staggered_streams_of_equal_fragments_never_complete_together() {
         let camera = |k, n| {
             let pieces = (0..5).map(|i| piece(i * 2000, (i + 1) * 2000)).collect();
-            Timeline::new("cam", pieces, true, Some(1_000_000), 0).staggered(k, n)
+            Timeline::new("cam", pieces, true, Some(1_000_000), 0).staggered(k, n, 0)
         };
         for n in [2, 3, 5, 10, 20] {
             let first = completions(&camera(0, n), 50);
@@ -527,16 +523,7 @@ mod tests {
     /// all pinned at the epoch together.
     #[test]
     fn stagger_spreads_streams_whose_base_time_is_the_epoch() {
-        let make = |k| {
-            Timeline::new(
-                "cam",
-                vec![piece(0, 2000), piece(2000, 4000)],
-                true,
-                Some(0),
-                1_700_000_000_000,
-            )
-            .staggered(k, 4)
-        };
+        let make = |k| fourth(k, 0, 1_700_000_000_000);
         let first = completions(&make(0), 20);
         for k in 1..4 {
             assert!(
@@ -562,7 +549,7 @@ mod tests {
                 None,
                 now,
             )
-            .staggered(k, 2)
+            .staggered(k, 2, now)
         };
         assert_eq!(make(0).available(now), 1);
         assert_eq!(make(1).available(now), 1);
