@@ -12,6 +12,7 @@
 mod boundary;
 mod fast;
 mod frames;
+mod memo;
 mod resync;
 
 use std::collections::VecDeque;
@@ -33,6 +34,7 @@ use crate::matroska::Track;
 use crate::text::TextArena;
 use fast::{Batch, Fast};
 use frames::FrameRec;
+use memo::HeadMemo;
 use resync::{damage, Damage};
 
 /// How much of a chunk the engine keeps.
@@ -158,6 +160,13 @@ pub(crate) struct Engine {
     /// Room made past what is awaited for the read that completes it (see
     /// [`fast::ROOM_FOR_A_READ`]).
     read_room: u64,
+    /// The last chunk's head up to the end of its Tracks, and the state
+    /// reached there (see [`memo`]).
+    memo: HeadMemo,
+    /// How many chunks began from the memo (for the tests that compare
+    /// it with the general path: they must see it used).
+    #[cfg(test)]
+    pub(super) memo_replays: u64,
 }
 
 type Step = Result<Progress, Damage>;
@@ -198,6 +207,9 @@ impl Engine {
             recent: [0; boundary::RECENT],
             recent_at: 0,
             read_room: fast::ROOM_FOR_A_READ,
+            memo: HeadMemo::default(),
+            #[cfg(test)]
+            memo_replays: 0,
         }
     }
 
@@ -852,6 +864,7 @@ impl Engine {
                 }
             }
             ids::CLUSTER => chunk.cluster_timecode = None,
+            ids::TRACKS if open.end == Some(self.pos) => self.remember_head(buf),
             _ => {}
         }
     }

@@ -83,6 +83,7 @@ impl Engine {
             // of its bytes, which would keep its allocation from reuse.)
             self.make_room(buf, start);
         }
+        self.replay_head(buf);
         Ok(Progress::Continue)
     }
 

@@ -1550,3 +1550,124 @@ fn attack_batches_at_odd_offsets_agree_with_the_general_path() {
     }
     assert_none_differ(&failures);
 }
+
+/// Chunks that begin with the same bytes up to the end of their Tracks,
+/// as a producer's do, then differ: the head memo (`engine/memo.rs`)
+/// against the general path. The head is drawn once a stream (Info,
+/// Voids and unknown elements, Tracks of every form, CodecPrivates,
+/// sometimes a Tags before the Tracks, which the memo must not take);
+/// each chunk then has its own tags and Clusters; some chunks get
+/// another head, some bytes are flipped (in a head too: the memo must
+/// not match), some streams cut, with low limits and pieces from 1 byte
+/// to 64 KiB. The memo must be used on a good part of the streams, or
+/// the comparison proves nothing.
+#[test]
+fn repeated_heads_agree_with_the_general_path() {
+    fn shared_head(r: &mut Rng) -> Vec<u8> {
+        let mut seg = Vec::new();
+        if r.chance(70) {
+            seg.extend(info([1, 1_000_000, 7][r.below(3) as usize]));
+        }
+        if r.chance(20) {
+            seg.extend(el(VOID, &[0; 2]));
+        }
+        // Before the Tracks, what the memo must not skip: tags, and a
+        // Cluster (empty or not) that starts the chunk's frames.
+        match r.below(10) {
+            0 => seg.extend(tags_w(&[("A", "b")], 1)),
+            1 => seg.extend(el(CLUSTER, &uint(TIMECODE, 5))),
+            2 => seg.extend(el(CLUSTER, &cluster(5, &[0])[12..])),
+            _ => {}
+        }
+        for _ in 0..1 + r.below(2) {
+            let body: Vec<u8> = if r.chance(50) {
+                // A camera's: clean, with a CodecPrivate.
+                let private = &[9; 40][..r.below(41) as usize];
+                [
+                    video_track(1, "V_MPEG4/ISO/AVC", private, 1280, 720),
+                    audio_track(2, "A_AAC", 48000.0, 2),
+                ]
+                .concat()
+            } else {
+                (0..1 + r.below(3)).flat_map(|_| head_track(r)).collect()
+            };
+            seg.extend(master(
+                r,
+                TRACKS,
+                body,
+                &[Form::Exact, Form::Exact, Form::Exact, Form::Unknown],
+            ));
+        }
+        seg
+    }
+    let n = streams_to_run(2000);
+    let replays = std::cell::Cell::new(0u64);
+    let used = std::cell::Cell::new(0u64);
+    let (_, errors, failures) = differential(n, |r| {
+        let mut head = shared_head(r);
+        let segment_unknown = r.chance(80);
+        let mut input = Vec::new();
+        for k in 0..2 + r.below(4) {
+            if r.chance(10) {
+                head = shared_head(r);
+            }
+            let mut tail = Vec::new();
+            let number = format!("{:020}", 1000 + k);
+            tail.extend(tags_w(
+                &[
+                    ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number.as_str()),
+                    ("AWS_KINESISVIDEO_SERVER_TIMESTAMP", "1549484021.735"),
+                ],
+                1,
+            ));
+            tail.extend(cluster(k * 2000, &[0, 33, 66]));
+            let segment = if segment_unknown {
+                [open_unknown(SEGMENT, 8), head.clone(), tail].concat()
+            } else {
+                sized(r, SEGMENT, &[head.clone(), tail].concat())
+            };
+            input.extend([ebml_header(), segment].concat());
+        }
+        if r.chance(20) {
+            for _ in 0..1 + r.below(3) {
+                let i = r.below(input.len() as u64) as usize;
+                input[i] = r.below(256) as u8;
+            }
+        }
+        if r.chance(10) {
+            input.truncate(r.below(input.len() as u64) as usize);
+        }
+        let mut l = limits(r);
+        if r.chance(10) {
+            l.max_tracks = r.below(3) as usize;
+        }
+        let sizes = match r.below(4) {
+            0 => vec![1],
+            1 => vec![1460],
+            2 => vec![65536],
+            _ => piece_sizes(r, 5, [1, 10, 60, 1460]),
+        };
+        let mut d = ChunkDecoder::with_limits(l);
+        let mut general = ChunkDecoder::general_path_only(l);
+        let mut buf = BytesMut::from(&input[..]);
+        while let Ok(Some(_)) | Err(_) = d.decode_eof(&mut buf) {}
+        let mut buf = BytesMut::from(&input[..]);
+        while let Ok(Some(_)) | Err(_) = general.decode_eof(&mut buf) {}
+        assert_eq!(general.engine.memo_replays, 0, "the general path replayed");
+        replays.set(replays.get() + d.engine.memo_replays);
+        used.set(used.get() + u64::from(d.engine.memo_replays > 0));
+        (input, l, sizes)
+    });
+    eprintln!(
+        "{n} streams: {errors} errors in the reference; the memo replayed {} heads, in {} streams",
+        replays.get(),
+        used.get()
+    );
+    assert!(
+        used.get() > n / 4,
+        "the memo was used in {} of {n} streams",
+        used.get()
+    );
+    assert!(errors > 0);
+    assert_none_differ(&failures);
+}

@@ -1,0 +1,135 @@
+//! The head memo: a stream's chunks nearly always begin with the same
+//! bytes. A KVS producer writes the same EBML header, Segment header,
+//! Info and Tracks into every fragment; only the tags after them (the
+//! fragment number, the timestamps) and the Clusters differ. The engine
+//! remembers the bytes of the last chunk's head from its EBML header to
+//! the end of its Tracks, and the state it had reached there (the open
+//! Segment, the TimecodeScale, the tracks, where their CodecPrivates
+//! are); a chunk that begins with the same bytes starts from that state
+//! instead of walking some twenty elements again.
+//!
+//! The same bytes walked from the same state give the same result, and
+//! that is all the memo relies on. A chunk's state at its EBML header is
+//! always the same (`begin_chunk`: no tracks, the default scale), and
+//! what the walk up to the end of Tracks reads depends only on those
+//! bytes' offsets from the chunk's start (the chunk limit counts from
+//! it), on the limits and on the mode, none of which change. So the memo
+//! is taken only where nothing but the Segment is open and nothing was
+//! read that the state kept here leaves out (no tag, no Cluster), and it
+//! is replayed only at an EBML header that the header check accepted,
+//! when the remembered bytes, EBML header first, are all in the buffer.
+//! (A chunk that continues a Segment after a CONTINUATION_TOKEN begins
+//! with the carried tracks, but at an element inside the Segment, never
+//! at an EBML header: a memo taken from one never matches.) Damage ends
+//! a chunk, so a head that reached the end of its Tracks was read
+//! without any. The memo is off with the other fast paths
+//! (`general_path_only`), so that `decoder/tests/fast_paths.rs` compares
+//! the two.
+
+use bytes::BytesMut;
+
+use super::Engine;
+use crate::matroska::walk::Open;
+use crate::matroska::Track;
+
+/// The most head bytes remembered: a camera's head (EBML header to the
+/// end of Tracks, CodecPrivates included) is a few hundred bytes; a
+/// larger one is walked each time rather than kept.
+pub(super) const MAX_MEMO: usize = 4096;
+
+/// A chunk's head up to the end of its Tracks, and the state the walk
+/// had reached there, its offsets counted from the chunk's start.
+#[derive(Debug, Default)]
+pub(super) struct HeadMemo {
+    /// The bytes, from the EBML header on.
+    bytes: Vec<u8>,
+    /// The Segment, open (its `end` and `bound` from the chunk's start).
+    segment: Option<Open>,
+    timecode_scale: u64,
+    tracks: Vec<Track>,
+    /// As [`Engine::privates`], from the chunk's start.
+    privates: Vec<(usize, u64, u64)>,
+}
+
+impl Engine {
+    /// At a chunk's start (its EBML header accepted, `begin_chunk` done):
+    /// when the remembered head is in the buffer here, byte for byte,
+    /// takes up its state and goes on from its end; else nothing.
+    pub(super) fn replay_head(&mut self, buf: &BytesMut) {
+        let Some(chunk) = self.chunk.as_mut() else {
+            return;
+        };
+        let memo = &self.memo;
+        // (Only the fast paths take a memo: `remember_head`.)
+        let Some(segment) = memo.segment else {
+            return;
+        };
+        let offset = chunk.info.offset;
+        let at = (offset - self.base) as usize;
+        if buf.get(at..at + memo.bytes.len()) != Some(&memo.bytes[..]) {
+            return;
+        }
+        let shift = |v: Option<u64>| v.map(|v| v + offset);
+        self.stack.push(Open {
+            end: shift(segment.end),
+            bound: shift(segment.bound),
+            ..segment
+        });
+        chunk.info.timecode_scale = memo.timecode_scale;
+        chunk.info.tracks.extend_from_slice(&memo.tracks);
+        let privates = memo.privates.iter();
+        self.privates
+            .extend(privates.map(|&(i, s, e)| (i, s + offset, e + offset)));
+        self.pos = offset + memo.bytes.len() as u64;
+        self.header_at = None;
+        self.wait = None;
+        #[cfg(test)]
+        {
+            self.memo_replays += 1;
+        }
+    }
+
+    /// A Tracks element of known size just ended at `pos`: remembers the
+    /// head up to here, when the state is one [`replay_head`] can restore
+    /// (see the module doc) and differs from what is remembered.
+    ///
+    /// [`replay_head`]: Self::replay_head
+    pub(super) fn remember_head(&mut self, buf: &BytesMut) {
+        let Some(chunk) = self.chunk.as_ref() else {
+            return;
+        };
+        let offset = chunk.info.offset;
+        // (Only the Segment is open, so no track, CodecPrivate or SimpleTag
+        // is half read; no Cluster began, so no frame, timecode or token
+        // was read, and the buffer still holds the chunk from its start.)
+        let [segment] = self.stack[..] else {
+            return;
+        };
+        let clean = self.fast
+            && !chunk.started
+            && chunk.info.tags.is_empty()
+            && self.pos - offset <= MAX_MEMO as u64;
+        if !clean {
+            return;
+        }
+        let bytes = &buf[(offset - self.base) as usize..(self.pos - self.base) as usize];
+        let memo = &mut self.memo;
+        if memo.bytes == bytes {
+            return;
+        }
+        let back = |v: Option<u64>| v.map(|v| v - offset);
+        memo.segment = Some(Open {
+            end: back(segment.end),
+            bound: back(segment.bound),
+            ..segment
+        });
+        memo.bytes.clear();
+        memo.bytes.extend_from_slice(bytes);
+        memo.timecode_scale = chunk.info.timecode_scale;
+        memo.tracks.clone_from(&chunk.info.tracks);
+        memo.privates.clear();
+        let privates = self.privates.iter();
+        memo.privates
+            .extend(privates.map(|&(i, s, e)| (i, s - offset, e - offset)));
+    }
+}
