@@ -2058,3 +2058,63 @@ fn attack_memo_codec_private_views_point_into_their_own_chunk() {
     assert_eq!(starts, 4);
     assert_eq!(e.engine.memo_replays, 3);
 }
+
+/// Random heads of every form (`head_chunk`: Tracks exact, unknown or
+/// wrong, TrackEntries of unknown size, Tags with half SimpleTags, Voids,
+/// CRC-32s, unknown elements; Segments exact, wrong or unknown) repeated
+/// byte for byte, between them garbage, another chunk, a chunk whose
+/// Segment goes on after a CONTINUATION_TOKEN; a byte flipped in one copy;
+/// cuts; low limits; pieces from 1 byte.
+#[test]
+fn attack_memo_random_heads_repeated() {
+    let n = streams_to_run(3000);
+    let used = std::cell::Cell::new(0u64);
+    let (_, _, failures) = differential(n, |r| {
+        let c = head_chunk(r);
+        let mut input = Vec::new();
+        for _ in 0..2 + r.below(4) {
+            match r.below(12) {
+                0 => input.extend(vec![0x1A; 1 + r.below(6) as usize]),
+                1 => input.extend(head_chunk(r)),
+                2 => {
+                    let mut seg = vec![];
+                    seg.extend(cluster(1, &[0]));
+                    seg.extend(tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "9")], 1));
+                    input.extend([ebml_header(), open_unknown(SEGMENT, 8), seg].concat());
+                    // The Segment goes on with the repeated chunk's body.
+                    input.extend(&c[ebml_header().len()..]);
+                }
+                3 => {
+                    let mut m = c.clone();
+                    let i = r.below(m.len() as u64) as usize;
+                    m[i] ^= 1 << r.below(8);
+                    input.extend(m);
+                }
+                4 => input.extend(&c[..r.below(c.len() as u64) as usize]),
+                _ => {}
+            }
+            input.extend(&c);
+        }
+        if r.chance(15) {
+            input.truncate(r.below(input.len() as u64 + 1) as usize);
+        }
+        let l = limits(r);
+        let sizes = match r.below(4) {
+            0 => vec![1],
+            1 => vec![1460],
+            2 => vec![65536],
+            _ => piece_sizes(r, 5, [1, 10, 60, 1460]),
+        };
+        let (replays, _) = memo_replays(&input, l, &[1 << 20]);
+        used.set(used.get() + u64::from(replays > 0));
+        (input, l, sizes)
+    });
+    eprintln!("{n} streams, the memo replayed in {}", used.get());
+    // (head_chunk makes a clean head in about one stream in ten.)
+    assert!(
+        used.get() > n / 20,
+        "the memo was used in {} of {n} streams",
+        used.get()
+    );
+    assert_none_differ(&failures);
+}
