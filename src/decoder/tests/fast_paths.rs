@@ -2118,3 +2118,55 @@ fn attack_memo_random_heads_repeated() {
     );
     assert_none_differ(&failures);
 }
+
+/// Heads around the memo's 4 KiB bound (taken up to 4096 bytes, not past),
+/// empty CodecPrivates, and two heads alternating (the memo changes at
+/// every chunk) or in runs.
+#[test]
+fn attack_memo_size_bound_and_alternating_heads() {
+    let base_len = ebml_header().len() + 8 + 4 + attack_head_body(&[]).len();
+    let mut failures = Vec::new();
+    for target in [4094usize, 4095, 4096, 4097, 4098] {
+        // A CodecPrivate of p bytes adds p plus its header (2-byte ID, size
+        // of 2 bytes past 126) and grows the TrackEntry's and the Tracks'
+        // size fields: search the p that makes the head `target` long.
+        let Some((p, body)) = (3000..4096).find_map(|p| {
+            let body = attack_head_body(&vec![3; p]);
+            (ebml_header().len() + 8 + 4 + body.len() == target).then_some((p, body))
+        }) else {
+            panic!("no head of {target} bytes");
+        };
+        let input: Vec<u8> = (0..3).flat_map(|k| attack_kvs_chunk(&body, k)).collect();
+        attack_compare(
+            &format!("head {target} (private {p})"),
+            &input,
+            Limits::default(),
+            &mut failures,
+        );
+        let (c, e) = memo_replays(&input, Limits::default(), &[1 << 20]);
+        let expect = if target <= 4096 { 2 } else { 0 };
+        assert_eq!((c, e), (expect, expect), "head of {target} bytes");
+    }
+    assert!(base_len < 4094);
+    let a = attack_head_body(&[]);
+    let b = attack_head_body(&[1]);
+    let e0 = concat(&[
+        info(1_000_000),
+        el(TRACKS, &video_track(1, "V", &el(CODEC_PRIVATE, &[]), 1, 1)),
+    ]);
+    for order in [&[0, 1, 0, 1, 0][..], &[0, 0, 1, 1, 0, 0], &[2, 2, 0, 2]] {
+        let heads = [&a, &b, &e0];
+        let input: Vec<u8> = order
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &h)| attack_kvs_chunk(heads[h], k as u64))
+            .collect();
+        attack_compare(
+            &format!("order {order:?}"),
+            &input,
+            Limits::default(),
+            &mut failures,
+        );
+    }
+    assert_none_differ(&failures);
+}
