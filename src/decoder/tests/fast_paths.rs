@@ -2170,3 +2170,61 @@ fn attack_memo_size_bound_and_alternating_heads() {
     }
     assert_none_differ(&failures);
 }
+
+/// A head whose CodecPrivate holds a whole chunk (the EBML magic inside a
+/// chunk): damage before it makes the resync find the inner header, whose
+/// head is remembered and then met again, inside and outside CodecPrivates;
+/// top-level Voids before the headers.
+#[test]
+fn attack_memo_heads_nested_in_codec_privates() {
+    let inner = attack_kvs_chunk(&attack_head_body(&[5; 8]), 7);
+    let outer_body = attack_head_body(&inner);
+    let outer = attack_kvs_chunk(&outer_body, 1);
+    let mut damaged = outer.clone();
+    // Damage in the Info (right after the Segment header): the resync finds
+    // the inner chunk's header in the CodecPrivate.
+    let at = ebml_header().len() + 8 + 4;
+    damaged[at] = 0xFF;
+    let void = el(VOID, &[0; 5]);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "outer twice",
+            [outer.clone(), outer.clone(), inner.clone()].concat(),
+        ),
+        (
+            "damaged then inner",
+            [damaged.clone(), inner.clone(), outer.clone(), inner.clone()].concat(),
+        ),
+        (
+            "inner then damaged",
+            [
+                inner.clone(),
+                damaged.clone(),
+                damaged.clone(),
+                inner.clone(),
+            ]
+            .concat(),
+        ),
+        (
+            "voids",
+            [
+                void.clone(),
+                inner.clone(),
+                void.clone(),
+                inner.clone(),
+                void.clone(),
+                damaged,
+                inner.clone(),
+            ]
+            .concat(),
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (name, input) in &cases {
+        attack_compare(name, input, Limits::default(), &mut failures);
+        replayed += memo_replays(input, Limits::default(), &[1 << 20]).0;
+    }
+    assert!(replayed > 3, "the memo was replayed {replayed} times");
+    assert_none_differ(&failures);
+}
