@@ -1671,3 +1671,560 @@ fn repeated_heads_agree_with_the_general_path() {
     assert!(errors > 0);
     assert_none_differ(&failures);
 }
+
+// ---- Review of the head memo (`engine/memo.rs`): attacks from outside. ----
+
+/// How many heads the fast ChunkDecoder and EventDecoder replayed on
+/// `input` in `sizes` pieces (the general path must replay none).
+fn memo_replays(input: &[u8], l: Limits, sizes: &[usize]) -> (u64, u64) {
+    let mut c = ChunkDecoder::with_limits(l);
+    let mut e = EventDecoder::with_limits(l);
+    let mut g = ChunkDecoder::general_path_only(l);
+    let mut buf = (BytesMut::new(), BytesMut::new(), BytesMut::new());
+    let drain = |buf: &mut (BytesMut, BytesMut, BytesMut),
+                 c: &mut ChunkDecoder,
+                 e: &mut EventDecoder,
+                 g: &mut ChunkDecoder,
+                 eof: bool| {
+        loop {
+            let r = if eof {
+                c.decode_eof(&mut buf.0)
+            } else {
+                c.decode(&mut buf.0)
+            };
+            if let Ok(None) = r {
+                break;
+            }
+        }
+        loop {
+            let r = if eof {
+                e.decode_eof(&mut buf.1)
+            } else {
+                e.decode(&mut buf.1)
+            };
+            if let Ok(None) = r {
+                break;
+            }
+        }
+        loop {
+            let r = if eof {
+                g.decode_eof(&mut buf.2)
+            } else {
+                g.decode(&mut buf.2)
+            };
+            if let Ok(None) = r {
+                break;
+            }
+        }
+    };
+    for (a, b) in pieces_of(input.len(), sizes) {
+        buf.0.extend_from_slice(&input[a..b]);
+        buf.1.extend_from_slice(&input[a..b]);
+        buf.2.extend_from_slice(&input[a..b]);
+        drain(&mut buf, &mut c, &mut e, &mut g, false);
+    }
+    drain(&mut buf, &mut c, &mut e, &mut g, true);
+    assert_eq!(g.engine.memo_replays, 0, "the general path replayed");
+    (c.engine.memo_replays, e.engine.memo_replays)
+}
+
+/// Piece sizes the attacks use: whole, 1 byte, odd sizes, a TCP segment.
+const ATTACK_SIZES: [&[usize]; 6] = [&[1 << 20], &[1], &[2, 3], &[7, 1, 13], &[61], &[1460]];
+
+/// `compare`s `input` under each of `ATTACK_SIZES`, collecting failures.
+fn attack_compare(name: &str, input: &[u8], l: Limits, failures: &mut Vec<String>) {
+    for sizes in ATTACK_SIZES {
+        let (_, why) = compare(input, l, sizes);
+        if !why.is_empty() {
+            failures.push(format!("{name}: {why:?}, {l:?}, pieces {sizes:?}"));
+        }
+    }
+}
+
+/// A camera's head body (inside the Segment): Info, then Tracks of known
+/// size with a CodecPrivate.
+fn attack_head_body(private: &[u8]) -> Vec<u8> {
+    concat(&[
+        info(1_000_000),
+        el(
+            TRACKS,
+            &concat(&[
+                video_track(1, "V_MPEG4/ISO/AVC", private, 1280, 720),
+                audio_track(2, "A_AAC", 48000.0, 2),
+            ]),
+        ),
+    ])
+}
+
+/// A KVS-like chunk: EBML header, unknown-size Segment, `head_body`, tags,
+/// one Cluster.
+fn attack_kvs_chunk(head_body: &[u8], k: u64) -> Vec<u8> {
+    let number = format!("{:020}", 1000 + k);
+    concat(&[
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        head_body.to_vec(),
+        tags_w(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", number.as_str())], 1),
+        cluster(k * 2000, &[0, 33]),
+    ])
+}
+
+/// Segments of known size that end exactly at the Tracks' end (a chunk
+/// that is only its head), or a few bytes after, with Voids: the replayed
+/// Segment must close where the walked one does.
+#[test]
+fn attack_memo_known_segment_ending_at_the_tracks_end() {
+    let body = attack_head_body(&[1, 2, 3, 4]);
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for extra in [0usize, 2, 3, 10] {
+        let mut seg_body = body.clone();
+        if extra > 0 {
+            seg_body.extend(el(VOID, &vec![0; extra - 2]));
+        }
+        for width in [1usize, 2, 8] {
+            let chunk = concat(&[ebml_header(), el_w(SEGMENT, &seg_body, width)]);
+            let input = [chunk.clone(), chunk.clone(), chunk.clone()].concat();
+            attack_compare(
+                &format!("extra {extra} width {width}"),
+                &input,
+                Limits::default(),
+                &mut failures,
+            );
+            replayed += memo_replays(&input, Limits::default(), &[1 << 20]).0;
+            // Cut at each byte of the last chunk's head end.
+            let head_end = 2 * chunk.len() + chunk.len() - extra;
+            for cut in head_end.saturating_sub(4)..input.len() {
+                attack_compare(
+                    &format!("extra {extra} width {width} cut {cut}"),
+                    &input[..cut],
+                    Limits::default(),
+                    &mut failures,
+                );
+            }
+        }
+    }
+    assert!(replayed > 0, "the memo was never replayed");
+    assert_none_differ(&failures);
+}
+
+/// The head repeats, but what comes before the EBML header differs: damage
+/// and resync, garbage, a chunk cut in its head, a chunk that ended at a
+/// CONTINUATION_TOKEN whose Segment goes on (with its own Tracks, a memo
+/// that must never match), a flipped byte just inside or after the head.
+#[test]
+fn attack_memo_state_before_the_header_differs() {
+    let body = attack_head_body(&[7; 20]);
+    let good = |k| attack_kvs_chunk(&body, k);
+    let head_len = ebml_header().len() + 8 + 4 + body.len();
+    let token = concat(&[
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        body.clone(),
+        cluster(0, &[0]),
+        tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "123")], 1),
+        // The Segment goes on: Tracks of known size, then a Cluster.
+        el(TRACKS, &video_track(1, "V_X", &[5; 9], 1, 1)),
+        cluster(10, &[0]),
+    ]);
+    let mut flipped_in = good(3);
+    flipped_in[head_len - 1] ^= 0x40;
+    let mut flipped_after = good(4);
+    flipped_after[head_len] ^= 0xFF;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "garbage between",
+            [good(0), vec![0x55; 37], good(1), good(2)].concat(),
+        ),
+        (
+            "cut head then repeat",
+            [good(0), good(1)[..head_len - 5].to_vec(), good(2)].concat(),
+        ),
+        (
+            "cut at head end",
+            [good(0), good(1)[..head_len].to_vec(), good(2)].concat(),
+        ),
+        (
+            "token then repeat",
+            [good(0), token.clone(), good(1), token.clone(), good(2)].concat(),
+        ),
+        ("token first", [token.clone(), good(1), good(2)].concat()),
+        (
+            "flipped in head",
+            [good(0), flipped_in.clone(), good(1)].concat(),
+        ),
+        (
+            "flipped after head",
+            [good(0), flipped_after.clone(), good(1)].concat(),
+        ),
+        (
+            "truncated chunk mid-cluster",
+            [good(0), good(1)[..head_len + 30].to_vec(), good(2)].concat(),
+        ),
+        (
+            "repeat then cut",
+            [good(0), good(1), good(2)[..head_len].to_vec()].concat(),
+        ),
+        (
+            "repeat then cut -1",
+            [good(0), good(1), good(2)[..head_len - 1].to_vec()].concat(),
+        ),
+        (
+            "repeat then cut +1",
+            [good(0), good(1), good(2)[..head_len + 1].to_vec()].concat(),
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (name, input) in &cases {
+        attack_compare(name, input, Limits::default(), &mut failures);
+        replayed += memo_replays(input, Limits::default(), &[1 << 20]).0;
+    }
+    assert!(replayed > 5, "the memo was replayed {replayed} times");
+    assert_none_differ(&failures);
+}
+
+/// Limits that bite inside the head or right after it: each chunk must meet
+/// them where the walked head does.
+#[test]
+fn attack_memo_limits_bite_the_same() {
+    let body = attack_head_body(&[7; 40]);
+    let input: Vec<u8> = (0..4).flat_map(|k| attack_kvs_chunk(&body, k)).collect();
+    let head_len = (ebml_header().len() + 8 + 4 + body.len()) as u64;
+    let mut all = Vec::new();
+    for t in 0..4 {
+        all.push(Limits {
+            max_tracks: t,
+            ..Limits::default()
+        });
+    }
+    for s in [0, 1, 8, 39, 40, 41, 100] {
+        all.push(Limits {
+            max_element_size: s,
+            ..Limits::default()
+        });
+    }
+    for c in head_len.saturating_sub(3)..head_len + 60 {
+        all.push(Limits {
+            max_chunk_size: c,
+            ..Limits::default()
+        });
+    }
+    for d in 0..6 {
+        all.push(Limits {
+            max_depth: d,
+            ..Limits::default()
+        });
+    }
+    for t in 0..3 {
+        all.push(Limits {
+            max_tags_per_chunk: t,
+            ..Limits::default()
+        });
+    }
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for l in all {
+        attack_compare("limits", &input, l, &mut failures);
+        replayed += memo_replays(&input, l, &[1 << 20]).0;
+    }
+    assert!(replayed > 0);
+    assert_none_differ(&failures);
+}
+
+/// Tracks forms around the memo: two Tracks, unknown-size Tracks, Tracks
+/// after a Cluster, Tags before the Tracks, Tracks in an unknown element,
+/// a level-0 Void before the Segment, the EBML header varying.
+#[test]
+fn attack_memo_tracks_forms() {
+    let t1 = el(TRACKS, &video_track(1, "V_A", &[1; 5], 2, 2));
+    let t2 = el(TRACKS, &audio_track(2, "A_B", 8000.0, 1));
+    let unknown_tracks = [
+        open_unknown(TRACKS, 8),
+        video_track(1, "V_A", &[1; 5], 2, 2),
+    ]
+    .concat();
+    let mut other_header = ebml_header();
+    let last = other_header.len() - 1;
+    other_header[last] = 3; // DocTypeReadVersion 3
+    let chunk = |pre: &[u8], seg: Vec<u8>, k: u64| {
+        concat(&[
+            pre.to_vec(),
+            open_unknown(SEGMENT, 8),
+            seg,
+            tags_w(&[("N", &format!("{k}"))], 1),
+            cluster(k, &[0]),
+        ])
+    };
+    let h = ebml_header();
+    let void_pre = [ebml_header(), el(VOID, &[0; 3])].concat();
+    let forms: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        ("two tracks", vec![[t1.clone(), t2.clone()].concat()]),
+        (
+            "two then one",
+            vec![
+                [t1.clone(), t2.clone()].concat(),
+                t1.clone(),
+                [t1.clone(), t2.clone()].concat(),
+            ],
+        ),
+        (
+            "one then two",
+            vec![t1.clone(), [t1.clone(), t2.clone()].concat(), t1.clone()],
+        ),
+        ("unknown tracks", vec![unknown_tracks.clone()]),
+        (
+            "unknown then known",
+            vec![unknown_tracks.clone(), t1.clone(), unknown_tracks.clone()],
+        ),
+        (
+            "tags first",
+            vec![[tags_w(&[("A", "b")], 1), t1.clone()].concat(), t1.clone()],
+        ),
+        (
+            "tracks after cluster",
+            vec![[cluster(1, &[0]), t1.clone()].concat(), t1.clone()],
+        ),
+        (
+            "in unknown element",
+            vec![[open_unknown(0x4DBB, 8), t1.clone()].concat(), t1.clone()],
+        ),
+        (
+            "void inside tracks",
+            vec![el(
+                TRACKS,
+                &[video_track(1, "V", &[], 1, 1), el(VOID, &[0; 4])].concat(),
+            )],
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (name, segs) in &forms {
+        for pre in [&h, &void_pre, &other_header] {
+            let mut input = Vec::new();
+            for k in 0..5u64 {
+                let seg = segs[k as usize % segs.len()].clone();
+                // Every other chunk with the other EBML header.
+                let p = if k == 3 { &other_header } else { pre };
+                input.extend(chunk(p, seg, k));
+            }
+            attack_compare(name, &input, Limits::default(), &mut failures);
+            replayed += memo_replays(&input, Limits::default(), &[1 << 20]).0;
+        }
+    }
+    assert!(replayed > 0);
+    assert_none_differ(&failures);
+}
+
+/// A replayed chunk's CodecPrivates are views of its own bytes, not of the
+/// chunk the memo was taken from (which must not be kept alive).
+#[test]
+fn attack_memo_codec_private_views_point_into_their_own_chunk() {
+    let body = attack_head_body(&[0x42; 33]);
+    let input: Vec<u8> = (0..4).flat_map(|k| attack_kvs_chunk(&body, k)).collect();
+    let mut d = ChunkDecoder::with_limits(Limits::default());
+    let mut buf = BytesMut::from(&input[..]);
+    let mut n = 0;
+    while let Ok(Some(c)) = d.decode_eof(&mut buf) {
+        let raw = c.raw().as_ptr_range();
+        let p = c.info().tracks[0]
+            .codec_private
+            .as_ref()
+            .expect("a CodecPrivate");
+        assert_eq!(&p[..], &[0x42; 33][..]);
+        let pr = p.as_ptr_range();
+        assert!(
+            raw.start <= pr.start && pr.end <= raw.end,
+            "chunk {n}: the CodecPrivate is not a view of the chunk"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 4);
+    assert_eq!(d.engine.memo_replays, 3);
+    // Streaming: the Start's CodecPrivate is right too, for each chunk.
+    let mut e = EventDecoder::with_limits(Limits::default());
+    let mut buf = BytesMut::from(&input[..]);
+    let mut starts = 0;
+    while let Ok(Some(ev)) = e.decode_eof(&mut buf) {
+        if let Event::Start(info) = ev {
+            assert_eq!(
+                info.tracks[0].codec_private.as_deref(),
+                Some(&[0x42; 33][..])
+            );
+            assert_eq!(info.tracks.len(), 2);
+            starts += 1;
+        }
+    }
+    assert_eq!(starts, 4);
+    assert_eq!(e.engine.memo_replays, 3);
+}
+
+/// Random heads of every form (`head_chunk`: Tracks exact, unknown or
+/// wrong, TrackEntries of unknown size, Tags with half SimpleTags, Voids,
+/// CRC-32s, unknown elements; Segments exact, wrong or unknown) repeated
+/// byte for byte, between them garbage, another chunk, a chunk whose
+/// Segment goes on after a CONTINUATION_TOKEN; a byte flipped in one copy;
+/// cuts; low limits; pieces from 1 byte.
+#[test]
+fn attack_memo_random_heads_repeated() {
+    let n = streams_to_run(3000);
+    let used = std::cell::Cell::new(0u64);
+    let (_, _, failures) = differential(n, |r| {
+        let c = head_chunk(r);
+        let mut input = Vec::new();
+        for _ in 0..2 + r.below(4) {
+            match r.below(12) {
+                0 => input.extend(vec![0x1A; 1 + r.below(6) as usize]),
+                1 => input.extend(head_chunk(r)),
+                2 => {
+                    let mut seg = vec![];
+                    seg.extend(cluster(1, &[0]));
+                    seg.extend(tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "9")], 1));
+                    input.extend([ebml_header(), open_unknown(SEGMENT, 8), seg].concat());
+                    // The Segment goes on with the repeated chunk's body.
+                    input.extend(&c[ebml_header().len()..]);
+                }
+                3 => {
+                    let mut m = c.clone();
+                    let i = r.below(m.len() as u64) as usize;
+                    m[i] ^= 1 << r.below(8);
+                    input.extend(m);
+                }
+                4 => input.extend(&c[..r.below(c.len() as u64) as usize]),
+                _ => {}
+            }
+            input.extend(&c);
+        }
+        if r.chance(15) {
+            input.truncate(r.below(input.len() as u64 + 1) as usize);
+        }
+        let l = limits(r);
+        let sizes = match r.below(4) {
+            0 => vec![1],
+            1 => vec![1460],
+            2 => vec![65536],
+            _ => piece_sizes(r, 5, [1, 10, 60, 1460]),
+        };
+        let (replays, _) = memo_replays(&input, l, &[1 << 20]);
+        used.set(used.get() + u64::from(replays > 0));
+        (input, l, sizes)
+    });
+    eprintln!("{n} streams, the memo replayed in {}", used.get());
+    // (head_chunk makes a clean head in about one stream in ten.)
+    assert!(
+        used.get() > n / 20,
+        "the memo was used in {} of {n} streams",
+        used.get()
+    );
+    assert_none_differ(&failures);
+}
+
+/// Heads around the memo's 4 KiB bound (taken up to 4096 bytes, not past),
+/// empty CodecPrivates, and two heads alternating (the memo changes at
+/// every chunk) or in runs.
+#[test]
+fn attack_memo_size_bound_and_alternating_heads() {
+    let base_len = ebml_header().len() + 8 + 4 + attack_head_body(&[]).len();
+    let mut failures = Vec::new();
+    for target in [4094usize, 4095, 4096, 4097, 4098] {
+        // A CodecPrivate of p bytes adds p plus its header (2-byte ID, size
+        // of 2 bytes past 126) and grows the TrackEntry's and the Tracks'
+        // size fields: search the p that makes the head `target` long.
+        let Some((p, body)) = (3000..4096).find_map(|p| {
+            let body = attack_head_body(&vec![3; p]);
+            (ebml_header().len() + 8 + 4 + body.len() == target).then_some((p, body))
+        }) else {
+            panic!("no head of {target} bytes");
+        };
+        let input: Vec<u8> = (0..3).flat_map(|k| attack_kvs_chunk(&body, k)).collect();
+        attack_compare(
+            &format!("head {target} (private {p})"),
+            &input,
+            Limits::default(),
+            &mut failures,
+        );
+        let (c, e) = memo_replays(&input, Limits::default(), &[1 << 20]);
+        let expect = if target <= 4096 { 2 } else { 0 };
+        assert_eq!((c, e), (expect, expect), "head of {target} bytes");
+    }
+    assert!(base_len < 4094);
+    let a = attack_head_body(&[]);
+    let b = attack_head_body(&[1]);
+    let e0 = concat(&[
+        info(1_000_000),
+        el(TRACKS, &video_track(1, "V", &el(CODEC_PRIVATE, &[]), 1, 1)),
+    ]);
+    for order in [&[0, 1, 0, 1, 0][..], &[0, 0, 1, 1, 0, 0], &[2, 2, 0, 2]] {
+        let heads = [&a, &b, &e0];
+        let input: Vec<u8> = order
+            .iter()
+            .enumerate()
+            .flat_map(|(k, &h)| attack_kvs_chunk(heads[h], k as u64))
+            .collect();
+        attack_compare(
+            &format!("order {order:?}"),
+            &input,
+            Limits::default(),
+            &mut failures,
+        );
+    }
+    assert_none_differ(&failures);
+}
+
+/// A head whose CodecPrivate holds a whole chunk (the EBML magic inside a
+/// chunk): damage before it makes the resync find the inner header, whose
+/// head is remembered and then met again, inside and outside CodecPrivates;
+/// top-level Voids before the headers.
+#[test]
+fn attack_memo_heads_nested_in_codec_privates() {
+    let inner = attack_kvs_chunk(&attack_head_body(&[5; 8]), 7);
+    let outer_body = attack_head_body(&inner);
+    let outer = attack_kvs_chunk(&outer_body, 1);
+    let mut damaged = outer.clone();
+    // Damage in the Info (right after the Segment header): the resync finds
+    // the inner chunk's header in the CodecPrivate.
+    let at = ebml_header().len() + 8 + 4;
+    damaged[at] = 0xFF;
+    let void = el(VOID, &[0; 5]);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "outer twice",
+            [outer.clone(), outer.clone(), inner.clone()].concat(),
+        ),
+        (
+            "damaged then inner",
+            [damaged.clone(), inner.clone(), outer.clone(), inner.clone()].concat(),
+        ),
+        (
+            "inner then damaged",
+            [
+                inner.clone(),
+                damaged.clone(),
+                damaged.clone(),
+                inner.clone(),
+            ]
+            .concat(),
+        ),
+        (
+            "voids",
+            [
+                void.clone(),
+                inner.clone(),
+                void.clone(),
+                inner.clone(),
+                void.clone(),
+                damaged,
+                inner.clone(),
+            ]
+            .concat(),
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (name, input) in &cases {
+        attack_compare(name, input, Limits::default(), &mut failures);
+        replayed += memo_replays(input, Limits::default(), &[1 << 20]).0;
+    }
+    assert!(replayed > 3, "the memo was replayed {replayed} times");
+    assert_none_differ(&failures);
+}
