@@ -29,8 +29,10 @@
 use bytes::BytesMut;
 
 use super::Engine;
+use crate::matroska::ids;
 use crate::matroska::walk::Open;
 use crate::matroska::Track;
+use crate::text::Text;
 
 /// The most head bytes remembered: a camera's head (EBML header to the
 /// end of Tracks, CodecPrivates included) is a few hundred bytes; a
@@ -114,7 +116,10 @@ impl Engine {
         }
         let bytes = &buf[(offset - self.base) as usize..(self.pos - self.base) as usize];
         let memo = &mut self.memo;
-        if memo.bytes == bytes {
+        // (A chunk that continues a Segment does not begin with an EBML
+        // header: its head could never be replayed, so it does not take
+        // the place of one that can.)
+        if memo.bytes == bytes || !bytes.starts_with(&ids::EBML.to_be_bytes()) {
             return;
         }
         let back = |v: Option<u64>| v.map(|v| v - offset);
@@ -127,6 +132,15 @@ impl Engine {
         memo.bytes.extend_from_slice(bytes);
         memo.timecode_scale = chunk.info.timecode_scale;
         memo.tracks.clone_from(&chunk.info.tracks);
+        // The strings in copies of their own: the tracks' strings sit in
+        // the arena block of the chunk read (with its tags), which every
+        // replayed chunk would otherwise keep alive, and the memo for as
+        // long as the stream's head does not change.
+        for t in &mut memo.tracks {
+            t.codec_id = t.codec_id.compact();
+            t.name = t.name.as_ref().map(Text::compact);
+            t.language = t.language.as_ref().map(Text::compact);
+        }
         memo.privates.clear();
         let privates = self.privates.iter();
         memo.privates

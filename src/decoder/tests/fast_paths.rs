@@ -2228,3 +2228,83 @@ fn attack_memo_heads_nested_in_codec_privates() {
     assert!(replayed > 3, "the memo was replayed {replayed} times");
     assert_none_differ(&failures);
 }
+
+/// A chunk that starts from the memo gets its tracks' strings from the
+/// memo's own copies, not from the arena block of the chunk the memo was
+/// taken from (which also holds that chunk's tags): otherwise every later
+/// chunk, and the memo, would keep that block alive. (Found by the
+/// attack review of the memo.)
+#[test]
+fn replayed_tracks_do_not_share_the_first_chunks_strings() {
+    let head = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        el(TRACKS, &video_track(1, "V_MPEG4/ISO/AVC", b"pp", 2, 2)),
+    ]
+    .concat();
+    let input: Vec<u8> = (0..3)
+        .flat_map(|k| {
+            let tags = tags_w(&[("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "12")], 1);
+            [head.clone(), tags, cluster(k * 2000, &[0])].concat()
+        })
+        .collect();
+    let mut d = ChunkDecoder::new();
+    let mut buf = BytesMut::from(&input[..]);
+    let mut chunks = Vec::new();
+    while let Some(c) = d.decode_eof(&mut buf).unwrap() {
+        chunks.push(c);
+    }
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(d.engine.memo_replays, 2);
+    let first = &chunks[0].info.tracks[0].codec_id;
+    for c in &chunks[1..] {
+        let codec = &c.info.tracks[0].codec_id;
+        assert_eq!(codec, "V_MPEG4/ISO/AVC");
+        assert_ne!(
+            codec.as_ptr(),
+            first.as_ptr(),
+            "shares the first chunk's block"
+        );
+    }
+}
+
+/// A chunk that continues its Segment after a CONTINUATION_TOKEN, with
+/// Tracks of its own, does not take the memo's place: it does not begin
+/// with an EBML header, so its head could never be replayed, and the
+/// next chunks with the first head still start from the memo. (Found by
+/// the attack review of the memo.)
+#[test]
+fn a_continued_segment_does_not_replace_the_memo() {
+    let token = || tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "123")], 1);
+    let chunk = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)),
+        cluster(0, &[0]),
+        token(),
+    ]
+    .concat();
+    let goes_on = [
+        el(TRACKS, &video_track(1, "V_B", b"qq", 4, 4)),
+        cluster(2000, &[0]),
+        token(),
+    ]
+    .concat();
+    let input = [chunk.clone(), goes_on, chunk.clone(), chunk].concat();
+    let mut d = ChunkDecoder::new();
+    let mut buf = BytesMut::from(&input[..]);
+    let mut chunks = Vec::new();
+    while let Some(c) = d.decode_eof(&mut buf).unwrap() {
+        chunks.push(c);
+    }
+    assert_eq!(chunks.len(), 4);
+    assert_eq!(
+        chunks[1].info.tracks.len(),
+        2,
+        "the continued Segment's tracks"
+    );
+    assert_eq!(d.engine.memo_replays, 2);
+    let (reference, why) = compare(&input, Limits::default(), &[1, 7, 1460]);
+    assert_eq!(reference.len(), 4);
+    assert!(why.is_empty(), "{why:?}");
+}
