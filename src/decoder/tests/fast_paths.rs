@@ -461,6 +461,30 @@ fn piece_sizes(r: &mut Rng, count: u64, most: [u64; 4]) -> Vec<usize> {
         .collect()
 }
 
+/// With a chance of `flip` in 100, one to three bytes of `input` replaced;
+/// with a chance of 10, `input` cut short.
+fn flip_and_cut(r: &mut Rng, input: &mut Vec<u8>, flip: u64) {
+    if r.chance(flip) {
+        for _ in 0..1 + r.below(3) {
+            let i = r.below(input.len() as u64) as usize;
+            input[i] = r.below(256) as u8;
+        }
+    }
+    if r.chance(10) {
+        input.truncate(r.below(input.len() as u64) as usize);
+    }
+}
+
+/// Pieces of 1 byte, of 1460, of 64 KiB, or a few of mixed sizes.
+fn some_pieces(r: &mut Rng) -> Vec<usize> {
+    match r.below(4) {
+        0 => vec![1],
+        1 => vec![1460],
+        2 => vec![65536],
+        _ => piece_sizes(r, 5, [1, 10, 60, 1460]),
+    }
+}
+
 #[test]
 fn fast_paths_agree_with_the_general_path() {
     let n = streams_to_run(2000);
@@ -975,15 +999,7 @@ fn the_head_loop_agrees_with_the_general_path() {
     let n = streams_to_run(3000);
     let (_, errors, failures) = differential(n, |r| {
         let mut input: Vec<u8> = (0..1 + r.below(3)).flat_map(|_| head_chunk(r)).collect();
-        if r.chance(25) {
-            for _ in 0..1 + r.below(3) {
-                let i = r.below(input.len() as u64) as usize;
-                input[i] = r.below(256) as u8;
-            }
-        }
-        if r.chance(10) {
-            input.truncate(r.below(input.len() as u64) as usize);
-        }
+        flip_and_cut(r, &mut input, 25);
         let mut l = limits(r);
         if r.chance(15) {
             l.max_tracks = r.below(3) as usize;
@@ -991,12 +1007,7 @@ fn the_head_loop_agrees_with_the_general_path() {
         if r.chance(15) {
             l.max_tags_per_chunk = r.below(6) as usize;
         }
-        let sizes = match r.below(4) {
-            0 => vec![1],
-            1 => vec![1460],
-            2 => vec![65536],
-            _ => piece_sizes(r, 5, [1, 10, 60, 1460]),
-        };
+        let sizes = some_pieces(r);
         (input, l, sizes)
     });
     eprintln!("{n} streams: {errors} errors in the reference");
@@ -1628,25 +1639,12 @@ fn repeated_heads_agree_with_the_general_path() {
             };
             input.extend([ebml_header(), segment].concat());
         }
-        if r.chance(20) {
-            for _ in 0..1 + r.below(3) {
-                let i = r.below(input.len() as u64) as usize;
-                input[i] = r.below(256) as u8;
-            }
-        }
-        if r.chance(10) {
-            input.truncate(r.below(input.len() as u64) as usize);
-        }
+        flip_and_cut(r, &mut input, 20);
         let mut l = limits(r);
         if r.chance(10) {
             l.max_tracks = r.below(3) as usize;
         }
-        let sizes = match r.below(4) {
-            0 => vec![1],
-            1 => vec![1460],
-            2 => vec![65536],
-            _ => piece_sizes(r, 5, [1, 10, 60, 1460]),
-        };
+        let sizes = some_pieces(r);
         let mut d = ChunkDecoder::with_limits(l);
         let mut general = ChunkDecoder::general_path_only(l);
         let mut buf = BytesMut::from(&input[..]);
@@ -1677,53 +1675,34 @@ fn repeated_heads_agree_with_the_general_path() {
 /// How many heads the fast ChunkDecoder and EventDecoder replayed on
 /// `input` in `sizes` pieces (the general path must replay none).
 fn memo_replays(input: &[u8], l: Limits, sizes: &[usize]) -> (u64, u64) {
+    /// Decodes what `buf` holds, errors and all.
+    fn drain<D: Decoder<Error = Error>>(d: &mut D, buf: &mut BytesMut, eof: bool) {
+        loop {
+            let r = if eof {
+                d.decode_eof(buf)
+            } else {
+                d.decode(buf)
+            };
+            if let Ok(None) = r {
+                break;
+            }
+        }
+    }
     let mut c = ChunkDecoder::with_limits(l);
     let mut e = EventDecoder::with_limits(l);
     let mut g = ChunkDecoder::general_path_only(l);
-    let mut buf = (BytesMut::new(), BytesMut::new(), BytesMut::new());
-    let drain = |buf: &mut (BytesMut, BytesMut, BytesMut),
-                 c: &mut ChunkDecoder,
-                 e: &mut EventDecoder,
-                 g: &mut ChunkDecoder,
-                 eof: bool| {
-        loop {
-            let r = if eof {
-                c.decode_eof(&mut buf.0)
-            } else {
-                c.decode(&mut buf.0)
-            };
-            if let Ok(None) = r {
-                break;
-            }
-        }
-        loop {
-            let r = if eof {
-                e.decode_eof(&mut buf.1)
-            } else {
-                e.decode(&mut buf.1)
-            };
-            if let Ok(None) = r {
-                break;
-            }
-        }
-        loop {
-            let r = if eof {
-                g.decode_eof(&mut buf.2)
-            } else {
-                g.decode(&mut buf.2)
-            };
-            if let Ok(None) = r {
-                break;
-            }
-        }
-    };
+    let (mut bc, mut be, mut bg) = (BytesMut::new(), BytesMut::new(), BytesMut::new());
     for (a, b) in pieces_of(input.len(), sizes) {
-        buf.0.extend_from_slice(&input[a..b]);
-        buf.1.extend_from_slice(&input[a..b]);
-        buf.2.extend_from_slice(&input[a..b]);
-        drain(&mut buf, &mut c, &mut e, &mut g, false);
+        bc.extend_from_slice(&input[a..b]);
+        be.extend_from_slice(&input[a..b]);
+        bg.extend_from_slice(&input[a..b]);
+        drain(&mut c, &mut bc, false);
+        drain(&mut e, &mut be, false);
+        drain(&mut g, &mut bg, false);
     }
-    drain(&mut buf, &mut c, &mut e, &mut g, true);
+    drain(&mut c, &mut bc, true);
+    drain(&mut e, &mut be, true);
+    drain(&mut g, &mut bg, true);
     assert_eq!(g.engine.memo_replays, 0, "the general path replayed");
     (c.engine.memo_replays, e.engine.memo_replays)
 }
@@ -1739,6 +1718,19 @@ fn attack_compare(name: &str, input: &[u8], l: Limits, failures: &mut Vec<String
             failures.push(format!("{name}: {why:?}, {l:?}, pieces {sizes:?}"));
         }
     }
+}
+
+/// [`attack_compare`]s each named case with the default limits: how many
+/// heads the fast ChunkDecoder replayed over all of them (fed whole), and
+/// the failures.
+fn attack_cases(cases: &[(&str, Vec<u8>)]) -> (u64, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut replayed = 0;
+    for (name, input) in cases {
+        attack_compare(name, input, Limits::default(), &mut failures);
+        replayed += memo_replays(input, Limits::default(), &[1 << 20]).0;
+    }
+    (replayed, failures)
 }
 
 /// A camera's head body (inside the Segment): Info, then Tracks of known
@@ -1874,12 +1866,7 @@ fn attack_memo_state_before_the_header_differs() {
             [good(0), good(1), good(2)[..head_len + 1].to_vec()].concat(),
         ),
     ];
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for (name, input) in &cases {
-        attack_compare(name, input, Limits::default(), &mut failures);
-        replayed += memo_replays(input, Limits::default(), &[1 << 20]).0;
-    }
+    let (replayed, failures) = attack_cases(&cases);
     assert!(replayed > 5, "the memo was replayed {replayed} times");
     assert_none_differ(&failures);
 }
@@ -2099,12 +2086,7 @@ fn attack_memo_random_heads_repeated() {
             input.truncate(r.below(input.len() as u64 + 1) as usize);
         }
         let l = limits(r);
-        let sizes = match r.below(4) {
-            0 => vec![1],
-            1 => vec![1460],
-            2 => vec![65536],
-            _ => piece_sizes(r, 5, [1, 10, 60, 1460]),
-        };
+        let sizes = some_pieces(r);
         let (replays, _) = memo_replays(&input, l, &[1 << 20]);
         used.set(used.get() + u64::from(replays > 0));
         (input, l, sizes)
@@ -2219,12 +2201,7 @@ fn attack_memo_heads_nested_in_codec_privates() {
             .concat(),
         ),
     ];
-    let mut failures = Vec::new();
-    let mut replayed = 0;
-    for (name, input) in &cases {
-        attack_compare(name, input, Limits::default(), &mut failures);
-        replayed += memo_replays(input, Limits::default(), &[1 << 20]).0;
-    }
+    let (replayed, failures) = attack_cases(&cases);
     assert!(replayed > 3, "the memo was replayed {replayed} times");
     assert_none_differ(&failures);
 }
