@@ -2285,3 +2285,35 @@ fn a_continued_segment_does_not_replace_the_memo() {
     assert_eq!(reference.len(), 4);
     assert!(why.is_empty(), "{why:?}");
 }
+
+/// A head that changes deep in a stream is remembered there too: the
+/// memo's size bound counts the head's own bytes, not its offset in the
+/// stream. (Found by cargo-mutants: `pos - offset` read as `pos + offset`
+/// went unnoticed, every other test's heads being remembered near the
+/// start.)
+#[test]
+fn a_head_that_changes_far_into_the_stream_is_remembered() {
+    let chunk = |codec: &str, frame: usize, k: u64| {
+        [
+            ebml_header(),
+            open_unknown(SEGMENT, 8),
+            el(TRACKS, &video_track(1, codec, b"pp", 2, 2)),
+            open_unknown(CLUSTER, 8),
+            uint(TIMECODE, k * 2000),
+            simple_block(1, 0, true, &vec![0xAB; frame]),
+        ]
+        .concat()
+    };
+    // 20 KB into the stream before the second head first comes.
+    let input = [
+        chunk("V_A", 20_000, 0),
+        chunk("V_B", 10, 1),
+        chunk("V_B", 10, 2),
+        chunk("V_B", 10, 3),
+    ]
+    .concat();
+    assert_eq!(memo_replays(&input, Limits::default(), &[1 << 20]), (2, 2));
+    let (reference, why) = compare(&input, Limits::default(), &[1460]);
+    assert_eq!(reference.len(), 4);
+    assert!(why.is_empty(), "{why:?}");
+}
