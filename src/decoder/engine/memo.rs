@@ -37,7 +37,7 @@ use crate::text::Text;
 /// The most head bytes remembered: a camera's head (EBML header to the
 /// end of Tracks, CodecPrivates included) is a few hundred bytes; a
 /// larger one is walked each time rather than kept.
-pub(super) const MAX_MEMO: usize = 4096;
+const MAX_MEMO: usize = 4096;
 
 /// A chunk's head up to the end of its Tracks, and the state the walk
 /// had reached there, its offsets counted from the chunk's start.

@@ -14,6 +14,7 @@
 //! runs longer.
 
 use super::ebml::*;
+use crate::chunk::Chunk;
 use crate::decoder::{ChunkDecoder, Event, EventDecoder};
 use crate::error::{DecodeError, Error};
 use crate::limits::Limits;
@@ -2206,6 +2207,18 @@ fn attack_memo_heads_nested_in_codec_privates() {
     assert_none_differ(&failures);
 }
 
+/// `input`'s chunks, decoded whole by a default `ChunkDecoder` (no error
+/// expected), and how many of them started from the memo.
+fn whole_chunks(input: &[u8]) -> (Vec<Chunk>, u64) {
+    let mut d = ChunkDecoder::new();
+    let mut buf = BytesMut::from(input);
+    let mut chunks = Vec::new();
+    while let Some(c) = d.decode_eof(&mut buf).unwrap() {
+        chunks.push(c);
+    }
+    (chunks, d.engine.memo_replays)
+}
+
 /// A chunk that starts from the memo gets its tracks' strings from the
 /// memo's own copies, not from the arena block of the chunk the memo was
 /// taken from (which also holds that chunk's tags): otherwise every later
@@ -2225,14 +2238,9 @@ fn replayed_tracks_do_not_share_the_first_chunks_strings() {
             [head.clone(), tags, cluster(k * 2000, &[0])].concat()
         })
         .collect();
-    let mut d = ChunkDecoder::new();
-    let mut buf = BytesMut::from(&input[..]);
-    let mut chunks = Vec::new();
-    while let Some(c) = d.decode_eof(&mut buf).unwrap() {
-        chunks.push(c);
-    }
+    let (chunks, replays) = whole_chunks(&input);
     assert_eq!(chunks.len(), 3);
-    assert_eq!(d.engine.memo_replays, 2);
+    assert_eq!(replays, 2);
     let first = &chunks[0].info.tracks[0].codec_id;
     for c in &chunks[1..] {
         let codec = &c.info.tracks[0].codec_id;
@@ -2268,19 +2276,14 @@ fn a_continued_segment_does_not_replace_the_memo() {
     ]
     .concat();
     let input = [chunk.clone(), goes_on, chunk.clone(), chunk].concat();
-    let mut d = ChunkDecoder::new();
-    let mut buf = BytesMut::from(&input[..]);
-    let mut chunks = Vec::new();
-    while let Some(c) = d.decode_eof(&mut buf).unwrap() {
-        chunks.push(c);
-    }
+    let (chunks, replays) = whole_chunks(&input);
     assert_eq!(chunks.len(), 4);
     assert_eq!(
         chunks[1].info.tracks.len(),
         2,
         "the continued Segment's tracks"
     );
-    assert_eq!(d.engine.memo_replays, 2);
+    assert_eq!(replays, 2);
     let (reference, why) = compare(&input, Limits::default(), &[1, 7, 1460]);
     assert_eq!(reference.len(), 4);
     assert!(why.is_empty(), "{why:?}");
