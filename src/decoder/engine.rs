@@ -179,6 +179,20 @@ enum HeadFit {
     Leaf,
 }
 
+/// The most tags [`Engine::whole_tags`] reads in one Tags (a GetMedia
+/// chunk's have two to five; more are walked element by element).
+const WHOLE_TAGS: usize = 16;
+
+/// Where a SimpleTag's TagName body (`name`), TagString (`value_at`) and
+/// its body (`value`) begin, and where the SimpleTag ends: stream offsets.
+#[derive(Debug, Default, Clone, Copy)]
+struct TagPair {
+    name: u64,
+    value_at: u64,
+    value: u64,
+    end: u64,
+}
+
 impl Engine {
     pub(crate) fn new(mode: Mode, limits: Limits) -> Engine {
         Engine {
@@ -507,6 +521,13 @@ impl Engine {
         let Some(parent) = self.stack.last().copied() else {
             return self.level_zero(buf, h, start);
         };
+        // The Tags after a chunk's Cluster (which they end, when its size
+        // is unknown): read whole where they can be, as in the head.
+        if self.fast && h.id == ids::TAGS {
+            if let Some(HeadFit::Master(end)) = self.head_fits(h) {
+                return self.head_master(buf, h, end);
+            }
+        }
         // (A parent of unknown size may contain it: it is still open.)
         if parent.refuses(h.id, &mut self.schema) {
             if h.id == ids::EBML {
@@ -589,16 +610,20 @@ impl Engine {
     }
 
     /// A master that [`head_fits`](Self::head_fits) passed, ending at
-    /// `end`: a SimpleTag read whole when it can be
-    /// ([`whole_simple_tag`](Self::whole_simple_tag)), else opened.
+    /// `end`: Tags or a SimpleTag read whole when they can be
+    /// ([`whole_tags`](Self::whole_tags),
+    /// [`whole_simple_tag`](Self::whole_simple_tag)), else opened.
     #[inline(always)]
     fn head_master(&mut self, buf: &mut BytesMut, h: Header, end: u64) -> Step {
-        if h.id == ids::SIMPLE_TAG {
-            if let Some(read) = self.whole_simple_tag(buf, h, end) {
-                return read.map(|()| Progress::Continue);
-            }
+        let whole = match h.id {
+            ids::TAGS => self.whole_tags(buf, h, end),
+            ids::SIMPLE_TAG => self.whole_simple_tag(buf, h, end),
+            _ => None,
+        };
+        match whole {
+            Some(read) => read.map(|()| Progress::Continue),
+            None => self.open(buf, h, self.pos, Some(end)),
         }
-        self.open(buf, h, self.pos, Some(end))
     }
 
     /// The common SimpleTag (what a GetMedia chunk's tags all are): a
@@ -621,30 +646,101 @@ impl Engine {
         {
             return None;
         }
+        let pair = self.tag_pair(buf, self.pos + u64::from(h.len), end)?;
+        if let Err(d) = self.emit_pair(buf, pair) {
+            return Some(Err(d));
+        }
+        self.pos = end;
+        Some(Ok(()))
+    }
+
+    /// The common Tags (what a GetMedia chunk's two Tags are): Tags >
+    /// Tag > SimpleTags each of [`whole_simple_tag`]'s form, every size
+    /// known and each element filling its parent exactly, all in the
+    /// buffer, at most [`WHOLE_TAGS`] tags, with room for the two levels
+    /// below it and a SimpleTag. Checked whole first, so that nothing is
+    /// read of one that is not; then its tags are emitted in order, as
+    /// opening each element, reading the leaves and closing each would
+    /// (an error, such as too many tags, at the same TagString), and `pos`
+    /// moves past it. Anything else, `None`: opened and walked element by
+    /// element. (`end`: where it ends, checked by `head_fits`.)
+    ///
+    /// [`whole_simple_tag`]: Self::whole_simple_tag
+    fn whole_tags(&mut self, buf: &BytesMut, h: Header, end: u64) -> Option<Result<(), Damage>> {
+        if self.stack.len() + 2 >= self.limits.max_depth
+            || end > self.data_end(buf)
+            || self.chunk.as_mut()?.simple_tags.last_mut().is_some()
+        {
+            return None;
+        }
+        let mut pairs = [TagPair::default(); WHOLE_TAGS];
+        let mut n = 0;
+        let mut at = self.pos + u64::from(h.len);
+        while at < end {
+            let (tag_body, tag_end) = self.child_within(buf, ids::TAG, at, end)?;
+            let mut st = tag_body;
+            while st < tag_end {
+                let (st_body, st_end) = self.child_within(buf, ids::SIMPLE_TAG, st, tag_end)?;
+                *pairs.get_mut(n)? = self.tag_pair(buf, st_body, st_end)?;
+                n += 1;
+                st = st_end;
+            }
+            at = tag_end;
+        }
+        for &pair in &pairs[..n] {
+            if let Err(d) = self.emit_pair(buf, pair) {
+                return Some(Err(d));
+            }
+        }
+        self.pos = end;
+        Some(Ok(()))
+    }
+
+    /// The element at `at`, all in the buffer, when it is an `id` of known
+    /// size ending at `bound` at the latest: where its body begins and
+    /// where it ends.
+    #[inline(always)]
+    fn child_within(&self, buf: &BytesMut, id: u32, at: u64, bound: u64) -> Option<(u64, u64)> {
+        let h = ebml::header_in_full(&buf[(at - self.base) as usize..])?;
+        let body = at + u64::from(h.len);
+        let end = body.checked_add(h.size?)?;
+        (h.id == id && end <= bound).then_some((body, end))
+    }
+
+    /// The TagName and TagString filling the SimpleTag body from `at` to
+    /// `end` (both in the buffer), of sizes within `max_element_size`.
+    #[inline(always)]
+    fn tag_pair(&self, buf: &BytesMut, at: u64, end: u64) -> Option<TagPair> {
         let max = self.limits.max_element_size;
-        let name_at = self.pos + u64::from(h.len);
-        let name_h = ebml::header_in_full(&buf[(name_at - self.base) as usize..])?;
+        let name_h = ebml::header_in_full(&buf[(at - self.base) as usize..])?;
         let name_size = name_h.size.filter(|&n| n <= max)?;
-        let name_body = name_at + u64::from(name_h.len);
-        let value_at = name_body.checked_add(name_size)?;
+        let name = at + u64::from(name_h.len);
+        let value_at = name.checked_add(name_size)?;
         if name_h.id != ids::TAG_NAME || value_at > end {
             return None;
         }
         let value_h = ebml::header_in_full(&buf[(value_at - self.base) as usize..])?;
         let value_size = value_h.size.filter(|&n| n <= max)?;
-        let value_body = value_at + u64::from(value_h.len);
-        if value_h.id != ids::TAG_STRING || value_body.checked_add(value_size)? != end {
+        let value = value_at + u64::from(value_h.len);
+        if value_h.id != ids::TAG_STRING || value.checked_add(value_size)? != end {
             return None;
         }
+        Some(TagPair {
+            name,
+            value_at,
+            value,
+            end,
+        })
+    }
+
+    /// Reads and emits the tag of a [`TagPair`] (at its TagString).
+    #[inline(always)]
+    fn emit_pair(&mut self, buf: &BytesMut, p: TagPair) -> Result<(), Damage> {
         let base = self.base;
-        let name = &buf[(name_body - base) as usize..(value_at - base) as usize];
-        let value = &buf[(value_body - base) as usize..(end - base) as usize];
+        let name = &buf[(p.name - base) as usize..(p.value_at - base) as usize];
+        let value = &buf[(p.value - base) as usize..(p.end - base) as usize];
         let tag = SimpleTagBuild::read_pair(name, value, &mut self.arena);
-        if let Err(d) = self.emit_tag(tag, value_at) {
-            return Some(Err(d));
-        }
-        self.pos = end;
-        Some(Ok(()))
+        self.emit_tag(tag, p.value_at)
     }
 
     fn open(&mut self, buf: &mut BytesMut, h: Header, start: u64, end: Option<u64>) -> Step {
