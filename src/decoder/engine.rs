@@ -84,7 +84,7 @@ enum State {
 }
 
 /// The chunk being assembled.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Build {
     /// Boxed from the start: handed out as it is when the chunk ends (no
     /// copy into a new box), and `Build` moves cheaply.
@@ -163,6 +163,8 @@ pub(crate) struct Engine {
     /// The last chunk's head up to the end of its Tracks, and the state
     /// reached there (see [`memo`]).
     memo: HeadMemo,
+    /// [`whole_tags`](Self::whole_tags)' list (kept for its allocation).
+    tag_pairs: Vec<TagPair>,
     /// How many chunks began from the memo (for the tests that compare
     /// it with the general path: they must see it used).
     #[cfg(test)]
@@ -180,12 +182,12 @@ enum HeadFit {
 }
 
 /// The most tags [`Engine::whole_tags`] reads in one Tags (a GetMedia
-/// chunk's have two to five; more are walked element by element).
+/// chunk's Tags hold two or three; more are walked element by element).
 const WHOLE_TAGS: usize = 16;
 
 /// Where a SimpleTag's TagName body (`name`), TagString (`value_at`) and
 /// its body (`value`) begin, and where the SimpleTag ends: stream offsets.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct TagPair {
     name: u64,
     value_at: u64,
@@ -222,6 +224,7 @@ impl Engine {
             recent_at: 0,
             read_room: fast::ROOM_FOR_A_READ,
             memo: HeadMemo::default(),
+            tag_pairs: Vec::new(),
             #[cfg(test)]
             memo_replays: 0,
         }
@@ -673,27 +676,44 @@ impl Engine {
         {
             return None;
         }
-        let mut pairs = [TagPair::default(); WHOLE_TAGS];
-        let mut n = 0;
-        let mut at = self.pos + u64::from(h.len);
+        // (Kept from call to call: no allocation, nothing to zero.)
+        let mut pairs = std::mem::take(&mut self.tag_pairs);
+        pairs.clear();
+        let read = self.tag_pairs_in(buf, self.pos + u64::from(h.len), end, &mut pairs);
+        let emitted = read.map(|()| {
+            for &pair in &pairs {
+                self.emit_pair(buf, pair)?;
+            }
+            self.pos = end;
+            Ok(())
+        });
+        self.tag_pairs = pairs;
+        emitted
+    }
+
+    /// [`whole_tags`](Self::whole_tags)' check: the tags of the Tags body
+    /// from `at` to `end`, into `pairs`, or `None`.
+    fn tag_pairs_in(
+        &self,
+        buf: &BytesMut,
+        mut at: u64,
+        end: u64,
+        pairs: &mut Vec<TagPair>,
+    ) -> Option<()> {
         while at < end {
             let (tag_body, tag_end) = self.child_within(buf, ids::TAG, at, end)?;
             let mut st = tag_body;
             while st < tag_end {
                 let (st_body, st_end) = self.child_within(buf, ids::SIMPLE_TAG, st, tag_end)?;
-                *pairs.get_mut(n)? = self.tag_pair(buf, st_body, st_end)?;
-                n += 1;
+                if pairs.len() == WHOLE_TAGS {
+                    return None;
+                }
+                pairs.push(self.tag_pair(buf, st_body, st_end)?);
                 st = st_end;
             }
             at = tag_end;
         }
-        for &pair in &pairs[..n] {
-            if let Err(d) = self.emit_pair(buf, pair) {
-                return Some(Err(d));
-            }
-        }
-        self.pos = end;
-        Some(Ok(()))
+        Some(())
     }
 
     /// The element at `at`, all in the buffer, when it is an `id` of known

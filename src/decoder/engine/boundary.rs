@@ -12,6 +12,7 @@ use crate::chunk::{ChunkInfo, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
 use crate::matroska::ids::{self, may_contain};
+use crate::matroska::tags::SimpleTagStack;
 use crate::matroska::walk::Open;
 use crate::matroska::Track;
 
@@ -118,6 +119,8 @@ impl Engine {
     }
 
     fn begin_chunk(&mut self, offset: u64, tracks: Vec<Track>, timecode_scale: u64) {
+        // (Every field named: `..Build::default()` would allocate a
+        // default box for `info` only to drop it.)
         self.chunk = Some(Build {
             info: Box::new(ChunkInfo {
                 offset,
@@ -125,7 +128,13 @@ impl Engine {
                 tracks,
                 ..ChunkInfo::default()
             }),
-            ..Build::default()
+            started: false,
+            token: false,
+            cluster_timecode: None,
+            track: None,
+            private: None,
+            simple_tags: SimpleTagStack::default(),
+            frame_cost: 0,
         });
         self.state = State::InChunk;
         self.stack.clear();
