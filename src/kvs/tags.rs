@@ -239,8 +239,16 @@ impl AwsTags {
             }
         }
         /// A decimal integer, as `str::parse` reads it (an optional `+`,
-        /// then digits; errors as its).
-        fn int<T: FromStr>(value: &[u8]) -> Result<T, T::Err> {
+        /// then digits; errors as its). The common value, one to nineteen
+        /// digits (which always fit a u64) that fit a `T`, is read here;
+        /// anything else is left to `str::parse`, for its answer and error.
+        fn int<T: FromStr + TryFrom<u64>>(value: &[u8]) -> Result<T, <T as FromStr>::Err> {
+            if (1..=19).contains(&value.len()) && value.iter().all(u8::is_ascii_digit) {
+                let v = (value.iter()).fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
+                if let Ok(v) = T::try_from(v) {
+                    return Ok(v);
+                }
+            }
             std::str::from_utf8(value).unwrap_or("\u{fffd}").parse()
         }
         let inv = &mut self.invalid;
@@ -378,6 +386,58 @@ mod tests {
         assert_eq!(a.invalid[0].value, "soon");
         assert_eq!(a.error_id, Some(ErrorId::FragmentNotFound));
         assert!(a.has_error());
+    }
+
+    /// The integer tags read as `str::parse` reads them, errors included:
+    /// the digits-only shortcut against the standard parser, at the ends
+    /// of u32 and u64, with signs, spaces, junk and non-ASCII digits.
+    #[test]
+    fn integer_values_read_as_str_parse_reads_them() {
+        let mut cases: Vec<String> = [
+            "",
+            "0",
+            "00",
+            "7",
+            "1500",
+            "+1500",
+            "-1",
+            "+",
+            " 1",
+            "1 ",
+            "1_000",
+            "1.0",
+            "١٢",
+            "4294967295",
+            "4294967296",
+            "04294967295",
+            "9999999999999999999",
+            "18446744073709551615",
+            "18446744073709551616",
+            "000000000000000000001",
+            "0000000000000000000",
+            "99999999999999999999",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        cases.extend((0..=20).map(|n| "9".repeat(n)));
+        cases.extend((0..=20).map(|n| format!("{}x", "1".repeat(n))));
+        for v in &cases {
+            let mut a = AwsTags::default();
+            a.apply(names::MILLIS_BEHIND_NOW, v);
+            a.apply(names::EXCEPTION_ERROR_CODE, v);
+            assert_eq!(a.millis_behind_now, v.parse::<u64>().ok(), "{v:?}");
+            assert_eq!(a.exception_error_code, v.parse::<u32>().ok(), "{v:?}");
+            let reasons: Vec<_> = a.invalid.iter().map(|i| i.reason.clone()).collect();
+            let expected: Vec<_> = [
+                v.parse::<u64>().err().map(|e| e.to_string()),
+                v.parse::<u32>().err().map(|e| e.to_string()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            assert_eq!(reasons, expected, "{v:?}");
+        }
     }
 
     /// Every documented name (both timestamp spellings) is recognised, by
