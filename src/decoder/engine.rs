@@ -101,6 +101,29 @@ struct Build {
     /// against `max_chunk_size` with the chunk's bytes (a laced block can
     /// turn a few bytes into hundreds of frames).
     frame_cost: u64,
+    /// The tracks and `privates` are the memo's, counted from the chunk's
+    /// start (see [`memo`]): it began from the memo or gave it its state,
+    /// and no track was added since.
+    tracks_as_memo: bool,
+    /// Streaming, `tracks_as_memo`: the head handed out with `Start`,
+    /// and its stream offset (where the CodecPrivates are).
+    head: Option<(Bytes, u64)>,
+}
+
+/// The tracks a chunk that ended at its CONTINUATION_TOKEN leaves to what
+/// continues its Segment, if anything does (rarely: a merged file).
+#[derive(Debug)]
+enum Carried {
+    /// A copy of them.
+    Tracks(Vec<Track>),
+    /// They are the memo's, with their CodecPrivates in `bytes` (which
+    /// begin at stream offset `base`), the chunk having begun at `offset`:
+    /// copied only if the Segment does go on.
+    Memo {
+        bytes: Bytes,
+        base: u64,
+        offset: u64,
+    },
 }
 
 pub(crate) struct Engine {
@@ -132,7 +155,7 @@ pub(crate) struct Engine {
     header_check: HeaderCheck,
     /// After a chunk ended at its CONTINUATION_TOKEN: its tracks and
     /// TimecodeScale, in case its Segment goes on (as in a merged file).
-    continuation: Option<(Vec<Track>, u64)>,
+    continuation: Option<(Carried, u64)>,
     /// The allocation of the last `continuation` not taken up, for the
     /// next (one allocation and free less per chunk).
     spare_tracks: Vec<Track>,
@@ -968,6 +991,7 @@ impl Engine {
                         self.privates.push((chunk.info.tracks.len(), s, e));
                     }
                     chunk.info.tracks.push(track);
+                    chunk.tracks_as_memo = false;
                 }
             }
             ids::SIMPLE_TAG => {

@@ -7,7 +7,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::fast::is_joined;
 use super::frames::build_frames;
-use super::{damage, element_end, Build, Damage, Engine, Mode, Output, Progress, State, Step};
+use super::{damage, element_end, Build, Carried, Damage, Engine, Mode, Output, Progress};
+use super::{State, Step};
 use crate::chunk::{ChunkInfo, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
@@ -37,9 +38,10 @@ impl Engine {
         let continuation = self.continuation.take();
         if h.id != ids::EBML {
             match continuation {
-                Some((tracks, timecode_scale)) if may_contain(ids::SEGMENT, h.id) => {
+                Some((carried, timecode_scale)) if may_contain(ids::SEGMENT, h.id) => {
                     // The Segment of a chunk that ended at its token goes
                     // on: a new chunk begins here, with the same tracks.
+                    let tracks = self.carried_tracks(carried);
                     self.begin_chunk(start, tracks, timecode_scale);
                     self.stack.push(Open::new(ids::SEGMENT, None, None));
                     return Ok(Progress::Continue);
@@ -111,10 +113,29 @@ impl Engine {
     }
 
     /// A continuation not taken up: its tracks go, their allocation stays.
-    fn keep_spare(&mut self, continuation: Option<(Vec<Track>, u64)>) {
-        if let Some((mut tracks, _)) = continuation {
+    fn keep_spare(&mut self, continuation: Option<(Carried, u64)>) {
+        if let Some((Carried::Tracks(mut tracks), _)) = continuation {
             tracks.clear();
             self.spare_tracks = tracks;
+        }
+    }
+
+    /// The tracks a continued Segment goes on with.
+    fn carried_tracks(&mut self, carried: Carried) -> Vec<Track> {
+        match carried {
+            Carried::Tracks(tracks) => tracks,
+            Carried::Memo {
+                bytes,
+                base,
+                offset,
+            } => {
+                let mut tracks = std::mem::take(&mut self.spare_tracks);
+                tracks.clone_from(&self.memo.tracks);
+                let privates = self.memo.privates.iter();
+                let privates = privates.map(|&(i, s, e)| (i, s + offset, e + offset));
+                resolve_privates(&mut tracks, privates, &bytes, base);
+                tracks
+            }
         }
     }
 
@@ -135,6 +156,8 @@ impl Engine {
             private: None,
             simple_tags: SimpleTagStack::default(),
             frame_cost: 0,
+            tracks_as_memo: false,
+            head: None,
         });
         self.state = State::InChunk;
         self.stack.clear();
@@ -176,7 +199,11 @@ impl Engine {
         let head_base = self.base;
         self.base += head_len as u64;
         let chunk = self.chunk.as_mut().expect("inside a chunk");
-        resolve_privates(chunk, &mut self.privates, &head, head_base);
+        let privates = self.privates.drain(..);
+        resolve_privates(&mut chunk.info.tracks, privates, &head, head_base);
+        if chunk.tracks_as_memo {
+            chunk.head = Some((head, head_base));
+        }
         self.out.push_back(Output::Start(chunk.info.clone()));
     }
 
@@ -213,7 +240,11 @@ impl Engine {
                 let raw = buf.split_to(take).freeze();
                 let raw_base = self.base;
                 self.base += take as u64;
-                resolve_privates(&mut chunk, &mut self.privates, &raw, raw_base);
+                let privates = self.privates.drain(..);
+                resolve_privates(&mut chunk.info.tracks, privates, &raw, raw_base);
+                if chunk.tracks_as_memo {
+                    chunk.head = Some((raw.clone(), raw_base));
+                }
                 let scale = chunk.info.timecode_scale;
                 let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales, scale);
                 for &(i, d) in &self.durations {
@@ -226,11 +257,22 @@ impl Engine {
                 Some((raw, frames))
             }
         };
-        self.continuation = chunk.token.then(|| {
-            let mut tracks = std::mem::take(&mut self.spare_tracks);
-            tracks.clone_from(&chunk.info.tracks);
-            (tracks, chunk.info.timecode_scale)
-        });
+        // (Tracks that are the memo's are copied only if the Segment goes
+        // on, from the memo.)
+        let carried = match chunk.head.take() {
+            Some((bytes, base)) if chunk.token => Some(Carried::Memo {
+                bytes,
+                base,
+                offset: chunk.info.offset,
+            }),
+            _ if chunk.token => {
+                let mut tracks = std::mem::take(&mut self.spare_tracks);
+                tracks.clone_from(&chunk.info.tracks);
+                Some(Carried::Tracks(tracks))
+            }
+            _ => None,
+        };
+        self.continuation = carried.map(|c| (c, chunk.info.timecode_scale));
         self.out.push_back(Output::End(chunk.info, body));
     }
 }
@@ -238,13 +280,13 @@ impl Engine {
 /// Turns recorded CodecPrivate ranges into views of `bytes` (which starts at
 /// stream offset `base`).
 fn resolve_privates(
-    chunk: &mut Build,
-    privates: &mut Vec<(usize, u64, u64)>,
+    tracks: &mut [Track],
+    privates: impl Iterator<Item = (usize, u64, u64)>,
     bytes: &Bytes,
     base: u64,
 ) {
-    for (index, s, e) in privates.drain(..) {
-        if let Some(track) = chunk.info.tracks.get_mut(index) {
+    for (index, s, e) in privates {
+        if let Some(track) = tracks.get_mut(index) {
             if s >= base && e <= base + bytes.len() as u64 {
                 track.codec_private = Some(bytes.slice((s - base) as usize..(e - base) as usize));
             }

@@ -22,7 +22,10 @@
 //! with the carried tracks, but at an element inside the Segment, never
 //! at an EBML header: a memo taken from one never matches.) Damage ends
 //! a chunk, so a head that reached the end of its Tracks was read
-//! without any. The memo is off with the other fast paths
+//! without any. A chunk whose tracks are still the memo's when it ends at
+//! its CONTINUATION_TOKEN leaves a Segment that goes on the memo's tracks
+//! (copied only if it does go on, which in GetMedia it never does) rather
+//! than a copy of its own. The memo is off with the other fast paths
 //! (`general_path_only`), so that `decoder/tests/fast_paths.rs` compares
 //! the two.
 
@@ -48,9 +51,9 @@ pub(super) struct HeadMemo {
     /// The Segment, open (its `end` and `bound` from the chunk's start).
     segment: Option<Open>,
     timecode_scale: u64,
-    tracks: Vec<Track>,
+    pub(super) tracks: Vec<Track>,
     /// As [`Engine::privates`], from the chunk's start.
-    privates: Vec<(usize, u64, u64)>,
+    pub(super) privates: Vec<(usize, u64, u64)>,
 }
 
 impl Engine {
@@ -79,6 +82,7 @@ impl Engine {
         });
         chunk.info.timecode_scale = memo.timecode_scale;
         chunk.info.tracks.extend_from_slice(&memo.tracks);
+        chunk.tracks_as_memo = true;
         let privates = memo.privates.iter();
         self.privates
             .extend(privates.map(|&(i, s, e)| (i, s + offset, e + offset)));
@@ -145,5 +149,8 @@ impl Engine {
         let privates = self.privates.iter();
         memo.privates
             .extend(privates.map(|&(i, s, e)| (i, s - offset, e - offset)));
+        if let Some(chunk) = self.chunk.as_mut() {
+            chunk.tracks_as_memo = true;
+        }
     }
 }

@@ -2289,6 +2289,49 @@ fn a_continued_segment_does_not_replace_the_memo() {
     assert!(why.is_empty(), "{why:?}");
 }
 
+/// A chunk that began from the memo, then read tracks of its own (Tracks
+/// after its tags, where no memo is taken), leaves all its tracks to a
+/// Segment that goes on after its token, not only the memo's. (The carried
+/// tracks are taken from the memo only while the chunk's are the memo's:
+/// found by a mutant that left that flag set when a track was added.)
+#[test]
+fn a_continued_segment_keeps_the_tracks_read_after_the_memo() {
+    let token = || tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "123")], 1);
+    let chunk = |extra: bool| {
+        let mut c = [
+            ebml_header(),
+            open_unknown(SEGMENT, 8),
+            el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)),
+            tags_w(&[("PRODUCER", "x")], 1),
+        ]
+        .concat();
+        if extra {
+            c.extend(el(TRACKS, &audio_track(2, "A_B", 8000.0, 1)));
+        }
+        c.extend([cluster(0, &[0]), token()].concat());
+        c
+    };
+    let goes_on = [cluster(2000, &[0]), token()].concat();
+    let input = [chunk(false), chunk(true), goes_on].concat();
+    let (chunks, replays) = whole_chunks(&input);
+    assert_eq!(chunks.len(), 3);
+    assert_eq!(replays, 1, "the second chunk began from the memo");
+    let codecs: Vec<_> = chunks[2]
+        .info
+        .tracks
+        .iter()
+        .map(|t| t.codec_id.as_str())
+        .collect();
+    assert_eq!(codecs, ["V_A", "A_B"], "the continued Segment's tracks");
+    assert_eq!(
+        chunks[2].info.tracks[0].codec_private.as_deref(),
+        Some(&b"pp"[..])
+    );
+    let (reference, why) = compare(&input, Limits::default(), &[1, 7, 1460, 1 << 20]);
+    assert_eq!(reference.len(), 3);
+    assert!(why.is_empty(), "{why:?}");
+}
+
 /// A head that changes deep in a stream is remembered there too: the
 /// memo's size bound counts the head's own bytes, not its offset in the
 /// stream. (Found by cargo-mutants: `pos - offset` read as `pos + offset`
