@@ -744,10 +744,10 @@ impl Engine {
     /// where it ends.
     #[inline(always)]
     fn child_within(&self, buf: &BytesMut, id: u32, at: u64, bound: u64) -> Option<(u64, u64)> {
-        let h = ebml::header_in_full(&buf[(at - self.base) as usize..])?;
+        let h = ebml::header_of(&buf[(at - self.base) as usize..], id)?;
         let body = at + u64::from(h.len);
         let end = body.checked_add(h.size?)?;
-        (h.id == id && end <= bound).then_some((body, end))
+        (end <= bound).then_some((body, end))
     }
 
     /// The TagName and TagString filling the SimpleTag body from `at` to
@@ -755,17 +755,17 @@ impl Engine {
     #[inline(always)]
     fn tag_pair(&self, buf: &BytesMut, at: u64, end: u64) -> Option<TagPair> {
         let max = self.limits.max_element_size;
-        let name_h = ebml::header_in_full(&buf[(at - self.base) as usize..])?;
+        let name_h = ebml::header_of(&buf[(at - self.base) as usize..], ids::TAG_NAME)?;
         let name_size = name_h.size.filter(|&n| n <= max)?;
         let name = at + u64::from(name_h.len);
         let value_at = name.checked_add(name_size)?;
-        if name_h.id != ids::TAG_NAME || value_at > end {
+        if value_at > end {
             return None;
         }
-        let value_h = ebml::header_in_full(&buf[(value_at - self.base) as usize..])?;
+        let value_h = ebml::header_of(&buf[(value_at - self.base) as usize..], ids::TAG_STRING)?;
         let value_size = value_h.size.filter(|&n| n <= max)?;
         let value = value_at + u64::from(value_h.len);
-        if value_h.id != ids::TAG_STRING || value.checked_add(value_size)? != end {
+        if value.checked_add(value_size)? != end {
             return None;
         }
         Some(TagPair {

@@ -242,6 +242,29 @@ fn header_in_words(head: &[u8; 12]) -> Option<Header> {
     if id & id_mask == id_mask {
         return None;
     }
+    size_in_words(head, id, id_len)
+}
+
+/// [`header_in_full`] for an element that should be `id` (a valid ID):
+/// its header when it is one, else `None`. The ID's bytes are compared
+/// rather than read (for loops that know what comes next: a SimpleTag's
+/// TagName, say).
+#[inline]
+pub(crate) fn header_of(input: &[u8], id: u32) -> Option<Header> {
+    let head = input.first_chunk::<12>()?;
+    // (A valid ID's length is that of its value: the marker bit leads.)
+    let id_len = 4 - id.leading_zeros() / 8;
+    let [a, b, c, d, ..] = *head;
+    if u32::from_be_bytes([a, b, c, d]) >> (8 * (4 - id_len)) != id {
+        return None;
+    }
+    size_in_words(head, id, id_len)
+}
+
+/// The header of `id`, `id_len` bytes long at the start of `head`, with
+/// the size that follows it, when that is valid.
+#[inline(always)]
+fn size_in_words(head: &[u8; 12], id: u32, id_len: u32) -> Option<Header> {
     let size_at = id_len as usize;
     let word: [u8; 8] = head[size_at..size_at + 8].try_into().ok()?;
     let size_len = word[0].leading_zeros() + 1;
@@ -332,6 +355,44 @@ mod tests {
                 let twelve = &input[..12];
                 let bytewise12 = bytewise.map(|(r, h)| (&twelve[12 - (r.len() - 2)..], h));
                 assert_eq!(element_header(twelve), bytewise12, "{twelve:02X?}");
+            }
+        }
+    }
+
+    /// The reader for an expected ID against the general word reader: IDs
+    /// of each width, their bytes in place, one byte changed (any byte of
+    /// the header), every size width, the all-ones sizes, fewer than
+    /// twelve bytes.
+    #[test]
+    fn expected_id_reader_agrees_with_the_word_reader() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let ids: [u32; 6] = [0xEC, 0xA3, 0x45A3, 0x4487, 0x2A_D7B1, 0x1F43_B675];
+        for id in ids {
+            let id_bytes = &id.to_be_bytes()[id.leading_zeros() as usize / 8..];
+            for round in 0..20_000 {
+                let mut input = [0u8; 14];
+                input[..8].copy_from_slice(&next().to_be_bytes());
+                input[8..].copy_from_slice(&next().to_be_bytes()[..6]);
+                input[..id_bytes.len()].copy_from_slice(id_bytes);
+                let size_first = (next() % 256) as u8;
+                input[id_bytes.len()] = size_first;
+                if round % 4 == 1 {
+                    input[id_bytes.len() + 1..].fill(0xFF);
+                }
+                if round % 3 == 2 {
+                    let at = (next() % 10) as usize;
+                    input[at] ^= 1 << (next() % 8);
+                }
+                let len = if round % 7 == 3 { 11 } else { 14 };
+                let input = &input[..len];
+                let general = header_in_full(input).filter(|h| h.id == id);
+                assert_eq!(header_of(input, id), general, "{id:X}: {input:02X?}");
             }
         }
     }
