@@ -2363,3 +2363,247 @@ fn a_head_that_changes_far_into_the_stream_is_remembered() {
     assert_eq!(reference.len(), 4);
     assert!(why.is_empty(), "{why:?}");
 }
+
+/// Streaming (EventDecoder): a chunk that began from the memo, then read a
+/// track of its own in Tracks after its first Cluster, leaves all its
+/// tracks to a Segment that goes on after its token. The head kept for
+/// the memo's tracks at `Start` must not stand for the tracks at the end.
+/// (Found by the attack review of the lazy continuation tracks.)
+#[test]
+fn attack_continued_segment_after_tracks_read_past_the_cluster() {
+    let token = || tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "123")], 1);
+    let chunk = |extra: bool| {
+        let mut c = [
+            ebml_header(),
+            open_unknown(SEGMENT, 8),
+            el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)),
+            cluster(0, &[0]),
+        ]
+        .concat();
+        if extra {
+            c.extend(el(TRACKS, &audio_track(2, "A_B", 8000.0, 1)));
+            c.extend(cluster(1000, &[0]));
+        }
+        c.extend(token());
+        c
+    };
+    let goes_on = [cluster(2000, &[0]), token()].concat();
+    let input = [chunk(false), chunk(true), goes_on].concat();
+    let replays = memo_replays(&input, Limits::default(), &[1 << 20]);
+    assert_eq!(replays, (1, 1), "the second chunk began from the memo");
+    let mut failures = Vec::new();
+    attack_compare(
+        "tracks after the cluster",
+        &input,
+        Limits::default(),
+        &mut failures,
+    );
+    assert_none_differ(&failures);
+}
+
+/// Tags bodies (Tag elements) to attack `whole_tags` with, by name.
+fn attack_tags_bodies() -> Vec<(String, Vec<u8>)> {
+    let st = |k: usize| simple_tag_w(format!("N{k}").as_bytes(), b"12", 1);
+    let tag_of = |sts: &[Vec<u8>]| el(TAG, &sts.concat());
+    let token = simple_tag_w(b"AWS_KINESISVIDEO_CONTINUATION_TOKEN", b"91", 1);
+    let mut v: Vec<(String, Vec<u8>)> = Vec::new();
+    for n in [0usize, 1, 2, 15, 16, 17] {
+        let one_tag: Vec<Vec<u8>> = (0..n).map(st).collect();
+        v.push((format!("{n} SimpleTags in one Tag"), tag_of(&one_tag)));
+        let tags: Vec<u8> = (0..n).flat_map(|k| tag_of(&[st(k)])).collect();
+        v.push((format!("{n} Tags of one SimpleTag"), tags));
+        let tags: Vec<u8> = (0..n).flat_map(|_| el(TAG, &[])).collect();
+        v.push((format!("{n} empty Tags"), tags));
+    }
+    v.push((
+        "token among tags".into(),
+        tag_of(&[st(0), token.clone(), st(1), st(2)]),
+    ));
+    v.push((
+        "token in a second Tag".into(),
+        [tag_of(&[st(0)]), tag_of(&[token.clone(), st(1)])].concat(),
+    ));
+    for d in [-2i64, -1, 1, 2] {
+        v.push((
+            format!("Tag size off {d}"),
+            [
+                sized_off(TAG, &[st(0), st(1)].concat(), d),
+                tag_of(&[st(2)]),
+            ]
+            .concat(),
+        ));
+        let sts = [st(0), sized_off(SIMPLE_TAG, &st(1)[3..], d), st(2)].concat();
+        v.push((format!("SimpleTag size off {d}"), tag_of(&[sts])));
+    }
+    v.push((
+        "unknown-size Tag".into(),
+        [open_unknown(TAG, 1), st(0), st(1)].concat(),
+    ));
+    v.push((
+        "unknown-size SimpleTag".into(),
+        tag_of(&[
+            st(0),
+            open_unknown(SIMPLE_TAG, 1),
+            el(TAG_NAME, b"x"),
+            el(TAG_STRING, b"y"),
+        ]),
+    ));
+    let nested = el(
+        SIMPLE_TAG,
+        &[el(TAG_NAME, b"A"), el(TAG_STRING, b"1"), st(5)].concat(),
+    );
+    v.push(("nested SimpleTag".into(), tag_of(&[st(0), nested])));
+    v.push((
+        "TagBinary".into(),
+        tag_of(&[
+            st(0),
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"B"), el(TAG_BINARY, b"\0\x01")].concat(),
+            ),
+        ]),
+    ));
+    v.push((
+        "TagString before TagName".into(),
+        tag_of(&[el(
+            SIMPLE_TAG,
+            &[el(TAG_STRING, b"1"), el(TAG_NAME, b"A")].concat(),
+        )]),
+    ));
+    v.push((
+        "name only".into(),
+        tag_of(&[st(0), el(SIMPLE_TAG, &el(TAG_NAME, b"A"))]),
+    ));
+    v.push((
+        "empty SimpleTag".into(),
+        tag_of(&[st(0), el(SIMPLE_TAG, &[])]),
+    ));
+    v.push((
+        "Targets in Tag".into(),
+        tag_of(&[el(0x63C0, &uint(0x68CA, 50)), st(0)]),
+    ));
+    v.push(("Void in Tag".into(), tag_of(&[st(0), el(VOID, &[0; 3])])));
+    v.push((
+        "Void in Tags".into(),
+        [tag_of(&[st(0)]), el(VOID, &[0; 2])].concat(),
+    ));
+    v.push((
+        "Tags in Tags".into(),
+        [tag_of(&[st(0)]), el(TAGS, &tag_of(&[st(1)]))].concat(),
+    ));
+    v.push((
+        "wide sizes".into(),
+        el_w(TAG, &simple_tag_w(b"W", b"7", 8), 8),
+    ));
+    v.push((
+        "empty name and value".into(),
+        tag_of(&[el(
+            SIMPLE_TAG,
+            &[el(TAG_NAME, &[]), el(TAG_STRING, &[])].concat(),
+        )]),
+    ));
+    v
+}
+
+/// A chunk with `tags_body` in known-size Tags (or unknown-size), before
+/// the Cluster, or after it, then more.
+fn attack_tags_chunk(tags_body: &[u8], known: bool, after_cluster: bool) -> Vec<u8> {
+    let tags = if known {
+        el(TAGS, tags_body)
+    } else {
+        [open_unknown(TAGS, 1), tags_body.to_vec()].concat()
+    };
+    let mut c = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        info(1_000_000),
+        el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)),
+    ]
+    .concat();
+    if after_cluster {
+        c.extend(cluster(0, &[0, 1]));
+    }
+    c.extend(tags);
+    c.extend(cluster(2000, &[0]));
+    c.extend(tags_w(
+        &[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "5"), ("Z", "z")],
+        1,
+    ));
+    c.extend(cluster(4000, &[0]));
+    c
+}
+
+#[test]
+fn attack_whole_tags_agrees_with_the_general_path() {
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for (name, body) in attack_tags_bodies() {
+        for known in [true, false] {
+            for after_cluster in [false, true] {
+                let input = attack_tags_chunk(&body, known, after_cluster);
+                let two = [input.clone(), input.clone()].concat();
+                let mut ls = attack_limits(0);
+                for t in [2usize, 3, 4, 6, 16, 17] {
+                    ls.push(Limits {
+                        max_tags_per_chunk: t,
+                        ..Limits::default()
+                    });
+                }
+                for m in [100u64, 120, 150, 200, 300] {
+                    ls.push(Limits {
+                        max_chunk_size: m,
+                        ..Limits::default()
+                    });
+                }
+                for l in ls {
+                    for sizes in [vec![1 << 20], vec![1], vec![7, 3, 1, 12], vec![61]] {
+                        cases += 1;
+                        let (_, why) = compare(&two, l, &sizes);
+                        if !why.is_empty() {
+                            failures.push(format!(
+                                "{name} (known {known}, after cluster {after_cluster}): {why:?}, {l:?}, pieces {sizes:?}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{cases} cases");
+    assert_none_differ(&failures);
+}
+
+/// Bit flips and cuts anywhere in a chunk's whole Tags, before and after
+/// the Cluster.
+#[test]
+fn attack_whole_tags_damaged() {
+    let mut failures = Vec::new();
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    let bodies = attack_tags_bodies();
+    for round in 0..20000 {
+        let (name, body) = &bodies[r.below(bodies.len() as u64) as usize];
+        let after = r.chance(50);
+        let mut input = attack_tags_chunk(body, true, after);
+        let at = input.len() - 150;
+        for _ in 0..1 + r.below(3) {
+            let i = (r.below(at as u64) as usize).max(60);
+            input[i] ^= 1 << r.below(8);
+        }
+        let l = if r.chance(30) {
+            {
+                let ls = attack_limits(0);
+                ls[r.below(ls.len() as u64) as usize]
+            }
+        } else {
+            Limits::default()
+        };
+        let sizes = some_pieces(&mut r);
+        let (_, why) = compare(&input, l, &sizes);
+        if !why.is_empty() {
+            failures.push(format!(
+                "round {round} {name} after {after}: {why:?}, {l:?}, pieces {sizes:?}"
+            ));
+        }
+    }
+    assert_none_differ(&failures);
+}
