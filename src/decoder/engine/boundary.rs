@@ -258,9 +258,11 @@ impl Engine {
             }
         };
         // (Tracks that are the memo's are copied only if the Segment goes
-        // on, from the memo.)
+        // on, from the memo. Streaming keeps the head at `Start`: a track
+        // read after it, past the first Cluster, makes the tracks the
+        // chunk's own again.)
         let carried = match chunk.head.take() {
-            Some((bytes, base)) if chunk.token => Some(Carried::Memo {
+            Some((bytes, base)) if chunk.token && chunk.tracks_as_memo => Some(Carried::Memo {
                 bytes,
                 base,
                 offset: chunk.info.offset,
