@@ -2633,3 +2633,91 @@ fn attack_whole_tags_damaged() {
     }
     assert_none_differ(&failures);
 }
+
+/// Random streams of chunks that end at their CONTINUATION_TOKEN and
+/// Segments that go on after it (Clusters, Tracks with CodecPrivates,
+/// Tags), with heads that repeat (replayed from the memo), tracks added
+/// before and after the first Cluster, known-size Segments and
+/// occasional damage: both decoders against the general path.
+#[test]
+fn attack_continued_segments_random() {
+    let token = |k: u64| {
+        tags_w(
+            &[
+                ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", &format!("{k}")),
+                ("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "12"),
+            ],
+            1,
+        )
+    };
+    let heads: Vec<Vec<u8>> = vec![
+        attack_head_body(&[1, 2, 3, 4]),
+        attack_head_body(&[9; 40]),
+        concat(&[
+            info(1_000_000),
+            el(
+                TRACKS,
+                &concat(&[
+                    video_track(1, "V_X", b"aa", 2, 2),
+                    video_track(2, "V_Y", b"bbb", 4, 4),
+                    video_track(3, "V_Z", b"", 4, 4),
+                ]),
+            ),
+        ]),
+        concat(&[
+            info(1_000_000),
+            el(TRACKS, &audio_track(1, "A_OPUS", 48000.0, 2)),
+        ]),
+    ];
+    let mut r = Rng(0xC0FF_EE12_3456_789B);
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for round in 0..5000 {
+        let mut input = Vec::new();
+        let mut k = 0u64;
+        for _ in 0..1 + r.below(5) {
+            k += 1;
+            let mut c = if r.chance(85) || input.is_empty() {
+                let head = &heads[r.below(heads.len() as u64) as usize];
+                let mut c = [ebml_header(), open_unknown(SEGMENT, 8), head.clone()].concat();
+                if r.chance(20) {
+                    c.extend(el(TRACKS, &video_track(7, "V_E", b"ee", 2, 2)));
+                }
+                c
+            } else {
+                Vec::new()
+            };
+            if r.chance(50) {
+                c.extend(tags_w(
+                    &[(
+                        "AWS_KINESISVIDEO_FRAGMENT_NUMBER",
+                        "91343852333181432392682062607743920146264436362",
+                    )],
+                    1,
+                ));
+            }
+            c.extend(cluster(k * 2000, &[0, 33]));
+            if r.chance(25) {
+                let codec = format!("A_{k}");
+                c.extend(el(TRACKS, &audio_track(8 + k, &codec, 8000.0, 1)));
+                c.extend(cluster(k * 2000 + 1000, &[0]));
+            }
+            if r.chance(80) {
+                c.extend(token(k));
+            }
+            input.extend(c);
+        }
+        if r.chance(20) {
+            let i = r.below(input.len() as u64) as usize;
+            input[i] ^= 1 << r.below(8);
+        }
+        let sizes = some_pieces(&mut r);
+        cases += 1;
+        let (_, why) = compare(&input, Limits::default(), &sizes);
+        if !why.is_empty() {
+            failures.push(format!("round {round}: {why:?}, pieces {sizes:?}"));
+        }
+    }
+    eprintln!("{cases} cases");
+    assert_none_differ(&failures);
+}
