@@ -2721,3 +2721,44 @@ fn attack_continued_segments_random() {
     eprintln!("{cases} cases");
     assert_none_differ(&failures);
 }
+
+/// A chunk that ends at its token, with tracks that are the memo's and no
+/// CodecPrivate, leaves nothing of its bytes alive in the decoder once it
+/// is handed out: as the general path (which carries a copy of the
+/// tracks, with no view into them), the chunk's bytes are the caller's
+/// alone while the decoder waits to see whether the Segment goes on.
+/// (Found by the attack review of the lazy continuation tracks: the memo
+/// carry kept the whole chunk, frames and all, for its CodecPrivates,
+/// even where there were none.)
+#[test]
+fn attack_continuation_keeps_no_bytes_of_a_chunk_without_codec_privates() {
+    let input = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        info(1_000_000),
+        el(TRACKS, &audio_track(1, "A_OPUS", 48000.0, 2)),
+        cluster(0, &[0, 20]),
+        tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "1")], 1),
+    ]
+    .concat();
+    for fast in [false, true] {
+        let mut d = if fast {
+            ChunkDecoder::new()
+        } else {
+            ChunkDecoder::general_path_only(Limits::default())
+        };
+        let mut buf = BytesMut::from(&input[..]);
+        let chunk = d
+            .decode(&mut buf)
+            .unwrap()
+            .expect("the chunk ends at its token");
+        drop(buf);
+        let Chunk { raw, info, frames } = chunk;
+        drop((info, frames));
+        assert!(
+            raw.is_unique(),
+            "fast {fast}: the decoder keeps the chunk's bytes"
+        );
+        drop(d);
+    }
+}
