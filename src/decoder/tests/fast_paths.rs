@@ -2712,10 +2712,20 @@ fn attack_continued_segments_random() {
             input[i] ^= 1 << r.below(8);
         }
         let sizes = some_pieces(&mut r);
+        let l = if r.chance(20) {
+            let mut ls = attack_limits(2);
+            ls.extend([1, 2, 3].map(|t| Limits {
+                max_tracks: t,
+                ..Limits::default()
+            }));
+            ls[r.below(ls.len() as u64) as usize]
+        } else {
+            Limits::default()
+        };
         cases += 1;
-        let (_, why) = compare(&input, Limits::default(), &sizes);
+        let (_, why) = compare(&input, l, &sizes);
         if !why.is_empty() {
-            failures.push(format!("round {round}: {why:?}, pieces {sizes:?}"));
+            failures.push(format!("round {round}: {why:?}, {l:?}, pieces {sizes:?}"));
         }
     }
     eprintln!("{cases} cases");
@@ -2761,4 +2771,38 @@ fn attack_continuation_keeps_no_bytes_of_a_chunk_without_codec_privates() {
         );
         drop(d);
     }
+}
+
+/// Chunks with whole Tags (16 and 17 tags, a token among them) before
+/// and after the Cluster, split in two at every byte, and cut short at
+/// every byte (the end of input inside the Tags).
+#[test]
+fn attack_whole_tags_split_and_cut_at_every_byte() {
+    let bodies = attack_tags_bodies();
+    let pick = [
+        "16 SimpleTags in one Tag",
+        "17 Tags of one SimpleTag",
+        "token among tags",
+    ];
+    let mut failures = Vec::new();
+    let picked = bodies.iter().filter(|(n, _)| pick.contains(&n.as_str()));
+    assert_eq!(picked.clone().count(), pick.len());
+    for (name, body) in picked {
+        for after_cluster in [false, true] {
+            let input = attack_tags_chunk(body, true, after_cluster, true);
+            for k in 1..input.len() {
+                let (_, why) = compare(&input, Limits::default(), &[k, 1 << 20]);
+                if !why.is_empty() {
+                    failures.push(format!(
+                        "{name} after {after_cluster} split at {k}: {why:?}"
+                    ));
+                }
+                let (_, why) = compare(&input[..k], Limits::default(), &[1 << 20]);
+                if !why.is_empty() {
+                    failures.push(format!("{name} after {after_cluster} cut at {k}: {why:?}"));
+                }
+            }
+        }
+    }
+    assert_none_differ(&failures);
 }
