@@ -2806,3 +2806,54 @@ fn attack_whole_tags_split_and_cut_at_every_byte() {
     }
     assert_none_differ(&failures);
 }
+
+/// Whole Tags in a Segment of known size that ends inside them, exactly
+/// at their end or just after, before and after the Cluster: the
+/// Segment's bound must stop the fast path where it stops the general.
+#[test]
+fn attack_whole_tags_in_a_known_size_segment() {
+    let tags = tags_w(
+        &[
+            ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "12"),
+            ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "3"),
+            ("X", "y"),
+        ],
+        1,
+    );
+    let mut failures = Vec::new();
+    for after_cluster in [false, true] {
+        let mut body = [
+            info(1_000_000),
+            el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)),
+        ]
+        .concat();
+        if after_cluster {
+            body.extend(el(
+                CLUSTER,
+                &[uint(TIMECODE, 0), simple_block(1, 0, true, &[1; 9])].concat(),
+            ));
+        }
+        body.extend(tags.clone());
+        for d in -30i64..=3 {
+            let n = (body.len() as i64 + d) as u64;
+            let input = [
+                ebml_header(),
+                id(SEGMENT),
+                size_w(n, 8),
+                body.clone(),
+                cluster(2000, &[0]),
+                ebml_header(),
+                open_unknown(SEGMENT, 8),
+                body.clone(),
+            ]
+            .concat();
+            attack_compare(
+                &format!("after {after_cluster}, Segment size off {d}"),
+                &input,
+                Limits::default(),
+                &mut failures,
+            );
+        }
+    }
+    assert_none_differ(&failures);
+}
