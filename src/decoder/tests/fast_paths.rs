@@ -2857,3 +2857,67 @@ fn attack_whole_tags_in_a_known_size_segment() {
     }
     assert_none_differ(&failures);
 }
+
+/// A chunk replayed from the memo ends at its token; then junk, or a
+/// Void, or a damaged element, before what would continue its Segment (a
+/// Cluster, Tracks, Tags): whatever resync makes of it, the same as the
+/// general path.
+#[test]
+fn attack_continuation_after_damage() {
+    let token = || tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "7")], 1);
+    let chunk = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        attack_head_body(&[5, 6, 7]),
+        cluster(0, &[0]),
+        token(),
+    ]
+    .concat();
+    let mut failures = Vec::new();
+    let junk: Vec<(&str, Vec<u8>)> = vec![
+        ("nothing", vec![]),
+        ("zeros", vec![0; 9]),
+        ("0xFF", vec![0xFF; 5]),
+        ("Void", el(VOID, &[0; 4])),
+        ("unknown-size Void", open_unknown(VOID, 1)),
+        (
+            "SimpleBlock at the top",
+            el(SIMPLE_BLOCK, &block_body(1, 0, 0x80, &[1])),
+        ),
+        ("Tag at the top", el(TAG, &simple_tag_w(b"A", b"1", 1))),
+    ];
+    let goes_on: Vec<(&str, Vec<u8>)> = vec![
+        ("Cluster", [cluster(2000, &[0]), token()].concat()),
+        (
+            "Tracks",
+            [
+                el(TRACKS, &audio_track(3, "A_C", 8000.0, 1)),
+                cluster(2000, &[0]),
+            ]
+            .concat(),
+        ),
+        (
+            "Tags",
+            [tags_w(&[("B", "2")], 1), cluster(2000, &[0])].concat(),
+        ),
+    ];
+    for (j, junk) in &junk {
+        for (g, more) in &goes_on {
+            let input = [
+                chunk.clone(),
+                chunk.clone(),
+                junk.clone(),
+                more.clone(),
+                chunk.clone(),
+            ]
+            .concat();
+            attack_compare(
+                &format!("{j} then {g}"),
+                &input,
+                Limits::default(),
+                &mut failures,
+            );
+        }
+    }
+    assert_none_differ(&failures);
+}
