@@ -166,6 +166,58 @@ mod tests {
         }
     }
 
+    /// The word-at-a-time check against `u8::is_ascii_digit` on random
+    /// strings of 0 to 130 bytes drawn mostly from digits and the bytes
+    /// around them (0x2F, 0x3A-0x3F, 0x40, 0xB0-0xB9, 0x00, 0xFF), with
+    /// several non-digits at once: the same answer, and the first one's
+    /// index.
+    #[test]
+    fn all_digits_agrees_with_the_byte_wise_check() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edges = [
+            0x2F,
+            0x3A,
+            0x3C,
+            0x3F,
+            0x40,
+            0xB0,
+            0xB9,
+            0x00,
+            0xFF,
+            0x20,
+            0x70,
+            0x39 + 0x80,
+        ];
+        for _ in 0..200_000 {
+            let len = (next() % 131) as usize;
+            let mut s: Vec<u8> = (0..len).map(|_| b'0' + (next() % 10) as u8).collect();
+            for _ in 0..next() % 3 {
+                if len > 0 && next() % 2 == 0 {
+                    let at = (next() % len as u64) as usize;
+                    s[at] = edges[(next() % edges.len() as u64) as usize];
+                }
+            }
+            assert_eq!(all_digits(&s), s.iter().all(u8::is_ascii_digit), "{s:?}");
+            let expected = if len > MAX_DIGITS {
+                Err(ParseFragmentNumberError::TooLong(len))
+            } else if let Some(i) = s.iter().position(|b| !b.is_ascii_digit()) {
+                Err(ParseFragmentNumberError::NotADigit(i))
+            } else {
+                Ok(String::from_utf8(s.clone()).unwrap())
+            };
+            let got = FragmentNumber::from_ascii(&s).map(|n| n.as_str().to_owned());
+            if len > 0 {
+                assert_eq!(got, expected, "{s:?}");
+            }
+        }
+    }
+
     /// The models' limit: 128 digits are a fragment number, 129 are not.
     #[test]
     fn limits() {

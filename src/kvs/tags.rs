@@ -440,6 +440,56 @@ mod tests {
         }
     }
 
+    /// The integer shortcut against `str::parse` on random values: digit
+    /// strings of 0 to 22 bytes with leading zeros, signs, spaces and junk
+    /// among them, and numbers around the ends of u32 and u64.
+    #[test]
+    fn integer_values_read_as_str_parse_reads_them_at_random() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"00000123456789999+- x";
+        for round in 0..100_000 {
+            let v = match round % 4 {
+                0 => {
+                    let len = (next() % 23) as usize;
+                    let bytes: Vec<u8> = (0..len)
+                        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                        .collect();
+                    String::from_utf8(bytes).unwrap()
+                }
+                1 => format!("{}", u64::MAX - next() % 1000),
+                2 => {
+                    let zeros = "0".repeat((next() % 4) as usize);
+                    let n = u64::from(u32::MAX) + 50 - next() % 100;
+                    format!("{zeros}{n}")
+                }
+                _ => {
+                    let zeros = "0".repeat((next() % 3) as usize);
+                    format!("{zeros}{}", next() >> (next() % 64))
+                }
+            };
+            let mut a = AwsTags::default();
+            a.apply(names::MILLIS_BEHIND_NOW, &v);
+            a.apply(names::EXCEPTION_ERROR_CODE, &v);
+            assert_eq!(a.millis_behind_now, v.parse::<u64>().ok(), "{v:?}");
+            assert_eq!(a.exception_error_code, v.parse::<u32>().ok(), "{v:?}");
+            let reasons: Vec<_> = a.invalid.iter().map(|i| i.reason.clone()).collect();
+            let expected: Vec<_> = [
+                v.parse::<u64>().err().map(|e| e.to_string()),
+                v.parse::<u32>().err().map(|e| e.to_string()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            assert_eq!(reasons, expected, "{v:?}");
+        }
+    }
+
     /// Every documented name (both timestamp spellings) is recognised, by
     /// its exact bytes only; an invalid value is listed under the name as
     /// spelled; the static names the decoder uses are the same strings.

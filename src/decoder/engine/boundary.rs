@@ -202,7 +202,7 @@ impl Engine {
         let privates = self.privates.drain(..);
         resolve_privates(&mut chunk.info.tracks, privates, &head, head_base);
         if chunk.tracks_as_memo {
-            chunk.head = Some((head, head_base));
+            chunk.head = Some((views_for(&self.memo.privates, &head), head_base));
         }
         self.out.push_back(Output::Start(chunk.info.clone()));
     }
@@ -243,7 +243,7 @@ impl Engine {
                 let privates = self.privates.drain(..);
                 resolve_privates(&mut chunk.info.tracks, privates, &raw, raw_base);
                 if chunk.tracks_as_memo {
-                    chunk.head = Some((raw.clone(), raw_base));
+                    chunk.head = Some((views_for(&self.memo.privates, &raw), raw_base));
                 }
                 let scale = chunk.info.timecode_scale;
                 let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales, scale);
@@ -258,9 +258,11 @@ impl Engine {
             }
         };
         // (Tracks that are the memo's are copied only if the Segment goes
-        // on, from the memo.)
+        // on, from the memo. Streaming keeps the head at `Start`: a track
+        // read after it, past the first Cluster, makes the tracks the
+        // chunk's own again.)
         let carried = match chunk.head.take() {
-            Some((bytes, base)) if chunk.token => Some(Carried::Memo {
+            Some((bytes, base)) if chunk.token && chunk.tracks_as_memo => Some(Carried::Memo {
                 bytes,
                 base,
                 offset: chunk.info.offset,
@@ -274,6 +276,19 @@ impl Engine {
         };
         self.continuation = carried.map(|c| (c, chunk.info.timecode_scale));
         self.out.push_back(Output::End(chunk.info, body));
+    }
+}
+
+/// What a chunk whose tracks are the memo's keeps of `bytes` for a
+/// Segment that may go on: them, when the memo's tracks have CodecPrivates
+/// to view in them (as a copy of the tracks would, through its views);
+/// else nothing, rather than keep the chunk's bytes (frames and all) alive
+/// for no view at all.
+fn views_for(privates: &[(usize, u64, u64)], bytes: &Bytes) -> Bytes {
+    if privates.is_empty() {
+        Bytes::new()
+    } else {
+        bytes.clone()
     }
 }
 

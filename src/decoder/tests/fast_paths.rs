@@ -2363,3 +2363,561 @@ fn a_head_that_changes_far_into_the_stream_is_remembered() {
     assert_eq!(reference.len(), 4);
     assert!(why.is_empty(), "{why:?}");
 }
+
+/// Streaming (EventDecoder): a chunk that began from the memo, then read a
+/// track of its own in Tracks after its first Cluster, leaves all its
+/// tracks to a Segment that goes on after its token. The head kept for
+/// the memo's tracks at `Start` must not stand for the tracks at the end.
+/// (Found by the attack review of the lazy continuation tracks.)
+#[test]
+fn attack_continued_segment_after_tracks_read_past_the_cluster() {
+    let token = || tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "123")], 1);
+    let chunk = |extra: bool| {
+        let mut c = [
+            ebml_header(),
+            open_unknown(SEGMENT, 8),
+            el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)),
+            cluster(0, &[0]),
+        ]
+        .concat();
+        if extra {
+            c.extend(el(TRACKS, &audio_track(2, "A_B", 8000.0, 1)));
+            c.extend(cluster(1000, &[0]));
+        }
+        c.extend(token());
+        c
+    };
+    let goes_on = [cluster(2000, &[0]), token()].concat();
+    let input = [chunk(false), chunk(true), goes_on].concat();
+    let replays = memo_replays(&input, Limits::default(), &[1 << 20]);
+    assert_eq!(replays, (1, 1), "the second chunk began from the memo");
+    let mut failures = Vec::new();
+    attack_compare(
+        "tracks after the cluster",
+        &input,
+        Limits::default(),
+        &mut failures,
+    );
+    assert_none_differ(&failures);
+}
+
+/// Tags bodies (Tag elements) to attack `whole_tags` with, by name.
+fn attack_tags_bodies() -> Vec<(String, Vec<u8>)> {
+    let st = |k: usize| simple_tag_w(format!("N{k}").as_bytes(), b"12", 1);
+    let tag_of = |sts: &[Vec<u8>]| el(TAG, &sts.concat());
+    let token = simple_tag_w(b"AWS_KINESISVIDEO_CONTINUATION_TOKEN", b"91", 1);
+    let mut v: Vec<(String, Vec<u8>)> = Vec::new();
+    for n in [0usize, 1, 2, 15, 16, 17] {
+        let one_tag: Vec<Vec<u8>> = (0..n).map(st).collect();
+        v.push((format!("{n} SimpleTags in one Tag"), tag_of(&one_tag)));
+        let tags: Vec<u8> = (0..n).flat_map(|k| tag_of(&[st(k)])).collect();
+        v.push((format!("{n} Tags of one SimpleTag"), tags));
+        let tags: Vec<u8> = (0..n).flat_map(|_| el(TAG, &[])).collect();
+        v.push((format!("{n} empty Tags"), tags));
+    }
+    v.push((
+        "token among tags".into(),
+        tag_of(&[st(0), token.clone(), st(1), st(2)]),
+    ));
+    v.push((
+        "token in a second Tag".into(),
+        [tag_of(&[st(0)]), tag_of(&[token.clone(), st(1)])].concat(),
+    ));
+    for d in [-2i64, -1, 1, 2] {
+        v.push((
+            format!("Tag size off {d}"),
+            [
+                sized_off(TAG, &[st(0), st(1)].concat(), d),
+                tag_of(&[st(2)]),
+            ]
+            .concat(),
+        ));
+        let sts = [st(0), sized_off(SIMPLE_TAG, &st(1)[3..], d), st(2)].concat();
+        v.push((format!("SimpleTag size off {d}"), tag_of(&[sts])));
+    }
+    v.push((
+        "unknown-size Tag".into(),
+        [open_unknown(TAG, 1), st(0), st(1)].concat(),
+    ));
+    v.push((
+        "unknown-size SimpleTag".into(),
+        tag_of(&[
+            st(0),
+            open_unknown(SIMPLE_TAG, 1),
+            el(TAG_NAME, b"x"),
+            el(TAG_STRING, b"y"),
+        ]),
+    ));
+    let nested = el(
+        SIMPLE_TAG,
+        &[el(TAG_NAME, b"A"), el(TAG_STRING, b"1"), st(5)].concat(),
+    );
+    v.push(("nested SimpleTag".into(), tag_of(&[st(0), nested])));
+    v.push((
+        "TagBinary".into(),
+        tag_of(&[
+            st(0),
+            el(
+                SIMPLE_TAG,
+                &[el(TAG_NAME, b"B"), el(TAG_BINARY, b"\0\x01")].concat(),
+            ),
+        ]),
+    ));
+    v.push((
+        "TagString before TagName".into(),
+        tag_of(&[el(
+            SIMPLE_TAG,
+            &[el(TAG_STRING, b"1"), el(TAG_NAME, b"A")].concat(),
+        )]),
+    ));
+    v.push((
+        "name only".into(),
+        tag_of(&[st(0), el(SIMPLE_TAG, &el(TAG_NAME, b"A"))]),
+    ));
+    v.push((
+        "empty SimpleTag".into(),
+        tag_of(&[st(0), el(SIMPLE_TAG, &[])]),
+    ));
+    v.push((
+        "Targets in Tag".into(),
+        tag_of(&[el(0x63C0, &uint(0x68CA, 50)), st(0)]),
+    ));
+    let pair = [el(TAG_NAME, b"A"), el(TAG_STRING, b"1")].concat();
+    v.push((
+        "Void around a pair in Tag".into(),
+        tag_of(&[st(0), el(VOID, &pair)]),
+    ));
+    v.push((
+        "Void around a SimpleTag in Tags".into(),
+        [tag_of(&[st(0)]), el(VOID, &st(1))].concat(),
+    ));
+    v.push((
+        "SimpleTag in Tags".into(),
+        [tag_of(&[st(0)]), st(1)].concat(),
+    ));
+    v.push(("Void in Tag".into(), tag_of(&[st(0), el(VOID, &[0; 3])])));
+    v.push((
+        "Void in Tags".into(),
+        [tag_of(&[st(0)]), el(VOID, &[0; 2])].concat(),
+    ));
+    v.push((
+        "Tags in Tags".into(),
+        [tag_of(&[st(0)]), el(TAGS, &tag_of(&[st(1)]))].concat(),
+    ));
+    v.push((
+        "wide sizes".into(),
+        el_w(TAG, &simple_tag_w(b"W", b"7", 8), 8),
+    ));
+    v.push((
+        "empty name and value".into(),
+        tag_of(&[el(
+            SIMPLE_TAG,
+            &[el(TAG_NAME, &[]), el(TAG_STRING, &[])].concat(),
+        )]),
+    ));
+    v
+}
+
+/// A chunk with `tags_body` in known-size Tags (or unknown-size), before
+/// the Tracks (so that a depth limit meets the Tags first), or after the
+/// first Cluster (without Tracks when not `with_tracks`, for the same
+/// reason), then more tags with a CONTINUATION_TOKEN and a Cluster.
+fn attack_tags_chunk(
+    tags_body: &[u8],
+    known: bool,
+    after_cluster: bool,
+    with_tracks: bool,
+) -> Vec<u8> {
+    let tags = if known {
+        el(TAGS, tags_body)
+    } else {
+        [open_unknown(TAGS, 1), tags_body.to_vec()].concat()
+    };
+    let mut c = [ebml_header(), open_unknown(SEGMENT, 8), info(1_000_000)].concat();
+    if !after_cluster {
+        c.extend(tags.clone());
+    }
+    if with_tracks {
+        c.extend(el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)));
+    }
+    if after_cluster {
+        c.extend(cluster(0, &[0, 1]));
+        c.extend(tags);
+    }
+    c.extend(cluster(2000, &[0]));
+    c.extend(tags_w(
+        &[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "5"), ("Z", "z")],
+        1,
+    ));
+    c.extend(cluster(4000, &[0]));
+    c
+}
+
+#[test]
+fn attack_whole_tags_agrees_with_the_general_path() {
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for (name, body) in attack_tags_bodies() {
+        for (known, after_cluster, with_tracks) in [
+            (true, false, true),
+            (false, false, true),
+            (true, true, true),
+            (false, true, true),
+            (true, true, false),
+        ] {
+            {
+                let input = attack_tags_chunk(&body, known, after_cluster, with_tracks);
+                let two = [input.clone(), input.clone()].concat();
+                let mut ls = attack_limits(0);
+                for t in [2usize, 3, 4, 6, 16, 17] {
+                    ls.push(Limits {
+                        max_tags_per_chunk: t,
+                        ..Limits::default()
+                    });
+                }
+                for m in [100u64, 120, 150, 200, 300] {
+                    ls.push(Limits {
+                        max_chunk_size: m,
+                        ..Limits::default()
+                    });
+                }
+                for l in ls {
+                    for sizes in [vec![1 << 20], vec![1], vec![7, 3, 1, 12]] {
+                        cases += 1;
+                        let (_, why) = compare(&two, l, &sizes);
+                        if !why.is_empty() {
+                            failures.push(format!(
+                                "{name} (known {known}, after cluster {after_cluster}, tracks {with_tracks}): {why:?}, {l:?}, pieces {sizes:?}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{cases} cases");
+    assert_none_differ(&failures);
+}
+
+/// Bit flips and cuts anywhere in a chunk's whole Tags, before and after
+/// the Cluster.
+#[test]
+fn attack_whole_tags_damaged() {
+    let mut failures = Vec::new();
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    let bodies = attack_tags_bodies();
+    for round in 0..20000 {
+        let (name, body) = &bodies[r.below(bodies.len() as u64) as usize];
+        let after = r.chance(50);
+        let mut input = attack_tags_chunk(body, true, after, r.chance(70));
+        let at = input.len() - 150;
+        for _ in 0..1 + r.below(3) {
+            let i = (r.below(at as u64) as usize).max(60);
+            input[i] ^= 1 << r.below(8);
+        }
+        let l = if r.chance(30) {
+            {
+                let ls = attack_limits(0);
+                ls[r.below(ls.len() as u64) as usize]
+            }
+        } else {
+            Limits::default()
+        };
+        let sizes = some_pieces(&mut r);
+        let (_, why) = compare(&input, l, &sizes);
+        if !why.is_empty() {
+            failures.push(format!(
+                "round {round} {name} after {after}: {why:?}, {l:?}, pieces {sizes:?}"
+            ));
+        }
+    }
+    assert_none_differ(&failures);
+}
+
+/// Random streams of chunks that end at their CONTINUATION_TOKEN and
+/// Segments that go on after it (Clusters, Tracks with CodecPrivates,
+/// Tags), with heads that repeat (replayed from the memo), tracks added
+/// before and after the first Cluster, known-size Segments and
+/// occasional damage: both decoders against the general path.
+#[test]
+fn attack_continued_segments_random() {
+    let token = |k: u64| {
+        tags_w(
+            &[
+                ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", &format!("{k}")),
+                ("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "12"),
+            ],
+            1,
+        )
+    };
+    let heads: Vec<Vec<u8>> = vec![
+        attack_head_body(&[1, 2, 3, 4]),
+        attack_head_body(&[9; 40]),
+        concat(&[
+            info(1_000_000),
+            el(
+                TRACKS,
+                &concat(&[
+                    video_track(1, "V_X", b"aa", 2, 2),
+                    video_track(2, "V_Y", b"bbb", 4, 4),
+                    video_track(3, "V_Z", b"", 4, 4),
+                ]),
+            ),
+        ]),
+        concat(&[
+            info(1_000_000),
+            el(TRACKS, &audio_track(1, "A_OPUS", 48000.0, 2)),
+        ]),
+    ];
+    let mut r = Rng(0xC0FF_EE12_3456_789B);
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for round in 0..5000 {
+        let mut input = Vec::new();
+        let mut k = 0u64;
+        for _ in 0..1 + r.below(5) {
+            k += 1;
+            let mut c = if r.chance(85) || input.is_empty() {
+                let head = &heads[r.below(heads.len() as u64) as usize];
+                let mut c = [ebml_header(), open_unknown(SEGMENT, 8), head.clone()].concat();
+                if r.chance(20) {
+                    c.extend(el(TRACKS, &video_track(7, "V_E", b"ee", 2, 2)));
+                }
+                c
+            } else {
+                Vec::new()
+            };
+            if r.chance(50) {
+                c.extend(tags_w(
+                    &[(
+                        "AWS_KINESISVIDEO_FRAGMENT_NUMBER",
+                        "91343852333181432392682062607743920146264436362",
+                    )],
+                    1,
+                ));
+            }
+            c.extend(cluster(k * 2000, &[0, 33]));
+            if r.chance(25) {
+                let codec = format!("A_{k}");
+                c.extend(el(TRACKS, &audio_track(8 + k, &codec, 8000.0, 1)));
+                c.extend(cluster(k * 2000 + 1000, &[0]));
+            }
+            if r.chance(80) {
+                c.extend(token(k));
+            }
+            input.extend(c);
+        }
+        if r.chance(20) {
+            let i = r.below(input.len() as u64) as usize;
+            input[i] ^= 1 << r.below(8);
+        }
+        let sizes = some_pieces(&mut r);
+        let l = if r.chance(20) {
+            let mut ls = attack_limits(2);
+            ls.extend([1, 2, 3].map(|t| Limits {
+                max_tracks: t,
+                ..Limits::default()
+            }));
+            ls[r.below(ls.len() as u64) as usize]
+        } else {
+            Limits::default()
+        };
+        cases += 1;
+        let (_, why) = compare(&input, l, &sizes);
+        if !why.is_empty() {
+            failures.push(format!("round {round}: {why:?}, {l:?}, pieces {sizes:?}"));
+        }
+    }
+    eprintln!("{cases} cases");
+    assert_none_differ(&failures);
+}
+
+/// A chunk that ends at its token, with tracks that are the memo's and no
+/// CodecPrivate, leaves nothing of its bytes alive in the decoder once it
+/// is handed out: as the general path (which carries a copy of the
+/// tracks, with no view into them), the chunk's bytes are the caller's
+/// alone while the decoder waits to see whether the Segment goes on.
+/// (Found by the attack review of the lazy continuation tracks: the memo
+/// carry kept the whole chunk, frames and all, for its CodecPrivates,
+/// even where there were none.)
+#[test]
+fn attack_continuation_keeps_no_bytes_of_a_chunk_without_codec_privates() {
+    let input = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        info(1_000_000),
+        el(TRACKS, &audio_track(1, "A_OPUS", 48000.0, 2)),
+        cluster(0, &[0, 20]),
+        tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "1")], 1),
+    ]
+    .concat();
+    for fast in [false, true] {
+        let mut d = if fast {
+            ChunkDecoder::new()
+        } else {
+            ChunkDecoder::general_path_only(Limits::default())
+        };
+        let mut buf = BytesMut::from(&input[..]);
+        let chunk = d
+            .decode(&mut buf)
+            .unwrap()
+            .expect("the chunk ends at its token");
+        drop(buf);
+        let Chunk { raw, info, frames } = chunk;
+        drop((info, frames));
+        assert!(
+            raw.is_unique(),
+            "fast {fast}: the decoder keeps the chunk's bytes"
+        );
+        drop(d);
+    }
+}
+
+/// Chunks with whole Tags (16 and 17 tags, a token among them) before
+/// and after the Cluster, split in two at every byte, and cut short at
+/// every byte (the end of input inside the Tags).
+#[test]
+fn attack_whole_tags_split_and_cut_at_every_byte() {
+    let bodies = attack_tags_bodies();
+    let pick = [
+        "16 SimpleTags in one Tag",
+        "17 Tags of one SimpleTag",
+        "token among tags",
+    ];
+    let mut failures = Vec::new();
+    let picked = bodies.iter().filter(|(n, _)| pick.contains(&n.as_str()));
+    assert_eq!(picked.clone().count(), pick.len());
+    for (name, body) in picked {
+        for after_cluster in [false, true] {
+            let input = attack_tags_chunk(body, true, after_cluster, true);
+            for k in 1..input.len() {
+                let (_, why) = compare(&input, Limits::default(), &[k, 1 << 20]);
+                if !why.is_empty() {
+                    failures.push(format!(
+                        "{name} after {after_cluster} split at {k}: {why:?}"
+                    ));
+                }
+                let (_, why) = compare(&input[..k], Limits::default(), &[1 << 20]);
+                if !why.is_empty() {
+                    failures.push(format!("{name} after {after_cluster} cut at {k}: {why:?}"));
+                }
+            }
+        }
+    }
+    assert_none_differ(&failures);
+}
+
+/// Whole Tags in a Segment of known size that ends inside them, exactly
+/// at their end or just after, before and after the Cluster: the
+/// Segment's bound must stop the fast path where it stops the general.
+#[test]
+fn attack_whole_tags_in_a_known_size_segment() {
+    let tags = tags_w(
+        &[
+            ("AWS_KINESISVIDEO_FRAGMENT_NUMBER", "12"),
+            ("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "3"),
+            ("X", "y"),
+        ],
+        1,
+    );
+    let mut failures = Vec::new();
+    for after_cluster in [false, true] {
+        let mut body = [
+            info(1_000_000),
+            el(TRACKS, &video_track(1, "V_A", b"pp", 2, 2)),
+        ]
+        .concat();
+        if after_cluster {
+            body.extend(el(
+                CLUSTER,
+                &[uint(TIMECODE, 0), simple_block(1, 0, true, &[1; 9])].concat(),
+            ));
+        }
+        body.extend(tags.clone());
+        for d in -30i64..=3 {
+            let n = (body.len() as i64 + d) as u64;
+            let input = [
+                ebml_header(),
+                id(SEGMENT),
+                size_w(n, 8),
+                body.clone(),
+                cluster(2000, &[0]),
+                ebml_header(),
+                open_unknown(SEGMENT, 8),
+                body.clone(),
+            ]
+            .concat();
+            attack_compare(
+                &format!("after {after_cluster}, Segment size off {d}"),
+                &input,
+                Limits::default(),
+                &mut failures,
+            );
+        }
+    }
+    assert_none_differ(&failures);
+}
+
+/// A chunk replayed from the memo ends at its token; then junk, or a
+/// Void, or a damaged element, before what would continue its Segment (a
+/// Cluster, Tracks, Tags): whatever resync makes of it, the same as the
+/// general path.
+#[test]
+fn attack_continuation_after_damage() {
+    let token = || tags_w(&[("AWS_KINESISVIDEO_CONTINUATION_TOKEN", "7")], 1);
+    let chunk = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        attack_head_body(&[5, 6, 7]),
+        cluster(0, &[0]),
+        token(),
+    ]
+    .concat();
+    let mut failures = Vec::new();
+    let junk: Vec<(&str, Vec<u8>)> = vec![
+        ("nothing", vec![]),
+        ("zeros", vec![0; 9]),
+        ("0xFF", vec![0xFF; 5]),
+        ("Void", el(VOID, &[0; 4])),
+        ("unknown-size Void", open_unknown(VOID, 1)),
+        (
+            "SimpleBlock at the top",
+            el(SIMPLE_BLOCK, &block_body(1, 0, 0x80, &[1])),
+        ),
+        ("Tag at the top", el(TAG, &simple_tag_w(b"A", b"1", 1))),
+    ];
+    let goes_on: Vec<(&str, Vec<u8>)> = vec![
+        ("Cluster", [cluster(2000, &[0]), token()].concat()),
+        (
+            "Tracks",
+            [
+                el(TRACKS, &audio_track(3, "A_C", 8000.0, 1)),
+                cluster(2000, &[0]),
+            ]
+            .concat(),
+        ),
+        (
+            "Tags",
+            [tags_w(&[("B", "2")], 1), cluster(2000, &[0])].concat(),
+        ),
+    ];
+    for (j, junk) in &junk {
+        for (g, more) in &goes_on {
+            let input = [
+                chunk.clone(),
+                chunk.clone(),
+                junk.clone(),
+                more.clone(),
+                chunk.clone(),
+            ]
+            .concat();
+            attack_compare(
+                &format!("{j} then {g}"),
+                &input,
+                Limits::default(),
+                &mut failures,
+            );
+        }
+    }
+    assert_none_differ(&failures);
+}
