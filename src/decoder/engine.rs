@@ -964,8 +964,9 @@ impl Engine {
             TagPosition::BeforeCluster
         };
         if chunk.info.tags.capacity() == 0 {
-            // A GetMedia chunk has five to eight tags: one allocation.
-            chunk.info.tags.reserve(8.min(limit));
+            // A GetMedia chunk has five to eight tags: one allocation (made
+            // as a new vector: growing the empty one costs more).
+            chunk.info.tags = Vec::with_capacity(8.min(limit));
         }
         chunk.info.tags.push(Tag {
             name,

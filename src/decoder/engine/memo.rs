@@ -81,7 +81,8 @@ impl Engine {
             ..segment
         });
         chunk.info.timecode_scale = memo.timecode_scale;
-        chunk.info.tracks.extend_from_slice(&memo.tracks);
+        // (`begin_chunk` gave it no tracks: cloned, not grown.)
+        chunk.info.tracks = memo.tracks.clone();
         chunk.tracks_as_memo = true;
         let privates = memo.privates.iter();
         self.privates
