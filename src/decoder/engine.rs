@@ -94,9 +94,7 @@ struct Build {
     /// A CONTINUATION_TOKEN was read after a Cluster began.
     token: bool,
     cluster_timecode: Option<u64>,
-    track: Option<Track>,
     private: Option<(u64, u64)>,
-    simple_tags: SimpleTagStack,
     /// Whole-chunk mode: memory kept per frame until the chunk ends, counted
     /// against `max_chunk_size` with the chunk's bytes (a laced block can
     /// turn a few bytes into hundreds of frames).
@@ -188,6 +186,12 @@ pub(crate) struct Engine {
     memo: HeadMemo,
     /// [`whole_tags`](Self::whole_tags)' list (kept for its allocation).
     tag_pairs: Vec<TagPair>,
+    /// The current chunk's TrackEntry being read. (Here, not in `Build`,
+    /// which is moved in and out of `chunk` at each chunk: a `Track` is
+    /// most of its size.)
+    track: Option<Track>,
+    /// The current chunk's SimpleTags open (here for the same reason).
+    simple_tags: SimpleTagStack,
     /// How many chunks began from the memo (for the tests that compare
     /// it with the general path: they must see it used).
     #[cfg(test)]
@@ -248,6 +252,8 @@ impl Engine {
             read_room: fast::ROOM_FOR_A_READ,
             memo: HeadMemo::default(),
             tag_pairs: Vec::new(),
+            track: None,
+            simple_tags: SimpleTagStack::default(),
             #[cfg(test)]
             memo_replays: 0,
         }
@@ -382,20 +388,28 @@ impl Engine {
         let at = (self.pos - self.base) as usize;
         let header = match self.header_at {
             Some((pos, h)) if pos == self.pos => h,
-            _ => match element_header(&buf[at..]) {
-                Ok((_, h)) => {
-                    self.header_at = Some((self.pos, h));
-                    h
+            _ => {
+                // (The common case first: `element_header`'s result, with
+                // its error type, costs twice as much to hand back.)
+                let read = match ebml::header_in_full(&buf[at..]) {
+                    Some(h) => Ok(h),
+                    None => element_header(&buf[at..]).map(|(_, h)| h),
+                };
+                match read {
+                    Ok(h) => {
+                        self.header_at = Some((self.pos, h));
+                        h
+                    }
+                    Err(e) => {
+                        let Some(kind) = header_damage(e) else {
+                            return Ok(Progress::Blocked);
+                        };
+                        // A bad header where an unknown-size element could
+                        // end is a clean end of the chunk before it.
+                        return Err(Damage::at(kind, self.pos, true));
+                    }
                 }
-                Err(e) => {
-                    let Some(kind) = header_damage(e) else {
-                        return Ok(Progress::Blocked);
-                    };
-                    // A bad header where an unknown-size element could end
-                    // is a clean end of the chunk before it.
-                    return Err(Damage::at(kind, self.pos, true));
-                }
-            },
+            }
         };
         if self.chunk.is_none() {
             return self.top_level(buf, header);
@@ -668,7 +682,8 @@ impl Engine {
     ) -> Option<Result<(), Damage>> {
         if self.stack.len() >= self.limits.max_depth
             || end > self.data_end(buf)
-            || self.chunk.as_mut()?.simple_tags.last_mut().is_some()
+            || self.chunk.is_none()
+            || self.simple_tags.last_mut().is_some()
         {
             return None;
         }
@@ -695,7 +710,8 @@ impl Engine {
     fn whole_tags(&mut self, buf: &BytesMut, h: Header, end: u64) -> Option<Result<(), Damage>> {
         if self.stack.len() + 2 >= self.limits.max_depth
             || end > self.data_end(buf)
-            || self.chunk.as_mut()?.simple_tags.last_mut().is_some()
+            || self.chunk.is_none()
+            || self.simple_tags.last_mut().is_some()
         {
             return None;
         }
@@ -783,7 +799,7 @@ impl Engine {
         let name = &buf[(p.name - base) as usize..(p.value_at - base) as usize];
         let value = &buf[(p.value - base) as usize..(p.end - base) as usize];
         let tag = SimpleTagBuild::read_pair(name, value, &mut self.arena);
-        self.emit_tag(tag, p.value_at)
+        self.emit_tag_inline(tag, p.value_at)
     }
 
     fn open(&mut self, buf: &mut BytesMut, h: Header, start: u64, end: Option<u64>) -> Step {
@@ -799,26 +815,24 @@ impl Engine {
                     let limit = self.limits.max_tracks;
                     return damage(DecodeErrorKind::TooManyTracks { limit }, start);
                 }
-                chunk.track = Some(Track::default());
+                self.track = Some(Track::default());
                 chunk.private = None;
             }
             ids::VIDEO => {
-                if let Some(t) = chunk.track.as_mut() {
+                if let Some(t) = self.track.as_mut() {
                     t.video_mut();
                 }
             }
             ids::AUDIO => {
-                if let Some(t) = chunk.track.as_mut() {
+                if let Some(t) = self.track.as_mut() {
                     t.audio_mut();
                 }
             }
             ids::SIMPLE_TAG => {
                 // A nested SimpleTag: its parent's name and value come first.
-                let parent_tag = chunk
-                    .simple_tags
-                    .last_mut()
-                    .and_then(SimpleTagBuild::before_child);
-                chunk.simple_tags.push(SimpleTagBuild::default());
+                let parent_tag =
+                    (self.simple_tags.last_mut()).and_then(SimpleTagBuild::before_child);
+                self.simple_tags.push(SimpleTagBuild::default());
                 if let Some(tag) = parent_tag {
                     self.emit_tag(tag, start)?;
                 }
@@ -906,7 +920,7 @@ impl Engine {
                 chunk.cluster_timecode = Some(ebml::read_uint(payload).map_err(value)?)
             }
             ids::TAG_NAME | ids::TAG_STRING | ids::TAG_BINARY => {
-                let Some(st) = chunk.simple_tags.last_mut() else {
+                let Some(st) = self.simple_tags.last_mut() else {
                     return Ok(self.skipped_to(end));
                 };
                 if let Some(tag) = st.read(h.id, payload, &mut self.arena) {
@@ -914,7 +928,7 @@ impl Engine {
                 }
             }
             _ => {
-                let Some(track) = chunk.track.as_mut() else {
+                let Some(track) = self.track.as_mut() else {
                     return Ok(self.skipped_to(end));
                 };
                 match h.id {
@@ -943,7 +957,14 @@ impl Engine {
         Progress::Continue
     }
 
-    fn emit_tag(&mut self, (name, value, aws): ReadTag, at: u64) -> Result<(), Damage> {
+    fn emit_tag(&mut self, tag: ReadTag, at: u64) -> Result<(), Damage> {
+        self.emit_tag_inline(tag, at)
+    }
+
+    /// [`emit_tag`](Self::emit_tag), inlined into the loop of a whole
+    /// Tags (five calls a chunk).
+    #[inline(always)]
+    fn emit_tag_inline(&mut self, (name, value, aws): ReadTag, at: u64) -> Result<(), Damage> {
         let limit = self.limits.max_tags_per_chunk;
         let chunk = self
             .chunk
@@ -987,7 +1008,7 @@ impl Engine {
         };
         match open.id {
             ids::TRACK_ENTRY => {
-                if let Some(track) = chunk.track.take() {
+                if let Some(track) = self.track.take() {
                     if let Some((s, e)) = chunk.private.take() {
                         self.privates.push((chunk.info.tracks.len(), s, e));
                     }
@@ -996,7 +1017,7 @@ impl Engine {
                 }
             }
             ids::SIMPLE_TAG => {
-                if let Some(tag) = chunk.simple_tags.pop().and_then(|mut st| st.at_end()) {
+                if let Some(tag) = self.simple_tags.pop().and_then(|mut st| st.at_end()) {
                     // The tag limit was checked for every tag so far; a
                     // failure here is reported at the element's end.
                     if let Err(d) = self.emit_tag(tag, self.pos) {

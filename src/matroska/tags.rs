@@ -63,7 +63,7 @@ impl SimpleTagBuild {
     /// The tag of a SimpleTag that is a TagName (`name`, its payload) then
     /// a TagString (`value`): what [`read`](Self::read) hands out when
     /// given the two in that order, without a `SimpleTagBuild`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_pair(name: &[u8], value: &[u8], arena: &mut TextArena) -> ReadTag {
         let (name, aws) = name_of(name, arena);
         (name, string_of(value, arena), aws)
@@ -126,5 +126,11 @@ impl SimpleTagStack {
     /// The innermost SimpleTag ends.
     pub(crate) fn pop(&mut self) -> Option<SimpleTagBuild> {
         self.nested.pop().or_else(|| self.first.take())
+    }
+
+    /// None open (a chunk begins; the allocation is kept).
+    pub(crate) fn clear(&mut self) {
+        self.first = None;
+        self.nested.clear();
     }
 }

@@ -13,7 +13,6 @@ use crate::chunk::{ChunkInfo, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
 use crate::matroska::ids::{self, may_contain};
-use crate::matroska::tags::SimpleTagStack;
 use crate::matroska::walk::Open;
 use crate::matroska::Track;
 
@@ -152,14 +151,14 @@ impl Engine {
             started: false,
             token: false,
             cluster_timecode: None,
-            track: None,
             private: None,
-            simple_tags: SimpleTagStack::default(),
             frame_cost: 0,
             tracks_as_memo: false,
             head: None,
         });
         self.state = State::InChunk;
+        self.track = None;
+        self.simple_tags.clear();
         self.stack.clear();
         self.privates.clear();
         self.frames.clear();
