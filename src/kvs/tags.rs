@@ -388,6 +388,25 @@ mod tests {
         assert!(a.has_error());
     }
 
+    /// `v` as MILLIS_BEHIND_NOW (a u64) and EXCEPTION_ERROR_CODE (a u32):
+    /// each value, or each error's text, as `str::parse` gives it.
+    fn int_reads_as_str_parse(v: &str) {
+        let mut a = AwsTags::default();
+        a.apply(names::MILLIS_BEHIND_NOW, v);
+        a.apply(names::EXCEPTION_ERROR_CODE, v);
+        assert_eq!(a.millis_behind_now, v.parse::<u64>().ok(), "{v:?}");
+        assert_eq!(a.exception_error_code, v.parse::<u32>().ok(), "{v:?}");
+        let reasons: Vec<_> = a.invalid.iter().map(|i| i.reason.clone()).collect();
+        let expected: Vec<_> = [
+            v.parse::<u64>().err().map(|e| e.to_string()),
+            v.parse::<u32>().err().map(|e| e.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        assert_eq!(reasons, expected, "{v:?}");
+    }
+
     /// The integer tags read as `str::parse` reads them, errors included:
     /// the digits-only shortcut against the standard parser, at the ends
     /// of u32 and u64, with signs, spaces, junk and non-ASCII digits.
@@ -423,20 +442,7 @@ mod tests {
         cases.extend((0..=20).map(|n| "9".repeat(n)));
         cases.extend((0..=20).map(|n| format!("{}x", "1".repeat(n))));
         for v in &cases {
-            let mut a = AwsTags::default();
-            a.apply(names::MILLIS_BEHIND_NOW, v);
-            a.apply(names::EXCEPTION_ERROR_CODE, v);
-            assert_eq!(a.millis_behind_now, v.parse::<u64>().ok(), "{v:?}");
-            assert_eq!(a.exception_error_code, v.parse::<u32>().ok(), "{v:?}");
-            let reasons: Vec<_> = a.invalid.iter().map(|i| i.reason.clone()).collect();
-            let expected: Vec<_> = [
-                v.parse::<u64>().err().map(|e| e.to_string()),
-                v.parse::<u32>().err().map(|e| e.to_string()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            assert_eq!(reasons, expected, "{v:?}");
+            int_reads_as_str_parse(v);
         }
     }
 
@@ -473,20 +479,7 @@ mod tests {
                     format!("{zeros}{}", next() >> (next() % 64))
                 }
             };
-            let mut a = AwsTags::default();
-            a.apply(names::MILLIS_BEHIND_NOW, &v);
-            a.apply(names::EXCEPTION_ERROR_CODE, &v);
-            assert_eq!(a.millis_behind_now, v.parse::<u64>().ok(), "{v:?}");
-            assert_eq!(a.exception_error_code, v.parse::<u32>().ok(), "{v:?}");
-            let reasons: Vec<_> = a.invalid.iter().map(|i| i.reason.clone()).collect();
-            let expected: Vec<_> = [
-                v.parse::<u64>().err().map(|e| e.to_string()),
-                v.parse::<u32>().err().map(|e| e.to_string()),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            assert_eq!(reasons, expected, "{v:?}");
+            int_reads_as_str_parse(&v);
         }
     }
 
