@@ -397,6 +397,70 @@ mod tests {
         }
     }
 
+    /// [`header_of`] against the word reader on the edges the random test
+    /// above reaches rarely: IDs of every width with 0xFF and 0x00 bytes
+    /// (and the lowest and highest valid of each width), every first and
+    /// second byte after the ID, inputs of exactly 11, 12 and 13 bytes,
+    /// the rest all zeros, all ones or random.
+    #[test]
+    fn expected_id_reader_on_edge_ids_and_lengths() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let ids: [u32; 16] = [
+            0x80,
+            0x81,
+            0xFE,
+            0xBF,
+            0x4000,
+            0x40FF,
+            0x7FFE,
+            0x7F00,
+            0x20_0000,
+            0x20_FFFF,
+            0x3F_FFFE,
+            0x2A_FF00,
+            0x1000_0000,
+            0x10FF_FFFF,
+            0x1FFF_FFFE,
+            0x1AFF_45FF,
+        ];
+        for id in ids {
+            let id_len = 4 - id.leading_zeros() as usize / 8;
+            let id_bytes = &id.to_be_bytes()[4 - id_len..];
+            for first in 0..=255u8 {
+                for second in 0..=255u8 {
+                    for fill in 0..3 {
+                        let mut input = [0u8; 13];
+                        match fill {
+                            0 => {}
+                            1 => input.fill(0xFF),
+                            _ => {
+                                input[..8].copy_from_slice(&next().to_be_bytes());
+                                input[8..].copy_from_slice(&next().to_be_bytes()[..5]);
+                            }
+                        }
+                        input[..id_len].copy_from_slice(id_bytes);
+                        // The two bytes after the ID, or (every fourth
+                        // round) the ID's own first two bytes.
+                        let at = if (first ^ second) & 3 == 0 { 0 } else { id_len };
+                        input[at] = first;
+                        input[at + 1] = second;
+                        for len in 11..=13 {
+                            let input = &input[..len];
+                            let general = header_in_full(input).filter(|h| h.id == id);
+                            assert_eq!(header_of(input, id), general, "{id:X}: {input:02X?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn unknown_size_in_every_width() {
         for width in 1..=8usize {

@@ -10,3 +10,4 @@ mod ebml;
 
 mod endless_cluster;
 mod fast_paths;
+mod state_leak;
