@@ -254,6 +254,10 @@ pub(crate) fn header_of(input: &[u8], id: u32) -> Option<Header> {
     let head = input.first_chunk::<12>()?;
     // (A valid ID's length is that of its value: the marker bit leads.)
     let id_len = 4 - id.leading_zeros() / 8;
+    if id_len == 0 {
+        // (0 is no ID; a constant ID makes this check vanish.)
+        return None;
+    }
     let [a, b, c, d, ..] = *head;
     if u32::from_be_bytes([a, b, c, d]) >> (8 * (4 - id_len)) != id {
         return None;
@@ -395,6 +399,8 @@ mod tests {
                 assert_eq!(header_of(input, id), general, "{id:X}: {input:02X?}");
             }
         }
+        // 0 is no ID: nothing matches it (and nothing panics).
+        assert_eq!(header_of(&[0u8; 12], 0), None);
     }
 
     /// [`header_of`] against the word reader on the edges the random test
