@@ -79,6 +79,34 @@ fn infos<D: Decoder<Error = Error>>(
     out
 }
 
+/// What `input` decodes to in `piece`-byte pieces, by ChunkDecoder (its
+/// chunks) and EventDecoder (its `End`s), each on the fast paths and on
+/// the general path alone, with a label for each.
+fn decoded(input: &[u8], piece: usize) -> Vec<(String, Vec<ChunkInfo>)> {
+    let l = Limits::default();
+    let mut out = Vec::new();
+    for fast in [true, false] {
+        let c = if fast {
+            ChunkDecoder::with_limits(l)
+        } else {
+            ChunkDecoder::general_path_only(l)
+        };
+        let chunks = infos(c, input, piece, |c| Some(c.info));
+        out.push((format!("chunks, piece {piece}, fast {fast}"), chunks));
+        let e = if fast {
+            EventDecoder::with_limits(l)
+        } else {
+            EventDecoder::general_path_only(l)
+        };
+        let ends = infos(e, input, piece, |e| match e {
+            Event::End(i) => Some(i),
+            _ => None,
+        });
+        out.push((format!("events, piece {piece}, fast {fast}"), ends));
+    }
+    out
+}
+
 /// The complete chunk that follows every cut one.
 fn second_chunk() -> (Vec<u8>, Expect) {
     let bytes = concat(&[
@@ -260,33 +288,12 @@ fn a_chunk_after_one_cut_mid_track_or_tag_has_only_its_own() {
                 replays += d.engine.memo_replays;
             }
             for piece in [1 << 20, 1, 3, 61] {
-                for fast in [true, false] {
-                    let l = Limits::default();
-                    let c = if fast {
-                        ChunkDecoder::with_limits(l)
-                    } else {
-                        ChunkDecoder::general_path_only(l)
-                    };
-                    let got = infos(c, &input, piece, |c| Some(c.info));
-                    let e = if fast {
-                        EventDecoder::with_limits(l)
-                    } else {
-                        EventDecoder::general_path_only(l)
-                    };
-                    let ends = infos(e, &input, piece, |e| match e {
-                        Event::End(i) => Some(i),
-                        _ => None,
-                    });
-                    for (what, infos) in [("chunks", got), ("events", ends)] {
-                        let second: Vec<_> = infos.iter().filter(|i| i.offset == at).collect();
-                        let ok =
-                            second.len() == 1 && second[0].complete && seen(second[0]) == expect;
-                        if !ok {
-                            let all: Vec<_> = infos.iter().map(|i| (i.offset, seen(i))).collect();
-                            failures.push(format!(
-                                "{name}, {what}, piece {piece}, fast {fast}: {all:?}"
-                            ));
-                        }
+                for (what, infos) in decoded(&input, piece) {
+                    let second: Vec<_> = infos.iter().filter(|i| i.offset == at).collect();
+                    let ok = second.len() == 1 && second[0].complete && seen(second[0]) == expect;
+                    if !ok {
+                        let all: Vec<_> = infos.iter().map(|i| (i.offset, seen(i))).collect();
+                        failures.push(format!("{name}, {what}: {all:?}"));
                     }
                 }
             }
@@ -360,29 +367,11 @@ fn a_continued_segment_after_an_open_simple_tag_has_only_its_tags() {
             ],
         );
         for piece in [1 << 20, 1, 3] {
-            for fast in [true, false] {
-                let l = Limits::default();
-                let c = if fast {
-                    ChunkDecoder::with_limits(l)
-                } else {
-                    ChunkDecoder::general_path_only(l)
-                };
-                let got = infos(c, &input, piece, |c| Some(c.info));
-                let e = if fast {
-                    EventDecoder::with_limits(l)
-                } else {
-                    EventDecoder::general_path_only(l)
-                };
-                let ends = infos(e, &input, piece, |e| match e {
-                    Event::End(i) => Some(i),
-                    _ => None,
-                });
-                for (what, infos) in [("chunks", got), ("events", ends)] {
-                    let next: Vec<_> = infos.iter().filter(|i| i.offset == at).collect();
-                    if next.len() != 1 || seen(next[0]) != expect {
-                        let all: Vec<_> = infos.iter().map(|i| (i.offset, seen(i))).collect();
-                        failures.push(format!("{what}, piece {piece}, fast {fast}: {all:?}"));
-                    }
+            for (what, infos) in decoded(&input, piece) {
+                let next: Vec<_> = infos.iter().filter(|i| i.offset == at).collect();
+                if next.len() != 1 || seen(next[0]) != expect {
+                    let all: Vec<_> = infos.iter().map(|i| (i.offset, seen(i))).collect();
+                    failures.push(format!("{what}: {all:?}"));
                 }
             }
         }
