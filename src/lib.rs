@@ -89,6 +89,8 @@ pub mod merge;
 mod rate;
 #[cfg(feature = "sigv4")]
 pub mod sigv4;
+#[cfg(test)]
+mod test_rng;
 mod text;
 pub mod writer;
 

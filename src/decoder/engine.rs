@@ -103,8 +103,10 @@ struct Build {
     /// start (see [`memo`]): it began from the memo or gave it its state,
     /// and no track was added since.
     tracks_as_memo: bool,
-    /// Streaming, `tracks_as_memo`: the head handed out with `Start`,
-    /// and its stream offset (where the CodecPrivates are).
+    /// With `tracks_as_memo`, once the CodecPrivates are views: the bytes
+    /// they view (the head handed out with `Start` when streaming, the
+    /// chunk's bytes when whole; empty when there is no CodecPrivate) and
+    /// their stream offset, for a Segment that goes on.
     head: Option<(Bytes, u64)>,
 }
 
@@ -680,11 +682,7 @@ impl Engine {
         h: Header,
         end: u64,
     ) -> Option<Result<(), Damage>> {
-        if self.stack.len() >= self.limits.max_depth
-            || end > self.data_end(buf)
-            || self.chunk.is_none()
-            || self.simple_tags.last_mut().is_some()
-        {
+        if !self.whole_fits(buf, end, 0) {
             return None;
         }
         let pair = self.tag_pair(buf, self.pos + u64::from(h.len), end)?;
@@ -708,11 +706,7 @@ impl Engine {
     ///
     /// [`whole_simple_tag`]: Self::whole_simple_tag
     fn whole_tags(&mut self, buf: &BytesMut, h: Header, end: u64) -> Option<Result<(), Damage>> {
-        if self.stack.len() + 2 >= self.limits.max_depth
-            || end > self.data_end(buf)
-            || self.chunk.is_none()
-            || self.simple_tags.last_mut().is_some()
-        {
+        if !self.whole_fits(buf, end, 2) {
             return None;
         }
         // (Kept from call to call: no allocation, nothing to zero.)
@@ -728,6 +722,19 @@ impl Engine {
         });
         self.tag_pairs = pairs;
         emitted
+    }
+
+    /// What [`whole_simple_tag`](Self::whole_simple_tag) and
+    /// [`whole_tags`](Self::whole_tags) need before they look inside an
+    /// element ending at `end`: a chunk, the element all in the buffer, no
+    /// SimpleTag open around it, and room for `levels` more open elements
+    /// above a SimpleTag (as opening each would check).
+    #[inline(always)]
+    fn whole_fits(&mut self, buf: &BytesMut, end: u64, levels: usize) -> bool {
+        self.stack.len() + levels < self.limits.max_depth
+            && end <= self.data_end(buf)
+            && self.chunk.is_some()
+            && self.simple_tags.last_mut().is_none()
     }
 
     /// [`whole_tags`](Self::whole_tags)' check: the tags of the Tags body
@@ -830,8 +837,8 @@ impl Engine {
             }
             ids::SIMPLE_TAG => {
                 // A nested SimpleTag: its parent's name and value come first.
-                let parent_tag =
-                    (self.simple_tags.last_mut()).and_then(SimpleTagBuild::before_child);
+                let parent = self.simple_tags.last_mut();
+                let parent_tag = parent.and_then(SimpleTagBuild::before_child);
                 self.simple_tags.push(SimpleTagBuild::default());
                 if let Some(tag) = parent_tag {
                     self.emit_tag(tag, start)?;

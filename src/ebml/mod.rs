@@ -329,13 +329,7 @@ mod tests {
     /// every first byte of ID and size and random bytes around them.
     #[test]
     fn word_reader_agrees_with_the_byte_readers() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x9E37_79B9_7F4A_7C15);
         for id_first in 0..=255u8 {
             for size_first in 0..=255u8 {
                 let mut input = [0u8; 14];
@@ -369,13 +363,7 @@ mod tests {
     /// twelve bytes.
     #[test]
     fn expected_id_reader_agrees_with_the_word_reader() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_F491_4F6C_DD1D);
         let ids: [u32; 6] = [0xEC, 0xA3, 0x45A3, 0x4487, 0x2A_D7B1, 0x1F43_B675];
         for id in ids {
             let id_bytes = &id.to_be_bytes()[id.leading_zeros() as usize / 8..];
@@ -410,13 +398,7 @@ mod tests {
     /// the rest all zeros, all ones or random.
     #[test]
     fn expected_id_reader_on_edge_ids_and_lengths() {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x9E37_79B9_7F4A_7C15);
         let ids: [u32; 16] = [
             0x80,
             0x81,

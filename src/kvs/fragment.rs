@@ -173,13 +173,7 @@ mod tests {
     /// index.
     #[test]
     fn all_digits_agrees_with_the_byte_wise_check() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_F491_4F6C_DD1D);
         let edges = [
             0x2F,
             0x3A,

@@ -451,13 +451,7 @@ mod tests {
     /// among them, and numbers around the ends of u32 and u64.
     #[test]
     fn integer_values_read_as_str_parse_reads_them_at_random() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x9E37_79B9_7F4A_7C15);
         let alphabet = b"00000123456789999+- x";
         for round in 0..100_000 {
             let v = match round % 4 {
