@@ -176,6 +176,10 @@ pub(crate) struct Engine {
     /// The fast paths (SimpleBlock runs, the streaming block, `wait`) are
     /// on; off only to test them against the general path.
     pub(super) fast: bool,
+    /// The caller said the input has ended (`decode_eof`): nothing more
+    /// will come, so nothing is waited for that the general path could
+    /// read part of (see [`awaits_whole`](Self::awaits_whole)).
+    eof: bool,
     /// Whole-chunk mode: the lengths of the last chunks (see
     /// [`make_room`](Self::make_room)), `recent_at` the next slot.
     recent: [u64; boundary::RECENT],
@@ -198,6 +202,10 @@ pub(crate) struct Engine {
     /// it with the general path: they must see it used).
     #[cfg(test)]
     pub(super) memo_replays: u64,
+    /// How many Tags were read whole (for the tests that check the wait
+    /// for one cut by the end of a read: see `awaits_whole`).
+    #[cfg(test)]
+    pub(super) whole_tags_read: u64,
 }
 
 type Step = Result<Progress, Damage>;
@@ -209,6 +217,10 @@ enum HeadFit {
     /// A leaf: to read.
     Leaf,
 }
+
+/// The largest Tags or SimpleTag that [`Engine::awaits_whole`] waits for
+/// (a GetMedia chunk's are 100 to 300 bytes).
+const WAIT_WHOLE: u64 = 4096;
 
 /// The most tags [`Engine::whole_tags`] reads in one Tags (a GetMedia
 /// chunk's Tags hold two or three; more are walked element by element).
@@ -249,6 +261,7 @@ impl Engine {
             header_at: None,
             wait: None,
             fast: true,
+            eof: false,
             recent: [0; boundary::RECENT],
             recent_at: 0,
             read_room: fast::ROOM_FOR_A_READ,
@@ -258,6 +271,8 @@ impl Engine {
             simple_tags: SimpleTagStack::default(),
             #[cfg(test)]
             memo_replays: 0,
+            #[cfg(test)]
+            whole_tags_read: 0,
         }
     }
 
@@ -298,6 +313,7 @@ impl Engine {
     /// after each general step.
     #[inline(never)]
     pub(crate) fn poll_general(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
+        self.eof = eof;
         loop {
             if let Some(frame) = self.poll_frame(buf) {
                 return Some(Output::Frame(frame));
@@ -664,8 +680,137 @@ impl Engine {
         };
         match whole {
             Some(read) => read.map(|()| Progress::Continue),
+            None if self.awaits_whole(buf, h, end) => Ok(Progress::Blocked),
             None => self.open(buf, h, self.pos, Some(end)),
         }
+    }
+
+    /// Whether the Tags or SimpleTag at `pos` (header `h`), ending at
+    /// `end`, is waited for whole rather than opened: it is not all in
+    /// yet, it will be read in one step once it is
+    /// ([`whole_tags`](Self::whole_tags),
+    /// [`whole_simple_tag`](Self::whole_simple_tag)), it is small (at most
+    /// [`WAIT_WHOLE`] bytes), and the part that is in is of the form they
+    /// read ([`tags_in_part`](Self::tags_in_part)). Walking that part
+    /// element by element now, and the rest after the next read, would
+    /// come to the same and cost more: with reads the size of a TCP
+    /// segment, a chunk's Tags are often cut in two. Because the general
+    /// path would find nothing to report in that part, the wait changes
+    /// when the tags are read, never what is handed out or when (the
+    /// tests that compare the fast paths with the general path count
+    /// what comes out after every piece). Not at end of input, where what
+    /// is in is all there is.
+    fn awaits_whole(&mut self, buf: &BytesMut, h: Header, end: u64) -> bool {
+        let levels = match h.id {
+            ids::TAGS => 2,
+            ids::SIMPLE_TAG => 0,
+            _ => return false,
+        };
+        let data_end = self.data_end(buf);
+        if self.eof
+            || end <= data_end
+            || end - self.pos > WAIT_WHOLE
+            || self.stack.len() + levels >= self.limits.max_depth
+            || self.simple_tags.last_mut().is_some()
+        {
+            return false;
+        }
+        let Some(chunk) = self.chunk.as_ref() else {
+            return false;
+        };
+        let body = self.pos + u64::from(h.len);
+        let read = match h.id {
+            ids::TAGS => self.tags_in_part(buf, body, end),
+            _ => self.pair_in_part(buf, body, end).map(usize::from),
+        };
+        // (The tags that are in would be kept by the general path now:
+        // one past the limit would be reported now.)
+        read.is_some_and(|n| chunk.info.tags.len() + n <= self.limits.max_tags_per_chunk)
+    }
+
+    /// The part that is in of the Tags body from `at` to `end`, when it
+    /// is of [`whole_tags`](Self::whole_tags)' form so far (its last
+    /// element may be cut anywhere): how many of its tags are in whole.
+    /// `None` when anything in it is not of that form.
+    fn tags_in_part(&self, buf: &BytesMut, mut at: u64, end: u64) -> Option<usize> {
+        let mut tags = 0;
+        while at < end {
+            let Some((body, tag_end)) = self.part_child(buf, ids::TAG, at, end)? else {
+                return Some(tags);
+            };
+            let mut st = body;
+            while st < tag_end {
+                let Some((st_body, st_end)) = self.part_child(buf, ids::SIMPLE_TAG, st, tag_end)?
+                else {
+                    return Some(tags);
+                };
+                if tags == WHOLE_TAGS {
+                    return None;
+                }
+                if !self.pair_in_part(buf, st_body, st_end)? {
+                    return Some(tags);
+                }
+                tags += 1;
+                st = st_end;
+            }
+            at = tag_end;
+        }
+        Some(tags)
+    }
+
+    /// The part that is in of the SimpleTag body from `at` to `end`, as
+    /// [`tags_in_part`](Self::tags_in_part) sees it: `Some(true)` when it
+    /// is all in and of [`tag_pair`](Self::tag_pair)'s form, `Some(false)`
+    /// when it is of that form so far and cut, `None` when it is not.
+    fn pair_in_part(&self, buf: &BytesMut, at: u64, end: u64) -> Option<bool> {
+        let max = self.limits.max_element_size;
+        let Some((name, value_at)) = self.part_child(buf, ids::TAG_NAME, at, end)? else {
+            return Some(false);
+        };
+        if value_at - name > max {
+            return None;
+        }
+        let Some((value, value_end)) = self.part_child(buf, ids::TAG_STRING, value_at, end)? else {
+            return Some(false);
+        };
+        if value_end - value > max || value_end != end {
+            return None;
+        }
+        Some(value_end <= self.data_end(buf))
+    }
+
+    /// The element at `at` when it should be an `id` of known size ending
+    /// at `bound` at the latest: `Some(Some((body, end)))` when its header
+    /// is in and is that, `Some(None)` when its header is not all in yet
+    /// (nothing to say), `None` when it is anything else.
+    fn part_child(
+        &self,
+        buf: &BytesMut,
+        id: u32,
+        at: u64,
+        bound: u64,
+    ) -> Option<Option<(u64, u64)>> {
+        if at >= bound {
+            // (No room for it: its parent ends here.)
+            return None;
+        }
+        // (Past the bytes in: the element before it is cut.)
+        let Some(bytes) = buf.get((at - self.base) as usize..) else {
+            return Some(None);
+        };
+        let h = match ebml::header_of(bytes, id) {
+            Some(h) => h,
+            None if bytes.len() >= 12 => return None,
+            // (Fewer than twelve bytes in: the header may still be cut.)
+            None => match element_header(bytes) {
+                Ok((_, h)) if h.id == id => h,
+                Err(e) if header_damage(e).is_none() => return Some(None),
+                _ => return None,
+            },
+        };
+        let body = at + u64::from(h.len);
+        let end = body.checked_add(h.size?)?;
+        (end <= bound).then_some(Some((body, end)))
     }
 
     /// The common SimpleTag (what a GetMedia chunk's tags all are): a
@@ -716,6 +861,10 @@ impl Engine {
         let emitted = read.map(|()| {
             for &pair in &pairs {
                 self.emit_pair(buf, pair)?;
+            }
+            #[cfg(test)]
+            {
+                self.whole_tags_read += 1;
             }
             self.pos = end;
             Ok(())

@@ -34,6 +34,9 @@ impl Engine {
             let end = element_end(h, start)?;
             return self.skip(h, start, end);
         }
+        if h.id == ids::EBML && self.awaits_memo(buf) {
+            return Ok(Progress::Blocked);
+        }
         let continuation = self.continuation.take();
         if h.id != ids::EBML {
             match continuation {

@@ -96,6 +96,24 @@ impl Engine {
         }
     }
 
+    /// At an EBML header at `pos`, before it is read: whether to wait for
+    /// the rest of the remembered head, because the bytes in from here are
+    /// a proper beginning of it. Once they are all in, the chunk starts
+    /// from the memo's state ([`replay_head`](Self::replay_head)); read now,
+    /// the head would be walked element by element, part now and the rest
+    /// after the next read (with reads the size of a TCP segment, one
+    /// chunk in two or three). Not at end of input, and only for what the
+    /// memo holds (at most [`MAX_MEMO`] bytes). Nothing is handed out
+    /// from a chunk's head before its first Cluster, so the wait changes
+    /// when the head is read, not what is read or handed out.
+    pub(super) fn awaits_memo(&self, buf: &BytesMut) -> bool {
+        if self.eof || self.memo.segment.is_none() {
+            return false;
+        }
+        let have = &buf[(self.pos - self.base) as usize..];
+        have.len() < self.memo.bytes.len() && self.memo.bytes.starts_with(have)
+    }
+
     /// A Tracks element of known size just ended at `pos`: remembers the
     /// head up to here, when the state is one [`replay_head`] can restore
     /// (see the module doc) and differs from what is remembered.

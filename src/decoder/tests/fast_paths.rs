@@ -1708,6 +1708,102 @@ fn memo_replays(input: &[u8], l: Limits, sizes: &[usize]) -> (u64, u64) {
     (c.engine.memo_replays, e.engine.memo_replays)
 }
 
+/// A chunk's head and its Tags cut by the end of a read are waited for,
+/// not walked element by element: however the stream is cut, every head
+/// after the first is replayed from the memo and every Tags is read whole
+/// (`Engine::awaits_memo`, `Engine::awaits_whole`), and what comes out is
+/// the general path's. Not at end of input: a stream cut inside a head or
+/// a Tags still gives what is in.
+#[test]
+fn heads_and_tags_cut_by_a_read_are_waited_for() {
+    let head_tags = el(
+        TAG,
+        &[
+            simple_tag_w(
+                b"AWS_KINESISVIDEO_FRAGMENT_NUMBER",
+                b"91343852333181432392682062607743920146159000001",
+                1,
+            ),
+            simple_tag_w(b"AWS_KINESISVIDEO_SERVER_TIMESTAMP", b"1549484021.735", 1),
+            simple_tag_w(b"AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", b"1549484021.000", 1),
+        ]
+        .concat(),
+    );
+    // A GetMedia chunk's shape: the head, its Tags, a Cluster, the Tags
+    // that end it.
+    let chunk = [
+        ebml_header(),
+        open_unknown(SEGMENT, 8),
+        info(1_000_000),
+        el(
+            TRACKS,
+            &video_track(1, "V_MPEG4/ISO/AVC", &[7; 40], 1280, 720),
+        ),
+        el(TAGS, &head_tags),
+        cluster(2000, &[0, 33]),
+        tags_w(
+            &[
+                ("AWS_KINESISVIDEO_MILLIS_BEHIND_NOW", "1234"),
+                (
+                    "AWS_KINESISVIDEO_CONTINUATION_TOKEN",
+                    "91343852333181432392682062607743920146159000001",
+                ),
+            ],
+            2,
+        ),
+    ]
+    .concat();
+    let n = 20;
+    let input = chunk.repeat(n);
+    for sizes in [&[1][..], &[2, 3], &[7, 1, 13], &[61], &[1460]] {
+        let (reference, why) = compare(&input, Limits::default(), sizes);
+        assert!(why.is_empty(), "{why:?}, pieces {sizes:?}");
+        assert_eq!(reference.len(), n);
+        let mut c = ChunkDecoder::default();
+        let mut e = EventDecoder::default();
+        let mut buf = (BytesMut::new(), BytesMut::new());
+        for (a, b) in pieces_of(input.len(), sizes) {
+            buf.0.extend_from_slice(&input[a..b]);
+            buf.1.extend_from_slice(&input[a..b]);
+            while c.decode(&mut buf.0).unwrap().is_some() {}
+            while e.decode(&mut buf.1).unwrap().is_some() {}
+        }
+        while c.decode_eof(&mut buf.0).unwrap().is_some() {}
+        while e.decode_eof(&mut buf.1).unwrap().is_some() {}
+        for (name, engine) in [("chunks", &c.engine), ("events", &e.engine)] {
+            let got = (engine.memo_replays, engine.whole_tags_read);
+            assert_eq!(
+                got,
+                (n as u64 - 1, 2 * n as u64),
+                "{name}, pieces {sizes:?}"
+            );
+        }
+    }
+    // Cut inside the second chunk's head, and inside its Tags: what is in
+    // is read at the end of input, as the general path reads it.
+    let tags_at = chunk.len()
+        + chunk
+            .windows(4)
+            .position(|w| w == [0x12, 0x54, 0xC3, 0x67])
+            .unwrap();
+    for (cut, tags) in [
+        (chunk.len() + 100, 0),
+        (tags_at + 40, 0),
+        (tags_at + 120, 1),
+    ] {
+        let (reference, why) = compare(&input[..cut], Limits::default(), &[1460]);
+        assert!(why.is_empty(), "{why:?}, cut at {cut}");
+        // (The first chunk; the cut one with the tags that are in; the
+        // error saying where it was cut.)
+        let Item::Chunk(cut_one) = &reference[1] else {
+            panic!("cut at {cut}: {reference:?}")
+        };
+        assert!(!cut_one.is_complete());
+        assert_eq!(cut_one.info().tags.len(), tags, "cut at {cut}");
+        assert!(matches!(reference[2], Item::Error(_)) && reference.len() == 3);
+    }
+}
+
 /// Piece sizes the attacks use: whole, 1 byte, odd sizes, a TCP segment.
 const ATTACK_SIZES: [&[usize]; 6] = [&[1 << 20], &[1], &[2, 3], &[7, 1, 13], &[61], &[1460]];
 
