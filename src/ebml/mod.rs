@@ -159,9 +159,24 @@ fn size(input: &[u8]) -> NomResult<'_, Option<u64>> {
 
 /// The all-ones value of a VINT `width` bytes wide (1 to 8): a reserved ID,
 /// or the unknown size.
+/// (From a table: every header read takes two, and a load costs less than
+/// the shift and the subtraction. Every caller checks `width`; a wider one
+/// could not panic here, only get a wrong mask.)
+#[inline(always)]
 fn all_ones(width: u32) -> u64 {
-    (1u64 << (7 * width)) - 1
+    ALL_ONES[width as usize & 15]
 }
+
+/// [`all_ones`] of each width, 0 for none (and past 8).
+const ALL_ONES: [u64; 16] = {
+    let mut t = [0; 16];
+    let mut w = 1;
+    while w < 9 {
+        t[w] = (1u64 << (7 * w)) - 1;
+        w += 1;
+    }
+    t
+};
 
 /// Reads an unsigned VINT and returns its value (marker removed) and width.
 ///
