@@ -216,6 +216,8 @@ enum HeadFit {
     Master(u64),
     /// A leaf: to read.
     Leaf,
+    /// A master of unknown size: to open.
+    Unknown,
 }
 
 /// The largest Tags or SimpleTag that [`Engine::awaits_whole`] waits for
@@ -434,13 +436,18 @@ impl Engine {
         }
         // (The head's elements after a Cluster, too: Tags of the chunk's
         // end. Not in a Cluster, whose blocks have their own fast paths.)
+        // (In a Cluster, only its Timestamp: the blocks have their own
+        // fast paths, and anything else may end a Cluster of unknown size.)
         let fits = match self.stack.last() {
-            Some(top) if self.fast && top.id != ids::CLUSTER => self.head_fits(header),
+            Some(top) if self.fast && (top.id != ids::CLUSTER || header.id == ids::TIMECODE) => {
+                self.head_fits(header)
+            }
             _ => None,
         };
         let step = match fits {
             Some(HeadFit::Master(end)) => self.head_master(buf, header, end),
             Some(HeadFit::Leaf) => self.leaf(buf, header, self.pos),
+            Some(HeadFit::Unknown) => self.open(buf, header, self.pos, None),
             None => self.element(buf, header),
         };
         match step? {
@@ -494,6 +501,7 @@ impl Engine {
             let step = match self.head_fits(header) {
                 Some(HeadFit::Master(end)) => self.head_master(buf, header, end),
                 Some(HeadFit::Leaf) => self.leaf(buf, header, self.pos),
+                Some(HeadFit::Unknown) => self.open(buf, header, self.pos, None),
                 None => self.element(buf, header),
             };
             if let Progress::Blocked = step? {
@@ -504,9 +512,11 @@ impl Engine {
 
     /// [`element`](Self::element) for what a chunk's head is made of: an
     /// element of known size that the schema puts in its open parent
-    /// (Info, Tracks, Tags in the Segment; a TrackEntry's fields; a
-    /// SimpleTag's name and value ...), which ends inside its parent's
-    /// bound and within the chunk size limit. There `element`'s checks all
+    /// (Info, Tracks, Tags, a Cluster in the Segment; a TrackEntry's
+    /// fields; a SimpleTag's name and value; a Cluster's Timestamp ...),
+    /// which ends inside its parent's bound and within the chunk size
+    /// limit; or a Cluster of unknown size in the Segment, whose header
+    /// ends inside its bound. There `element`'s checks all
     /// pass (the unknown-size rule ends nothing, the parent does not refuse
     /// it, no overrun, no size overflow, the chunk not too large), so it
     /// goes straight to [`open`](Self::open) or [`leaf`](Self::leaf), which
@@ -517,16 +527,26 @@ impl Engine {
     #[inline(always)]
     fn head_fits(&self, h: Header) -> Option<HeadFit> {
         let parent = *self.stack.last()?;
-        let size = h.size?;
+        let Some(size) = h.size else {
+            // A live stream's Cluster, of unknown size, in the Segment:
+            // `element` would open it once its header is found to end
+            // inside the Segment's bound.
+            let header_end = self.pos.checked_add(u64::from(h.len))?;
+            let opens = parent.id == ids::SEGMENT
+                && h.id == ids::CLUSTER
+                && parent.bound.is_none_or(|bound| header_end <= bound);
+            return opens.then_some(HeadFit::Unknown);
+        };
         // The schema's answer, fixed per parent: `ids::info(child).parent`
         // is `parent` for each pair below (so `may_contain` holds).
         let master = match (parent.id, h.id) {
-            (ids::SEGMENT, ids::INFO | ids::TRACKS | ids::TAGS)
+            (ids::SEGMENT, ids::INFO | ids::TRACKS | ids::TAGS | ids::CLUSTER)
             | (ids::TRACKS, ids::TRACK_ENTRY)
             | (ids::TRACK_ENTRY, ids::VIDEO | ids::AUDIO)
             | (ids::TAGS, ids::TAG)
             | (ids::TAG, ids::SIMPLE_TAG) => true,
             (ids::INFO, ids::TIMECODE_SCALE)
+            | (ids::CLUSTER, ids::TIMECODE)
             | (
                 ids::TRACK_ENTRY,
                 ids::TRACK_NUMBER
