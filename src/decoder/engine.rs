@@ -432,7 +432,12 @@ impl Engine {
             }
         };
         if self.chunk.is_none() {
-            return self.top_level(buf, header);
+            let step = self.top_level(buf, header)?;
+            // (A chunk begun: its head goes on in the same round.)
+            return match step {
+                Progress::Continue if self.fast && self.chunk.is_some() => self.head(buf),
+                done => Ok(done),
+            };
         }
         // (The head's elements after a Cluster, too: Tags of the chunk's
         // end. Not in a Cluster, whose blocks have their own fast paths.)
