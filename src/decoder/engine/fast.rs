@@ -304,6 +304,11 @@ impl Engine {
     /// changes no result, only the cost (decoder/tests/fast_paths.rs compares
     /// the two on generated and damaged streams under random limits).
     pub(super) fn simple_blocks(&mut self, buf: &BytesMut) -> Fast {
+        // (Not a SimpleBlock here, the common case once a run ended, or
+        // when a chunk's Cluster holds none: nothing to set up.)
+        if buf.get((self.pos - self.base) as usize) != Some(&SIMPLE_BLOCK_BYTE) {
+            return Fast::No;
+        }
         let Some((bound, cluster_tc)) = self.open_cluster() else {
             return Fast::No;
         };
