@@ -447,6 +447,19 @@ impl Engine {
             Some(top) if self.fast && (top.id != ids::CLUSTER || header.id == ids::TIMECODE) => {
                 self.head_fits(header)
             }
+            // The Tags that end a GetMedia chunk, after its Cluster of
+            // unknown size, which they end (the unknown-size rule, as
+            // `element` applies it: Tags are no child of a Cluster); then
+            // as in the head.
+            Some(top)
+                if self.fast
+                    && top.id == ids::CLUSTER
+                    && top.end.is_none()
+                    && header.id == ids::TAGS =>
+            {
+                self.close_top(buf);
+                self.head_fits(header)
+            }
             _ => None,
         };
         let step = match fits {
