@@ -352,7 +352,23 @@ fn lookup(name: &[u8]) -> Option<(AwsTag, &'static str)> {
         (17, b'E') => (AwsTag::ExceptionMessage, names::EXCEPTION_MESSAGE),
         _ => return None,
     };
-    (name == full.as_bytes()).then_some((tag, full))
+    same_name(name, full.as_bytes()).then_some((tag, full))
+}
+
+/// `name == full`, for a `full` of 16 to 48 bytes (every AWS tag name):
+/// compared as two or three 16-byte words (the first, the last, and the
+/// middle ones when longer than 32), inline rather than through a call to
+/// `memcmp`. Five names a chunk.
+#[inline(always)]
+fn same_name(name: &[u8], full: &[u8]) -> bool {
+    let n = full.len();
+    if name.len() != n || !(16..=48).contains(&n) {
+        return name == full;
+    }
+    let word = |s: &[u8], at: usize| s[at..].first_chunk::<16>().map(|w| u128::from_ne_bytes(*w));
+    word(name, 0) == word(full, 0)
+        && word(name, n - 16) == word(full, n - 16)
+        && (n <= 32 || word(name, 16) == word(full, 16))
 }
 
 impl AwsTag {
@@ -527,6 +543,15 @@ mod tests {
             }
         }
         assert!(!AwsTags::default().apply("AWS_KINESISVIDEO_", "1"));
+        // One byte changed anywhere, which the word-wise compare must see
+        // wherever it falls (the first, the middle or the last word).
+        for (name, _) in all {
+            for i in 0..name.len() {
+                let mut other = name.as_bytes().to_vec();
+                other[i] ^= 0x01;
+                assert_eq!(known_name(&other), None, "{name}, byte {i}");
+            }
+        }
         let mut a = AwsTags::default();
         a.apply(names::SERVER_SIDE_TIMESTAMP, "1.2.3");
         a.apply(names::EXCEPTION_ERROR_CODE, "+7");
