@@ -176,9 +176,12 @@ pub(crate) struct Engine {
     /// The fast paths (SimpleBlock runs, the streaming block, `wait`) are
     /// on; off only to test them against the general path.
     pub(super) fast: bool,
-    /// The caller said the input has ended (`decode_eof`): nothing more
-    /// will come, so nothing is waited for that the general path could
-    /// read part of (see [`awaits_whole`](Self::awaits_whole)).
+    /// The caller said the input has ended (`decode_eof`) and the engine
+    /// found itself blocked: nothing more will come, so nothing is waited
+    /// for that the general path could read part of (see
+    /// [`awaits_whole`](Self::awaits_whole)). It stays set: a caller that
+    /// feeds more after `decode_eof` only loses the waits, which change
+    /// nothing but the cost.
     eof: bool,
     /// Whole-chunk mode: the lengths of the last chunks (see
     /// [`make_room`](Self::make_room)), `recent_at` the next slot.
@@ -290,10 +293,34 @@ impl Engine {
     /// when everything has been reported).
     #[inline]
     pub(crate) fn poll(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
+        if !eof && self.waiting_whole(buf) {
+            return None;
+        }
         match self.batched() {
             Some(frame) => Some(Output::Frame(frame)),
             None => self.poll_general(buf, eof),
         }
+    }
+
+    /// Whole-chunk mode: whether the element at `pos` is still not all in
+    /// (as `wait` says), with nothing queued and no bytes before the chunk
+    /// to drop, so that the general path would only find itself blocked
+    /// (its first steps: `advance` drops nothing, then returns at `wait`).
+    /// When reads end inside blocks, most calls end so; checked here, they
+    /// cost no call and none of the general path's setup.
+    /// ([`still_waiting`](Self::still_waiting) is streaming's.)
+    #[inline(always)]
+    fn waiting_whole(&self, buf: &BytesMut) -> bool {
+        let Some((at, until)) = self.wait else {
+            return false;
+        };
+        at == self.pos
+            && self.base + (buf.len() as u64) < until
+            && self.mode == Mode::WholeChunk
+            && self.fast
+            && self.out.is_empty()
+            && matches!(self.state, State::InChunk)
+            && matches!(&self.chunk, Some(c) if c.info.offset == self.base)
     }
 
     /// Streaming's fast path: the frame at `pos`, or `None` when the
@@ -315,7 +342,6 @@ impl Engine {
     /// after each general step.
     #[inline(never)]
     pub(crate) fn poll_general(&mut self, buf: &mut BytesMut, eof: bool) -> Option<Output> {
-        self.eof = eof;
         loop {
             if let Some(frame) = self.poll_frame(buf) {
                 return Some(Output::Frame(frame));
@@ -327,6 +353,14 @@ impl Engine {
                 Ok(Progress::Continue) => {}
                 Ok(Progress::Blocked) => {
                     if eof {
+                        if !self.eof {
+                            // What is in is all there is: nothing is
+                            // waited for any more (set here, not at each
+                            // call: most calls end blocked by a read
+                            // that ends inside a block).
+                            self.eof = true;
+                            continue;
+                        }
                         self.at_eof(buf);
                         return self.out.pop_front();
                     }

@@ -106,6 +106,7 @@ impl Run {
     /// where the run stopped, with the end of the block there when that
     /// block would be taken but is not all in yet. `STREAM`: no cost per
     /// frame, and [`MAX_BATCH`] frames at most.
+    #[inline(always)]
     fn scan<const STREAM: bool>(
         &self,
         data: &[u8],
