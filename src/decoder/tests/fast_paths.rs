@@ -339,6 +339,17 @@ fn chunks(input: &[u8], sizes: &[usize], l: Limits, fast: bool) -> Vec<Item> {
         .collect()
 }
 
+/// How many chunks and errors a ChunkDecoder has handed out after each
+/// piece (see [`run_counted`]).
+fn chunks_counted(input: &[u8], sizes: &[usize], l: Limits, fast: bool) -> Vec<usize> {
+    let decoder = if fast {
+        ChunkDecoder::with_limits(l)
+    } else {
+        ChunkDecoder::general_path_only(l)
+    };
+    run_counted(decoder, input, sizes).1
+}
+
 fn events(input: &[u8], sizes: &[usize], l: Limits, fast: bool) -> Vec<Result<Event, DecodeError>> {
     let decoder = if fast {
         EventDecoder::with_limits(l)
@@ -385,6 +396,9 @@ fn compare(input: &[u8], l: Limits, sizes: &[usize]) -> (Vec<Item>, Vec<&'static
     }
     if chunks(input, sizes, l, false) != reference {
         why.push("ChunkDecoder in pieces, general path");
+    }
+    if chunks_counted(input, sizes, l, true) != chunks_counted(input, sizes, l, false) {
+        why.push("ChunkDecoder in pieces, chunks out per piece");
     }
     if events(input, &whole, l, true) != events_reference {
         why.push("EventDecoder whole");
