@@ -576,3 +576,53 @@ fn attack41_clusters_and_timestamps_in_the_head() {
     eprintln!("{cases} cases");
     assert_none_differ(&failures);
 }
+
+/// The generated streams of the other differential tests (whole streams,
+/// heads, repeated chunks), damaged and cut, under random limits, played
+/// strictly: items and how many after every call on both decoders, with
+/// `decode_eof` once in the middle of the stream at a random piece.
+#[test]
+fn attack41_generated_streams_strict() {
+    let n = streams_to_run(10_000);
+    let mut failures = Vec::new();
+    for seed in 1..=n {
+        let mut r = Rng(seed.wrapping_mul(0xD134_2543_DE82_EF95) | 1);
+        let mut input: Vec<u8> = match r.below(3) {
+            0 => stream(&mut r),
+            1 => (0..1 + r.below(3))
+                .flat_map(|_| head_chunk(&mut r))
+                .collect(),
+            _ => chunk(&mut r).repeat(1 + r.below(3) as usize),
+        };
+        if input.is_empty() {
+            continue;
+        }
+        flip_and_cut(&mut r, &mut input, 20);
+        let mut l = limits(&mut r);
+        if r.chance(20) {
+            l.max_tags_per_chunk = r.below(6) as usize;
+        }
+        if r.chance(20) {
+            l.max_depth = 2 + r.below(4) as usize;
+        }
+        let sizes = piece_sizes(&mut r, 5, [1, 10, 60, 1460]);
+        let mut calls = calls_of(input.len(), &sizes);
+        let feeds = calls.iter().filter(|c| matches!(c, Call::Feed(_))).count();
+        if feeds > 0 && r.chance(30) {
+            let at = r.below(feeds as u64) as usize;
+            let i = calls
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| matches!(c, Call::Feed(_)))
+                .nth(at)
+                .map(|(i, _)| i)
+                .unwrap();
+            calls.insert(i + 1, Call::Eof);
+        }
+        let why = strict(&input, l, &calls);
+        if !why.is_empty() {
+            failures.push(format!("seed {seed}: {why:?}, {l:?}, pieces {sizes:?}"));
+        }
+    }
+    assert_none_differ(&failures);
+}
