@@ -626,3 +626,59 @@ fn attack41_generated_streams_strict() {
     }
     assert_none_differ(&failures);
 }
+
+/// GetMedia-like streams (a head replayed from the memo, Tags of one to
+/// four tags before the Cluster and one to three after it, sizes of random
+/// widths) under tag, depth and element size limits that bite in their
+/// Tags, in random pieces, played strictly.
+#[test]
+fn attack41_kvs_streams_strict() {
+    let n = streams_to_run(3000);
+    let mut failures = Vec::new();
+    for seed in 1..=n {
+        let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5555);
+        let body = attack_head_body(&[0x22; 9]);
+        let mut input = Vec::new();
+        for k in 0..1 + r.below(4) {
+            let w = 1 + r.below(2) as usize;
+            let head_tags: Vec<u8> = (0..1 + r.below(4))
+                .flat_map(|t| {
+                    simple_tag_w(
+                        format!("AWS_KINESISVIDEO_T{t}").as_bytes(),
+                        format!("{k}{t}").as_bytes(),
+                        w,
+                    )
+                })
+                .collect();
+            let end_tags: Vec<u8> = (0..1 + r.below(3))
+                .flat_map(|t| simple_tag_w(format!("E{t}").as_bytes(), b"0123456789", w))
+                .collect();
+            input.extend(concat(&[
+                ebml_header(),
+                open_unknown(SEGMENT, 8),
+                body.clone(),
+                el_w(TAGS, &el_w(TAG, &head_tags, w), w),
+                cluster(k * 2000, &[0, 33]),
+                el_w(TAGS, &el_w(TAG, &end_tags, w), w),
+            ]));
+        }
+        let mut l = Limits::default();
+        match r.below(4) {
+            0 => l.max_tags_per_chunk = r.below(8) as usize,
+            1 => l.max_depth = 2 + r.below(4) as usize,
+            2 => l.max_element_size = 1 + r.below(12),
+            _ => {}
+        }
+        let sizes = piece_sizes(&mut r, 5, [1, 10, 60, 200]);
+        let mut calls = calls_of(input.len(), &sizes);
+        if r.chance(20) {
+            let at = 1 + 2 * r.below(sizes.len() as u64) as usize;
+            calls.insert(at.min(calls.len()), Call::Eof);
+        }
+        let why = strict(&input, l, &calls);
+        if !why.is_empty() {
+            failures.push(format!("seed {seed}: {why:?}, {l:?}, pieces {sizes:?}"));
+        }
+    }
+    assert_none_differ(&failures);
+}
