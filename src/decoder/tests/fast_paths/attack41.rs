@@ -630,7 +630,8 @@ fn attack41_generated_streams_strict() {
 /// GetMedia-like streams (a head replayed from the memo, Tags of one to
 /// four tags before the Cluster and one to three after it, sizes of random
 /// widths) under tag, depth and element size limits that bite in their
-/// Tags, in random pieces, played strictly.
+/// Tags, or a chunk size limit around a chunk's, in random pieces, played
+/// strictly.
 #[test]
 fn attack41_kvs_streams_strict() {
     let n = streams_to_run(3000);
@@ -663,10 +664,12 @@ fn attack41_kvs_streams_strict() {
             ]));
         }
         let mut l = Limits::default();
-        match r.below(4) {
+        match r.below(5) {
             0 => l.max_tags_per_chunk = r.below(8) as usize,
             1 => l.max_depth = 2 + r.below(4) as usize,
             2 => l.max_element_size = 1 + r.below(12),
+            // (Around a chunk's length: the limit bites in its last Tags.)
+            3 => l.max_chunk_size = 150 + r.below(250),
             _ => {}
         }
         let sizes = piece_sizes(&mut r, 5, [1, 10, 60, 200]);
