@@ -340,6 +340,33 @@ pub fn strip_nuls(payload: &[u8]) -> &[u8] {
 mod tests {
     use super::*;
 
+    /// Attack 41: the table of all-ones values against the formula it
+    /// replaced, each width 1 to 8, and the unknown size and reserved IDs
+    /// of each width through the readers (not unknown one below it).
+    #[test]
+    fn attack41_all_ones_table() {
+        assert_eq!(all_ones(0), 0);
+        for w in 1..=8u32 {
+            assert_eq!(all_ones(w), (1u64 << (7 * w)) - 1, "width {w}");
+            // The unknown size of each width, and one less (known).
+            let mut unknown = vec![0xFFu8; w as usize];
+            unknown[0] = 0xFF >> (w - 1);
+            assert_eq!(element_size(&unknown), Ok((&[][..], None)), "width {w}");
+            let mut known = unknown.clone();
+            *known.last_mut().unwrap() ^= 1;
+            let v = (1u64 << (7 * w)) - 2;
+            assert_eq!(element_size(&known), Ok((&[][..], Some(v))), "width {w}");
+        }
+        for w in 1..=4usize {
+            let mut reserved = vec![0xFFu8; w];
+            reserved[0] = 0xFF >> (w - 1);
+            assert!(element_id(&reserved).is_err(), "width {w}");
+            let mut other = reserved.clone();
+            *other.last_mut().unwrap() ^= 1;
+            assert!(element_id(&other).is_ok(), "width {w}");
+        }
+    }
+
     /// The word-wise reader against the byte-wise ID and size readers, on
     /// every first byte of ID and size and random bytes around them.
     #[test]

@@ -382,6 +382,88 @@ impl AwsTag {
 mod tests {
     use super::*;
 
+    /// Attack 41: `same_name` (16-byte words) against `==` for every name
+    /// length 0 to 60 (random bytes, and each AWS name changed in one or
+    /// two bytes, cut or grown), and `known_name` against a plain search of
+    /// the `names` constants.
+    #[test]
+    fn attack41_same_name_agrees_with_eq() {
+        let constants = [
+            names::FRAGMENT_NUMBER,
+            names::SERVER_TIMESTAMP,
+            names::PRODUCER_TIMESTAMP,
+            names::SERVER_SIDE_TIMESTAMP,
+            names::PRODUCER_SIDE_TIMESTAMP,
+            names::MILLIS_BEHIND_NOW,
+            names::CONTINUATION_TOKEN,
+            names::ERROR_CODE,
+            names::ERROR_ID,
+            names::EXCEPTION_ERROR_CODE,
+            names::EXCEPTION_MESSAGE,
+        ];
+        let naive = |name: &[u8]| constants.into_iter().find(|c| c.as_bytes() == name);
+        let mut next = crate::test_rng::xorshift(0x2545_F491_4F6C_DD1D);
+        let mut cases = 0u64;
+        let mut check = |name: &[u8]| {
+            cases += 1;
+            assert_eq!(known_name(name).map(|(_, n)| n), naive(name), "{name:?}");
+            for full in constants {
+                assert_eq!(
+                    same_name(name, full.as_bytes()),
+                    name == full.as_bytes(),
+                    "{name:?} {full}"
+                );
+            }
+        };
+        for len in 0..=60usize {
+            for _ in 0..200 {
+                let name: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                check(&name);
+                // The AWS prefix, then random: the lookup's first test passes.
+                let mut name = name;
+                let p = PREFIX.len().min(len);
+                name[..p].copy_from_slice(&PREFIX[..p]);
+                check(&name);
+            }
+        }
+        for full in constants {
+            let full = full.as_bytes();
+            for i in 0..full.len() {
+                for bit in 0..8 {
+                    let mut other = full.to_vec();
+                    other[i] ^= 1 << bit;
+                    check(&other);
+                    let j = (next() as usize) % full.len();
+                    other[j] ^= 1 << (next() % 8);
+                    check(&other);
+                }
+                check(&full[..i]);
+                check(&full[i..]);
+            }
+            for extra in 0..20 {
+                let mut longer = full.to_vec();
+                longer.extend((0..=extra).map(|_| next() as u8));
+                check(&longer);
+            }
+        }
+        // Random pairs of equal length on both sides of the 16..=48 window.
+        for len in 0..=60usize {
+            for _ in 0..200 {
+                let a: Vec<u8> = (0..len).map(|_| (next() % 3) as u8).collect();
+                let b: Vec<u8> = (0..len).map(|_| (next() % 3) as u8).collect();
+                assert_eq!(same_name(&a, &b), a == b, "{a:?} {b:?}");
+                assert!(same_name(&a, &a));
+                let mut c = a.clone();
+                if len > 0 {
+                    let i = (next() as usize) % len;
+                    c[i] ^= 0x80;
+                    assert!(!same_name(&a, &c), "{a:?} {c:?}");
+                }
+            }
+        }
+        assert!(cases > 20_000);
+    }
+
     #[test]
     fn both_spellings_and_first_value_wins() {
         let mut a = AwsTags::default();

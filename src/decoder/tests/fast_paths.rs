@@ -3031,3 +3031,5 @@ fn attack_continuation_after_damage() {
     }
     assert_none_differ(&failures);
 }
+
+mod attack41;
