@@ -382,25 +382,28 @@ impl AwsTag {
 mod tests {
     use super::*;
 
+    /// Every constant of [`names`], in the order the tests list them.
+    const ALL_NAMES: [&str; 11] = [
+        names::FRAGMENT_NUMBER,
+        names::SERVER_TIMESTAMP,
+        names::PRODUCER_TIMESTAMP,
+        names::SERVER_SIDE_TIMESTAMP,
+        names::PRODUCER_SIDE_TIMESTAMP,
+        names::MILLIS_BEHIND_NOW,
+        names::CONTINUATION_TOKEN,
+        names::ERROR_CODE,
+        names::ERROR_ID,
+        names::EXCEPTION_ERROR_CODE,
+        names::EXCEPTION_MESSAGE,
+    ];
+
     /// Attack 41: `same_name` (16-byte words) against `==` for every name
     /// length 0 to 60 (random bytes, and each AWS name changed in one or
     /// two bytes, cut or grown), and `known_name` against a plain search of
     /// the `names` constants.
     #[test]
     fn attack41_same_name_agrees_with_eq() {
-        let constants = [
-            names::FRAGMENT_NUMBER,
-            names::SERVER_TIMESTAMP,
-            names::PRODUCER_TIMESTAMP,
-            names::SERVER_SIDE_TIMESTAMP,
-            names::PRODUCER_SIDE_TIMESTAMP,
-            names::MILLIS_BEHIND_NOW,
-            names::CONTINUATION_TOKEN,
-            names::ERROR_CODE,
-            names::ERROR_ID,
-            names::EXCEPTION_ERROR_CODE,
-            names::EXCEPTION_MESSAGE,
-        ];
+        let constants = ALL_NAMES;
         let naive = |name: &[u8]| constants.into_iter().find(|c| c.as_bytes() == name);
         let mut next = crate::test_rng::xorshift(0x2545_F491_4F6C_DD1D);
         let mut cases = 0u64;
@@ -597,19 +600,7 @@ mod tests {
             ("AWS_KINESISVIDEO_EXCEPTION_ERROR_CODE", ExceptionErrorCode),
             ("AWS_KINESISVIDEO_EXCEPTION_MESSAGE", ExceptionMessage),
         ];
-        let constants = [
-            names::FRAGMENT_NUMBER,
-            names::SERVER_TIMESTAMP,
-            names::PRODUCER_TIMESTAMP,
-            names::SERVER_SIDE_TIMESTAMP,
-            names::PRODUCER_SIDE_TIMESTAMP,
-            names::MILLIS_BEHIND_NOW,
-            names::CONTINUATION_TOKEN,
-            names::ERROR_CODE,
-            names::ERROR_ID,
-            names::EXCEPTION_ERROR_CODE,
-            names::EXCEPTION_MESSAGE,
-        ];
+        let constants = ALL_NAMES;
         assert_eq!(all.map(|(name, _)| name), constants);
         for (name, tag) in all {
             assert!(AwsTags::default().apply(name, "1"), "{name}");
