@@ -195,6 +195,10 @@ pub(crate) struct Engine {
     memo: HeadMemo,
     /// [`whole_tags`](Self::whole_tags)' list (kept for its allocation).
     tag_pairs: Vec<TagPair>,
+    /// While [`awaits_memo`](Self::awaits_memo) waits at an EBML header:
+    /// where, and how many of the bytes there were found to match the
+    /// memo, so that each call compares only the bytes new since.
+    memo_matched: (u64, usize),
     /// The current chunk's TrackEntry being read. (Here, not in `Build`,
     /// which is moved in and out of `chunk` at each chunk: a `Track` is
     /// most of its size.)
@@ -224,8 +228,11 @@ enum HeadFit {
 }
 
 /// The largest Tags or SimpleTag that [`Engine::awaits_whole`] waits for
-/// (a GetMedia chunk's are 100 to 300 bytes).
-const WAIT_WHOLE: u64 = 4096;
+/// (a GetMedia chunk's are 100 to 300 bytes). Small, because the part
+/// that is in is checked again at each call while it waits: with reads of
+/// a byte, a Tags of `n` bytes costs of the order of `n * n / 50` header
+/// reads, a few hundred thousand instructions at this size.
+const WAIT_WHOLE: u64 = 1024;
 
 /// The most tags [`Engine::whole_tags`] reads in one Tags (a GetMedia
 /// chunk's Tags hold two or three; more are walked element by element).
@@ -271,6 +278,7 @@ impl Engine {
             recent_at: 0,
             read_room: fast::ROOM_FOR_A_READ,
             memo: HeadMemo::default(),
+            memo_matched: (0, 0),
             tag_pairs: Vec::new(),
             track: None,
             simple_tags: SimpleTagStack::default(),

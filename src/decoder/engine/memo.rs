@@ -106,12 +106,28 @@ impl Engine {
     /// memo holds (at most [`MAX_MEMO`] bytes). Nothing is handed out
     /// from a chunk's head before its first Cluster, so the wait changes
     /// when the head is read, not what is read or handed out.
-    pub(super) fn awaits_memo(&self, buf: &BytesMut) -> bool {
+    /// (The bytes found to match at an earlier call are not compared
+    /// again: with reads of a byte, a head of `n` bytes would otherwise
+    /// cost `n * n / 2` compares. The bytes at a stream offset never
+    /// change, nor does the memo between chunks.)
+    pub(super) fn awaits_memo(&mut self, buf: &BytesMut) -> bool {
         if self.eof || self.memo.segment.is_none() {
             return false;
         }
         let have = &buf[(self.pos - self.base) as usize..];
-        have.len() < self.memo.bytes.len() && self.memo.bytes.starts_with(have)
+        let memo = &self.memo.bytes;
+        if have.len() >= memo.len() {
+            return false;
+        }
+        let from = match self.memo_matched {
+            (at, matched) if at == self.pos => matched.min(have.len()),
+            _ => 0,
+        };
+        if have[from..] != memo[from..have.len()] {
+            return false;
+        }
+        self.memo_matched = (self.pos, have.len());
+        true
     }
 
     /// A Tracks element of known size just ended at `pos`: remembers the
