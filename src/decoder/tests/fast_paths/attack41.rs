@@ -2,11 +2,11 @@
 //! for Tags or a SimpleTag cut by the end of a read (`Engine::awaits_whole`),
 //! on a chunk's Cluster and Timestamp through `head_fits`, on the Tags
 //! that close an unknown-size Cluster, and on the SimpleBlock byte
-//! early-out. Stricter than [`compare`]: the ChunkDecoder's outputs are
-//! counted after every piece too (a wait may hold back an error in
-//! whole-chunk mode, which `compare` would not see), and call sequences
-//! with `decode_eof` in the middle of the stream and repeated are played
-//! on both paths.
+//! early-out. Stricter than [`compare`] (which, since this attack, also
+//! counts the ChunkDecoder's outputs after every piece): call sequences
+//! with `decode` repeated on no new bytes, and `decode_eof` in the middle
+//! of the stream and repeated at its end, are played on both paths, and
+//! what comes out is compared after every call.
 
 use super::*;
 
