@@ -234,6 +234,10 @@ enum HeadFit {
 /// reads, a few hundred thousand instructions at this size.
 const WAIT_WHOLE: u64 = 1024;
 
+/// The levels a Tags read whole opens below it (Tag, then SimpleTag),
+/// which must be within `max_depth`, as opening each would check.
+const LEVELS_IN_TAGS: usize = 2;
+
 /// The most tags [`Engine::whole_tags`] reads in one Tags (a GetMedia
 /// chunk's Tags hold two or three; more are walked element by element).
 const WHOLE_TAGS: usize = 16;
@@ -782,16 +786,14 @@ impl Engine {
     /// is in is all there is.
     fn awaits_whole(&mut self, buf: &BytesMut, h: Header, end: u64) -> bool {
         let levels = match h.id {
-            ids::TAGS => 2,
+            ids::TAGS => LEVELS_IN_TAGS,
             ids::SIMPLE_TAG => 0,
             _ => return false,
         };
-        let data_end = self.data_end(buf);
         if self.eof
-            || end <= data_end
+            || end <= self.data_end(buf)
             || end - self.pos > WAIT_WHOLE
-            || self.stack.len() + levels >= self.limits.max_depth
-            || self.simple_tags.last_mut().is_some()
+            || !self.whole_room(levels)
         {
             return false;
         }
@@ -931,7 +933,7 @@ impl Engine {
     ///
     /// [`whole_simple_tag`]: Self::whole_simple_tag
     fn whole_tags(&mut self, buf: &BytesMut, h: Header, end: u64) -> Option<Result<(), Damage>> {
-        if !self.whole_fits(buf, end, 2) {
+        if !self.whole_fits(buf, end, LEVELS_IN_TAGS) {
             return None;
         }
         // (Kept from call to call: no allocation, nothing to zero.)
@@ -960,8 +962,16 @@ impl Engine {
     /// above a SimpleTag (as opening each would check).
     #[inline(always)]
     fn whole_fits(&mut self, buf: &BytesMut, end: u64, levels: usize) -> bool {
+        end <= self.data_end(buf) && self.whole_room(levels)
+    }
+
+    /// What [`whole_fits`](Self::whole_fits) checks besides the bytes: a
+    /// chunk, no SimpleTag open, room for `levels` more open elements
+    /// above a SimpleTag (also what [`awaits_whole`](Self::awaits_whole)
+    /// needs of what it waits for).
+    #[inline(always)]
+    fn whole_room(&mut self, levels: usize) -> bool {
         self.stack.len() + levels < self.limits.max_depth
-            && end <= self.data_end(buf)
             && self.chunk.is_some()
             && self.simple_tags.last_mut().is_none()
     }
