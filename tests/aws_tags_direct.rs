@@ -51,7 +51,7 @@ fn events(input: &[u8], piece: usize) -> Vec<ChunkInfo> {
     let mut out = Vec::new();
     drive(&mut d, input, piece, |e| {
         if let Event::End(info) = e {
-            out.push(*info);
+            out.push(std::sync::Arc::unwrap_or_clone(info));
         }
     });
     out

@@ -793,6 +793,26 @@ async fn stalled_tls_handshake_hits_the_connect_timeout() {
 // F rough edge: cumulative offsets and the reconnect view.
 // ---------------------------------------------------------------------
 
+/// A server whose first GetMedia body is `first`, cut (it claims 100
+/// bytes more than it sends, then closes), whose second is `second`
+/// whole, and whose later ones are empty.
+async fn cut_then_whole(first: &[u8], second: &[u8]) -> Server {
+    let (first, second) = (first.to_vec(), second.to_vec());
+    Server::start(move |r: &Request| match (r.path.as_str(), r.index) {
+        ("/getDataEndpoint", _) => Reply::endpoint_of(r),
+        (_, 1) => Reply::with(
+            200,
+            Body::Declared(
+                (first.len() + 100) as u64,
+                vec![Piece::Data(first.clone()), Piece::Close],
+            ),
+        ),
+        (_, 2) => Reply::with(200, Body::Full(second.clone())),
+        _ => Reply::with(200, Body::Full(Vec::new())),
+    })
+    .await
+}
+
 /// Offsets count every byte of every session; `reconnects` and
 /// `last_reconnect` say how often, why and from where.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -803,21 +823,7 @@ async fn offsets_are_cumulative_and_reconnects_are_visible() {
     let cut = b.len() / 2;
     let first: Vec<u8> = [&a[..], &b[..cut]].concat();
     let second: Vec<u8> = [&b[..], &c[..]].concat();
-    let (first2, second2) = (first.clone(), second.clone());
-    let server = Server::start(move |r: &Request| match (r.path.as_str(), r.index) {
-        ("/getDataEndpoint", _) => Reply::endpoint_of(r),
-        // The first body claims more than it sends, then closes: a cut.
-        (_, 1) => Reply::with(
-            200,
-            Body::Declared(
-                (first2.len() + 100) as u64,
-                vec![Piece::Data(first2.clone()), Piece::Close],
-            ),
-        ),
-        (_, 2) => Reply::with(200, Body::Full(second2.clone())),
-        _ => Reply::with(200, Body::Full(Vec::new())),
-    })
-    .await;
+    let server = cut_then_whole(&first, &second).await;
     let mut media = client(&server.url).get_media(
         stream(),
         StartSelector::Earliest,
@@ -851,6 +857,77 @@ async fn offsets_are_cumulative_and_reconnects_are_visible() {
         StartSelector::ContinuationToken("tok-1003".into())
     );
     assert_eq!(numbers(&[one, two, three]), ["1001", "1002", "1003"]);
+}
+
+/// The same with the frame-level stream: `Start` and `End` count every
+/// byte of every session, and so does a decode error's offset (the second
+/// session's third chunk is damaged). The expected offsets come from the
+/// bodies as sent: an `EventDecoder` on the second body alone, moved by the
+/// first body's length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_and_error_offsets_are_cumulative() {
+    use kvs_mkv::{Event, EventDecoder};
+    use tokio_util::codec::Decoder;
+    let a = chunk("1001", Some("tok-1001"), 2);
+    let b = chunk("1002", Some("tok-1002"), 2);
+    let mut c = chunk("1003", Some("tok-1003"), 2);
+    // An EBML header ID where c's Segment begins: damage inside the chunk.
+    let seg = c
+        .windows(4)
+        .position(|w| w == [0x18, 0x53, 0x80, 0x67])
+        .unwrap();
+    c[seg..seg + 4].copy_from_slice(&[0x1A, 0x45, 0xDF, 0xA4]);
+    let cut = b.len() / 2;
+    let first: Vec<u8> = [&a[..], &b[..cut]].concat();
+    let second: Vec<u8> = [&b[..], &c[..]].concat();
+    // What the second body decodes to alone: (starts, ends, error offsets).
+    let mut alone = (Vec::new(), Vec::new(), Vec::new());
+    let mut decoder = EventDecoder::default();
+    let mut buf = bytes::BytesMut::from(&second[..]);
+    loop {
+        match decoder.decode_eof(&mut buf) {
+            Ok(Some(Event::Start(i))) => alone.0.push(i.offset),
+            Ok(Some(Event::End(i))) => alone.1.push((i.offset, i.length)),
+            Ok(Some(Event::Frame(_))) => {}
+            Ok(None) => break,
+            Err(kvs_mkv::Error::Decode(d)) => alone.2.push(d.offset),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(!alone.2.is_empty(), "the damage is found");
+    let server = cut_then_whole(&first, &second).await;
+    let mut events = client(&server.url).get_media_events(
+        stream(),
+        StartSelector::Earliest,
+        GetMediaOptions::default(),
+    );
+    let (mut starts, mut ends, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(item) = guarded(30, events.next()).await {
+        match item {
+            Ok(Event::Start(i)) => starts.push(i.offset),
+            Ok(Event::End(i)) => ends.push((i.offset, i.length)),
+            Ok(Event::Frame(_)) => {}
+            Err(ClientError::Decode(d)) => errors.push(d.offset),
+            Err(e) => {
+                clean(&e);
+                break;
+            }
+        }
+    }
+    let base = first.len() as u64;
+    // The first session gave a's events; b's cut half gave nothing whole.
+    assert_eq!(starts[0], 0);
+    assert_eq!(ends[0], (0, a.len() as u64));
+    assert_eq!(
+        starts[1..],
+        alone.0.iter().map(|o| o + base).collect::<Vec<_>>()[..]
+    );
+    // (The client hands out only the chunks it counts as done: here b's,
+    // not the 40 bytes of c before the damage.)
+    let moved: Vec<_> = alone.1.iter().map(|&(o, l)| (o + base, l)).collect();
+    assert_eq!(ends[1..], moved[..1]);
+    let moved: Vec<_> = alone.2.iter().map(|o| o + base).collect();
+    assert_eq!(errors, moved);
 }
 
 // ---------------------------------------------------------------------

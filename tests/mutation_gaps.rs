@@ -100,7 +100,10 @@ fn decode(input: &[u8]) -> Vec<Item> {
     for e in events_pieces(input, &[333]) {
         match e {
             Ok(Event::Frame(f)) => frames.push(f),
-            Ok(Event::End(info)) => got.push(Ok((*info, std::mem::take(&mut frames)))),
+            Ok(Event::End(info)) => got.push(Ok((
+                std::sync::Arc::unwrap_or_clone(info),
+                std::mem::take(&mut frames),
+            ))),
             Ok(Event::Start(_)) => {}
             Err(e) => got.push(Err(e)),
         }

@@ -389,7 +389,10 @@ fn events_in_pieces(body: &[u8], sizes: &[usize]) -> Vec<(Vec<Frame>, ChunkInfo)
         Event::End(info) => {
             assert!(started, "End before Start");
             started = false;
-            chunks.push((std::mem::take(&mut frames), *info));
+            chunks.push((
+                std::mem::take(&mut frames),
+                std::sync::Arc::unwrap_or_clone(info),
+            ));
         }
     };
     let mut at = 0;

@@ -146,9 +146,10 @@ pub struct MediaStats {
 trait Session: Send + 'static {
     type Out: Send + 'static;
     fn new(limits: Limits) -> Self;
-    /// Moves the item's byte offsets by `base` (the bytes the stream's
-    /// earlier sessions received).
-    fn rebase(item: &mut Self::Out, base: u64);
+    /// Makes the offsets of what the session decodes (items and errors)
+    /// count from `base`: the bytes the stream's earlier sessions received.
+    /// Before the session's first byte.
+    fn start_at(&mut self, base: u64);
     /// Feeds bytes (or EOF) and moves decoded items to `out`.
     fn feed(
         &mut self,
@@ -269,8 +270,8 @@ impl Session for Chunks {
     fn new(limits: Limits) -> Self {
         Chunks(ChunkDecoder::with_limits(limits).with_read_room(READ_ROOM))
     }
-    fn rebase(item: &mut Chunk, base: u64) {
-        item.info.offset += base;
+    fn start_at(&mut self, base: u64) {
+        self.0.start_at(base);
     }
     fn feed(
         &mut self,
@@ -313,11 +314,10 @@ impl Session for Events {
     fn new(limits: Limits) -> Self {
         Events(EventDecoder::with_limits(limits).with_read_room(READ_ROOM))
     }
-    fn rebase(item: &mut Event, base: u64) {
-        match item {
-            Event::Start(info) | Event::End(info) => info.offset += base,
-            Event::Frame(_) => {}
-        }
+    fn start_at(&mut self, base: u64) {
+        // (Not each item moved afterwards: a `Start` shares its `ChunkInfo`
+        // with the decoder, and changing it would copy it.)
+        self.0.start_at(base);
     }
     fn feed(
         &mut self,
@@ -436,9 +436,6 @@ struct ResumingStream<S: Session> {
     url: String,
     /// Bytes received by all sessions so far.
     received: u64,
-    /// `received` when the current session began: its items' offsets are
-    /// moved by this much.
-    session_base: u64,
     /// When the current session must complete its next chunk
     /// ([`ClientConfig::chunk_timeout`](super::ClientConfig::chunk_timeout)).
     chunk_deadline: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -582,7 +579,6 @@ impl<S: Session> ResumingStream<S> {
             progress_at_open: 0,
             url: String::new(),
             received: 0,
-            session_base: 0,
             chunk_deadline: None,
             calls: 0,
             pause: Duration::ZERO,
@@ -746,20 +742,7 @@ impl<S: Session> ResumingStream<S> {
                 deadline.as_mut().reset(super::after(t));
             }
         }
-        let base = self.session_base;
-        self.out.extend(items.into_iter().map(|item| {
-            Item::Out(match item {
-                Ok(mut out) => {
-                    S::rebase(&mut out, base);
-                    Ok(out)
-                }
-                Err(ClientError::Decode(mut d)) => {
-                    d.offset += base;
-                    Err(ClientError::Decode(d))
-                }
-                Err(e) => Err(e),
-            })
-        }));
+        self.out.extend(items.into_iter().map(Item::Out));
     }
 
     /// Appends bytes read, keeping [`READ_ROOM`] to spare when the buffer
@@ -884,7 +867,7 @@ impl<S: Session> Stream for ResumingStream<S> {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(answer)) => {
                         this.url = answer.url;
-                        this.session_base = this.received;
+                        this.session.start_at(this.received);
                         let t = this.client.inner.config.chunk_timeout;
                         this.chunk_deadline = Some(Box::pin(tokio::time::sleep(t)));
                         this.phase = Phase::Reading(this.read(answer.body));

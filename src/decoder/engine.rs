@@ -16,11 +16,12 @@ mod memo;
 mod resync;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use memchr::memmem;
 
-use crate::chunk::{ChunkInfo, Frame, Tag, TagPosition, TagValue};
+use crate::chunk::{ChunkInfo, Frame, FrameStats, Tag, TagPosition, TagValue};
 use crate::ebml::{self, element_header, Header};
 use crate::error::{DecodeError, DecodeErrorKind, ElementId};
 use crate::kvs::AwsTag;
@@ -51,13 +52,16 @@ pub(crate) enum Mode {
 #[derive(Debug)]
 pub(crate) enum Output {
     /// Streaming: the first Cluster began (or the chunk ended without one).
-    /// Boxed, like `End`'s, so that an `Output` is the size of a `Frame`:
-    /// frames, the common case, are moved through the queue by value.
-    Start(Box<ChunkInfo>),
+    /// Behind a pointer, like `End`'s, so that an `Output` is the size of a
+    /// `Frame`: frames, the common case, are moved through the queue by
+    /// value. Shared with the engine's `Build` (see [`Held`]).
+    Start(Arc<ChunkInfo>),
     /// Streaming: a frame.
     Frame(Frame),
-    /// The chunk ended. In whole-chunk mode, with its bytes and frames.
-    End(Box<ChunkInfo>, Option<(Bytes, Vec<Frame>)>),
+    /// Whole-chunk mode: the chunk ended; with its bytes and frames.
+    Chunk(Box<ChunkInfo>, Bytes, Vec<Frame>),
+    /// Streaming: the chunk ended.
+    End(Arc<ChunkInfo>),
     /// Damaged or truncated input.
     Error(DecodeError),
 }
@@ -86,9 +90,12 @@ enum State {
 /// The chunk being assembled.
 #[derive(Debug)]
 struct Build {
-    /// Boxed from the start: handed out as it is when the chunk ends (no
-    /// copy into a new box), and `Build` moves cheaply.
-    info: Box<ChunkInfo>,
+    /// On the heap from the start: handed out as it is when the chunk ends
+    /// (no copy into a new allocation), and `Build` moves cheaply. Read
+    /// through `Deref`, changed through [`Held::get_mut`].
+    info: Held,
+    /// `info.offset`, read often: here without going through [`Held`].
+    offset: u64,
     /// A Cluster began (in streaming mode: `Start` was emitted).
     started: bool,
     /// A CONTINUATION_TOKEN was read after a Cluster began.
@@ -108,6 +115,113 @@ struct Build {
     /// chunk's bytes when whole; empty when there is no CodecPrivate) and
     /// their stream offset, for a Segment that goes on.
     head: Option<(Bytes, u64)>,
+}
+
+/// A chunk's [`ChunkInfo`] as the engine holds it.
+#[derive(Debug)]
+enum Held {
+    /// Whole-chunk mode: the chunk's own, handed out in its `Chunk`.
+    Own(Box<ChunkInfo>),
+    /// Streaming: shared with the `Start` handed out, rather than copied
+    /// into it. Every change goes through `Arc::make_mut`, which copies it
+    /// only if the caller still holds that `Start` (so that what `Start`
+    /// showed stays as it was); `End` then hands out the engine's, alone.
+    Shared(Arc<ChunkInfo>),
+}
+
+impl Held {
+    /// Shared from the start when streaming: moving it into an `Arc` at
+    /// `Start` costs more than the changes made through `make_mut` before
+    /// (measured).
+    fn new(mode: Mode, info: ChunkInfo) -> Held {
+        match mode {
+            Mode::WholeChunk => Held::Own(Box::new(info)),
+            Mode::Streaming => Held::Shared(Arc::new(info)),
+        }
+    }
+
+    #[inline(always)]
+    fn get_mut(&mut self) -> &mut ChunkInfo {
+        match self {
+            Held::Own(info) => info,
+            Held::Shared(info) => Arc::make_mut(info),
+        }
+    }
+
+    /// `Start`'s: the engine's, shared (streaming only).
+    fn share(&self) -> Arc<ChunkInfo> {
+        match self {
+            Held::Shared(info) => Arc::clone(info),
+            Held::Own(info) => Arc::new(ChunkInfo::clone(info)),
+        }
+    }
+
+    /// A `Chunk`'s (whole-chunk mode: its own box, moved).
+    fn into_box(self) -> Box<ChunkInfo> {
+        match self {
+            Held::Own(info) => info,
+            Held::Shared(info) => Box::new(Arc::unwrap_or_clone(info)),
+        }
+    }
+
+    /// `End`'s (streaming: the engine's, shared with no one unless the
+    /// caller kept the `Start` and nothing changed after it).
+    fn into_arc(self) -> Arc<ChunkInfo> {
+        match self {
+            Held::Shared(info) => info,
+            Held::Own(info) => Arc::new(*info),
+        }
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = ChunkInfo;
+    #[inline(always)]
+    fn deref(&self) -> &ChunkInfo {
+        match self {
+            Held::Own(info) => info,
+            Held::Shared(info) => info,
+        }
+    }
+}
+
+/// Keeps a tag read at `at` in the chunk's `info` (a chunk whose first
+/// Cluster `started`; `token` is set at a CONTINUATION_TOKEN after it), or
+/// the error of one tag past `limit`.
+#[inline(always)]
+fn push_tag(
+    info: &mut ChunkInfo,
+    started: bool,
+    token: &mut bool,
+    (name, value, aws): ReadTag,
+    limit: usize,
+    at: u64,
+) -> Result<(), Damage> {
+    if info.tags.len() >= limit {
+        return damage(DecodeErrorKind::TooManyTags { limit }, at);
+    }
+    if let (Some(tag), TagValue::String(s)) = (aws, &value) {
+        info.aws.apply_known(tag, &name, s);
+        if started && tag == AwsTag::ContinuationToken {
+            *token = true;
+        }
+    }
+    let position = if started {
+        TagPosition::AfterCluster
+    } else {
+        TagPosition::BeforeCluster
+    };
+    if info.tags.capacity() == 0 {
+        // A GetMedia chunk has five to eight tags: one allocation (made
+        // as a new vector: growing the empty one costs more).
+        info.tags = Vec::with_capacity(8.min(limit));
+    }
+    info.tags.push(Tag {
+        name,
+        value,
+        position,
+    });
+    Ok(())
 }
 
 /// The tracks a chunk that ended at its CONTINUATION_TOKEN leaves to what
@@ -136,6 +250,10 @@ pub(crate) struct Engine {
     state: State,
     stack: Vec<Open>,
     chunk: Option<Build>,
+    /// The current chunk's counts over its frames, put into its info when
+    /// it ends: kept here, not in the info, which streaming shares (see
+    /// [`Held`]), nor in `Build`, which moves.
+    stats: FrameStats,
     /// Whole-chunk mode: frames of the current chunk (reused across chunks).
     frames: Vec<FrameRec>,
     /// Whole-chunk mode: BlockDurations of the current chunk's frames, by
@@ -262,6 +380,7 @@ impl Engine {
             state: State::Top,
             stack: Vec::new(),
             chunk: None,
+            stats: FrameStats::default(),
             frames: Vec::new(),
             durations: Vec::new(),
             scales: Vec::new(),
@@ -291,6 +410,16 @@ impl Engine {
             #[cfg(test)]
             whole_tags_read: 0,
         }
+    }
+
+    /// Makes the offsets the engine reports (chunks' and errors') count
+    /// from `offset`: the bytes of the stream that came before this
+    /// engine's input (a resumed session's). Only before any input.
+    #[cfg(feature = "client")]
+    pub(crate) fn start_at(&mut self, offset: u64) {
+        debug_assert!(self.base == self.pos && self.chunk.is_none() && self.out.is_empty());
+        self.base = offset;
+        self.pos = offset;
     }
 
     /// Sets the room made past what is awaited for the read that completes
@@ -332,7 +461,7 @@ impl Engine {
             && self.fast
             && self.out.is_empty()
             && matches!(self.state, State::InChunk)
-            && matches!(&self.chunk, Some(c) if c.info.offset == self.base)
+            && matches!(&self.chunk, Some(c) if c.offset == self.base)
     }
 
     /// Streaming's fast path: the frame at `pos`, or `None` when the
@@ -390,7 +519,7 @@ impl Engine {
     /// Drops bytes that nothing will look at again.
     fn discard(&mut self, buf: &mut BytesMut) {
         let keep_from = match &self.chunk {
-            Some(c) if self.mode == Mode::WholeChunk || !c.started => c.info.offset,
+            Some(c) if self.mode == Mode::WholeChunk || !c.started => c.offset,
             _ => self.pos,
         };
         let upto = keep_from.min(self.data_end(buf));
@@ -633,7 +762,7 @@ impl Engine {
         if parent.bound.is_some_and(|bound| end > bound) {
             return None;
         }
-        let offset = self.chunk.as_ref()?.info.offset;
+        let offset = self.chunk.as_ref()?.offset;
         if end - offset > self.limits.max_chunk_size {
             return None;
         }
@@ -699,7 +828,7 @@ impl Engine {
                 }
                 // Both modes: a chunk may not grow past the limit, even
                 // where nothing of it is kept (streaming, after its head).
-                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                let offset = self.chunk.as_ref().map_or(0, |c| c.offset);
                 if end - offset > self.limits.max_chunk_size {
                     let limit = self.limits.max_chunk_size;
                     return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
@@ -913,7 +1042,7 @@ impl Engine {
             return None;
         }
         let pair = self.tag_pair(buf, self.pos + u64::from(h.len), end)?;
-        if let Err(d) = self.emit_pair(buf, pair) {
+        if let Err(d) = self.emit_pairs(buf, &[pair]) {
             return Some(Err(d));
         }
         self.pos = end;
@@ -941,9 +1070,7 @@ impl Engine {
         pairs.clear();
         let read = self.tag_pairs_in(buf, self.pos + u64::from(h.len), end, &mut pairs);
         let emitted = read.map(|()| {
-            for &pair in &pairs {
-                self.emit_pair(buf, pair)?;
-            }
+            self.emit_pairs(buf, &pairs)?;
             #[cfg(test)]
             {
                 self.whole_tags_read += 1;
@@ -1038,14 +1165,32 @@ impl Engine {
         })
     }
 
-    /// Reads and emits the tag of a [`TagPair`] (at its TagString).
+    /// Reads and emits the tags of [`TagPair`]s (each at its TagString),
+    /// with one look at the chunk's info for all of them (a streaming
+    /// chunk's goes through `Arc::make_mut`: see [`Held`]).
     #[inline(always)]
-    fn emit_pair(&mut self, buf: &BytesMut, p: TagPair) -> Result<(), Damage> {
+    fn emit_pairs(&mut self, buf: &BytesMut, pairs: &[TagPair]) -> Result<(), Damage> {
+        let limit = self.limits.max_tags_per_chunk;
         let base = self.base;
-        let name = &buf[(p.name - base) as usize..(p.value_at - base) as usize];
-        let value = &buf[(p.value - base) as usize..(p.end - base) as usize];
-        let tag = SimpleTagBuild::read_pair(name, value, &mut self.arena);
-        self.emit_tag_inline(tag, p.value_at)
+        let chunk = self
+            .chunk
+            .as_mut()
+            .expect("tags are only read inside a chunk");
+        let info = chunk.info.get_mut();
+        for p in pairs {
+            let name = &buf[(p.name - base) as usize..(p.value_at - base) as usize];
+            let value = &buf[(p.value - base) as usize..(p.end - base) as usize];
+            let tag = SimpleTagBuild::read_pair(name, value, &mut self.arena);
+            push_tag(
+                info,
+                chunk.started,
+                &mut chunk.token,
+                tag,
+                limit,
+                p.value_at,
+            )?;
+        }
+        Ok(())
     }
 
     fn open(&mut self, buf: &mut BytesMut, h: Header, start: u64, end: Option<u64>) -> Step {
@@ -1160,7 +1305,7 @@ impl Engine {
                     let reason = "TimestampScale of 0";
                     return damage(DecodeErrorKind::InvalidValue { id, reason }, start);
                 }
-                chunk.info.timecode_scale = v;
+                chunk.info.get_mut().timecode_scale = v;
             }
             ids::TIMECODE => {
                 chunk.cluster_timecode = Some(ebml::read_uint(payload).map_err(value)?)
@@ -1204,43 +1349,13 @@ impl Engine {
     }
 
     fn emit_tag(&mut self, tag: ReadTag, at: u64) -> Result<(), Damage> {
-        self.emit_tag_inline(tag, at)
-    }
-
-    /// [`emit_tag`](Self::emit_tag), inlined into the loop of a whole
-    /// Tags (five calls a chunk).
-    #[inline(always)]
-    fn emit_tag_inline(&mut self, (name, value, aws): ReadTag, at: u64) -> Result<(), Damage> {
         let limit = self.limits.max_tags_per_chunk;
         let chunk = self
             .chunk
             .as_mut()
             .expect("tags are only read inside a chunk");
-        if chunk.info.tags.len() >= limit {
-            return damage(DecodeErrorKind::TooManyTags { limit }, at);
-        }
-        if let (Some(tag), TagValue::String(s)) = (aws, &value) {
-            chunk.info.aws.apply_known(tag, &name, s);
-            if chunk.started && tag == AwsTag::ContinuationToken {
-                chunk.token = true;
-            }
-        }
-        let position = if chunk.started {
-            TagPosition::AfterCluster
-        } else {
-            TagPosition::BeforeCluster
-        };
-        if chunk.info.tags.capacity() == 0 {
-            // A GetMedia chunk has five to eight tags: one allocation (made
-            // as a new vector: growing the empty one costs more).
-            chunk.info.tags = Vec::with_capacity(8.min(limit));
-        }
-        chunk.info.tags.push(Tag {
-            name,
-            value,
-            position,
-        });
-        Ok(())
+        let info = chunk.info.get_mut();
+        push_tag(info, chunk.started, &mut chunk.token, tag, limit, at)
     }
 
     fn close_top(&mut self, buf: &mut BytesMut) {
@@ -1258,7 +1373,7 @@ impl Engine {
                     if let Some((s, e)) = chunk.private.take() {
                         self.privates.push((chunk.info.tracks.len(), s, e));
                     }
-                    chunk.info.tracks.push(track);
+                    chunk.info.get_mut().tracks.push(track);
                     chunk.tracks_as_memo = false;
                 }
             }

@@ -7,9 +7,9 @@ use bytes::{Bytes, BytesMut};
 
 use super::fast::is_joined;
 use super::frames::build_frames;
-use super::{damage, element_end, Build, Carried, Damage, Engine, Mode, Output, Progress};
+use super::{damage, element_end, Build, Carried, Damage, Engine, Held, Mode, Output, Progress};
 use super::{State, Step};
-use crate::chunk::{ChunkInfo, HAS_DURATION};
+use crate::chunk::{ChunkInfo, FrameStats, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
 use crate::matroska::ids::{self, may_contain};
@@ -145,12 +145,16 @@ impl Engine {
         // (Every field named: `..Build::default()` would allocate a
         // default box for `info` only to drop it.)
         self.chunk = Some(Build {
-            info: Box::new(ChunkInfo {
-                offset,
-                timecode_scale,
-                tracks,
-                ..ChunkInfo::default()
-            }),
+            info: Held::new(
+                self.mode,
+                ChunkInfo {
+                    offset,
+                    timecode_scale,
+                    tracks,
+                    ..ChunkInfo::default()
+                },
+            ),
+            offset,
             started: false,
             token: false,
             cluster_timecode: None,
@@ -160,6 +164,8 @@ impl Engine {
             head: None,
         });
         self.state = State::InChunk;
+        // (A chunk dropped by a resynchronization left its counts here.)
+        self.stats = FrameStats::default();
         self.track = None;
         self.simple_tags.clear();
         self.stack.clear();
@@ -180,7 +186,7 @@ impl Engine {
             // Skipped as anywhere else (and kept with the chunk).
             ids::VOID | ids::CRC32 => {
                 let end = element_end(h, start)?;
-                let offset = self.chunk.as_ref().map_or(0, |c| c.info.offset);
+                let offset = self.chunk.as_ref().map_or(0, |c| c.offset);
                 if end.is_some_and(|end| end - offset > self.limits.max_chunk_size) {
                     let limit = self.limits.max_chunk_size;
                     return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
@@ -202,11 +208,13 @@ impl Engine {
         self.base += head_len as u64;
         let chunk = self.chunk.as_mut().expect("inside a chunk");
         let privates = self.privates.drain(..);
-        resolve_privates(&mut chunk.info.tracks, privates, &head, head_base);
+        let info = chunk.info.get_mut();
+        resolve_privates(&mut info.tracks, privates, &head, head_base);
         if chunk.tracks_as_memo {
             chunk.head = Some((views_for(&self.memo.privates, &head), head_base));
         }
-        self.out.push_back(Output::Start(chunk.info.clone()));
+        // Shared, not copied: see `Held`.
+        self.out.push_back(Output::Start(chunk.info.share()));
     }
 
     /// Ends the current chunk at `end` and queues it.
@@ -218,7 +226,7 @@ impl Engine {
         self.state = State::Top;
         // Bytes between here and `end` belong to the chunk; `pos` moves on.
         let data_end = self.data_end(buf);
-        let end = end.max(chunk.info.offset);
+        let end = end.max(chunk.offset);
         if self.pos < end {
             self.pos = end;
         }
@@ -229,12 +237,14 @@ impl Engine {
             self.emit_start(buf, end);
             chunk = self.chunk.take().expect("just put back");
         }
-        chunk.info.length = end - chunk.info.offset;
+        let info = chunk.info.get_mut();
+        info.length = end - info.offset;
         if self.mode == Mode::WholeChunk {
-            self.recent[self.recent_at % RECENT] = chunk.info.length;
+            self.recent[self.recent_at % RECENT] = info.length;
             self.recent_at = self.recent_at.wrapping_add(1);
         }
-        chunk.info.complete = complete;
+        info.complete = complete;
+        info.stats = self.stats;
         let body = match self.mode {
             Mode::Streaming => None,
             Mode::WholeChunk => {
@@ -243,11 +253,11 @@ impl Engine {
                 let raw_base = self.base;
                 self.base += take as u64;
                 let privates = self.privates.drain(..);
-                resolve_privates(&mut chunk.info.tracks, privates, &raw, raw_base);
+                resolve_privates(&mut info.tracks, privates, &raw, raw_base);
                 if chunk.tracks_as_memo {
                     chunk.head = Some((views_for(&self.memo.privates, &raw), raw_base));
                 }
-                let scale = chunk.info.timecode_scale;
+                let scale = info.timecode_scale;
                 let mut frames = build_frames(&raw, raw_base, &self.frames, &self.scales, scale);
                 for &(i, d) in &self.durations {
                     frames[i].duration = d;
@@ -267,7 +277,7 @@ impl Engine {
             Some((bytes, base)) if chunk.token && chunk.tracks_as_memo => Some(Carried::Memo {
                 bytes,
                 base,
-                offset: chunk.info.offset,
+                offset: chunk.offset,
             }),
             _ if chunk.token => {
                 let mut tracks = std::mem::take(&mut self.spare_tracks);
@@ -277,7 +287,10 @@ impl Engine {
             _ => None,
         };
         self.continuation = carried.map(|c| (c, chunk.info.timecode_scale));
-        self.out.push_back(Output::End(chunk.info, body));
+        self.out.push_back(match body {
+            Some((raw, frames)) => Output::Chunk(chunk.info.into_box(), raw, frames),
+            None => Output::End(chunk.info.into_arc()),
+        });
     }
 }
 

@@ -330,7 +330,7 @@ impl Engine {
         let room = self
             .limits
             .max_chunk_size
-            .saturating_sub(self.base - chunk.info.offset + chunk.frame_cost);
+            .saturating_sub(self.base - chunk.offset + chunk.frame_cost);
         let before = self.frames.len();
         let run = Run {
             base: self.base,
@@ -352,7 +352,7 @@ impl Engine {
         let frames = recs.len() as u64;
         note_scale(&mut self.scales, before, scale);
         chunk.frame_cost += frames * FRAME_COST;
-        chunk.info.stats.add_run(
+        self.stats.add_run(
             frames,
             scanned.keyframes,
             scanned.bytes,
@@ -474,7 +474,7 @@ impl Engine {
         let base = self.base;
         // In buffer indices: a block is all in when it ends within `data`
         // (up to the Cluster's end), and may end at the chunk limit at most.
-        let chunk_end = chunk.info.offset.saturating_add(self.limits.max_chunk_size);
+        let chunk_end = chunk.offset.saturating_add(self.limits.max_chunk_size);
         let data_end = bound.map_or(buf.len() as u64, |b| {
             b.saturating_sub(base).min(buf.len() as u64)
         });
@@ -510,9 +510,7 @@ impl Engine {
         let scale = chunk.info.timecode_scale;
         let tc = (first.timecode, last.timecode);
         let frames = recs.len() as u64;
-        chunk
-            .info
-            .stats
+        self.stats
             .add_run(frames, scanned.keyframes, scanned.bytes, tc, scale);
         self.batch.bytes = buf.split_to(scanned.at).freeze();
         self.batch.scale = scale;

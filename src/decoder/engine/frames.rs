@@ -176,7 +176,7 @@ impl Engine {
             .expect("blocks are only read inside a chunk");
         if retaining {
             chunk.frame_cost += ranges.len() as u64 * FRAME_COST;
-            let held = self.base + block.end as u64 - chunk.info.offset + chunk.frame_cost;
+            let held = self.base + block.end as u64 - chunk.offset + chunk.frame_cost;
             if held > self.limits.max_chunk_size {
                 let limit = self.limits.max_chunk_size;
                 return damage(DecodeErrorKind::ChunkTooLarge { limit }, start);
@@ -186,7 +186,7 @@ impl Engine {
                     self.durations.push((self.frames.len(), d));
                 }
                 keep_frame(
-                    &mut chunk.info.stats,
+                    &mut self.stats,
                     (&mut self.frames, &mut self.scales),
                     FrameRec {
                         start: self.base + (block.start + r.start) as u64,
@@ -210,7 +210,7 @@ impl Engine {
                     duration: duration.unwrap_or(0),
                 }
                 .with_duration(duration);
-                chunk.info.stats.add(&frame);
+                self.stats.add(&frame);
                 self.out.push_back(Output::Frame(frame));
             }
         }

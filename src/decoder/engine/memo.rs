@@ -69,7 +69,7 @@ impl Engine {
         let Some(segment) = memo.segment else {
             return;
         };
-        let offset = chunk.info.offset;
+        let offset = chunk.offset;
         let at = (offset - self.base) as usize;
         if buf.get(at..at + memo.bytes.len()) != Some(&memo.bytes[..]) {
             return;
@@ -80,9 +80,10 @@ impl Engine {
             bound: shift(segment.bound),
             ..segment
         });
-        chunk.info.timecode_scale = memo.timecode_scale;
+        let info = chunk.info.get_mut();
+        info.timecode_scale = memo.timecode_scale;
         // (`begin_chunk` gave it no tracks: cloned, not grown.)
-        chunk.info.tracks = memo.tracks.clone();
+        info.tracks = memo.tracks.clone();
         chunk.tracks_as_memo = true;
         let privates = memo.privates.iter();
         self.privates
@@ -139,7 +140,7 @@ impl Engine {
         let Some(chunk) = self.chunk.as_ref() else {
             return;
         };
-        let offset = chunk.info.offset;
+        let offset = chunk.offset;
         // (Only the Segment is open, so no track, CodecPrivate or SimpleTag
         // is half read; no Cluster began, so no frame, timecode or token
         // was read, and the buffer still holds the chunk from its start.)

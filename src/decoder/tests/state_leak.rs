@@ -54,7 +54,7 @@ fn infos<D: Decoder<Error = Error>>(
     mut d: D,
     input: &[u8],
     piece: usize,
-    info: impl Fn(D::Item) -> Option<Box<ChunkInfo>>,
+    info: impl Fn(D::Item) -> Option<ChunkInfo>,
 ) -> Vec<ChunkInfo> {
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
@@ -65,7 +65,7 @@ fn infos<D: Decoder<Error = Error>>(
             d.decode(buf)
         };
         match r {
-            Ok(Some(x)) => out.extend(info(x).map(|i| *i)),
+            Ok(Some(x)) => out.extend(info(x)),
             Ok(None) => break,
             Err(Error::Decode(_)) => {}
             Err(e) => panic!("{e}"),
@@ -91,7 +91,7 @@ fn decoded(input: &[u8], piece: usize) -> Vec<(String, Vec<ChunkInfo>)> {
         } else {
             ChunkDecoder::general_path_only(l)
         };
-        let chunks = infos(c, input, piece, |c| Some(c.info));
+        let chunks = infos(c, input, piece, |c| Some(c.into_parts().0));
         out.push((format!("chunks, piece {piece}, fast {fast}"), chunks));
         let e = if fast {
             EventDecoder::with_limits(l)
@@ -99,7 +99,7 @@ fn decoded(input: &[u8], piece: usize) -> Vec<(String, Vec<ChunkInfo>)> {
             EventDecoder::general_path_only(l)
         };
         let ends = infos(e, input, piece, |e| match e {
-            Event::End(i) => Some(i),
+            Event::End(i) => Some(std::sync::Arc::unwrap_or_clone(i)),
             _ => None,
         });
         out.push((format!("events, piece {piece}, fast {fast}"), ends));
