@@ -169,8 +169,38 @@ impl Printer {
     }
 }
 
+/// The `"kind": "chunk"` object of inspect-json.md, its fields in the
+/// spec's order. Timestamps and presentation times are written exactly,
+/// whatever their size: a `Timestamp`'s milliseconds go past `u64` (its
+/// seconds are a `u64`) and a presentation time past `i64` (a Cluster
+/// Timecode times a TimecodeScale of up to 2^64 - 1 ns), which a
+/// `serde_json::Value` cannot hold; serde_json writes `u128` and `i128`
+/// digits as they are.
+#[derive(serde::Serialize)]
+pub struct ChunkLine<'a> {
+    kind: &'static str,
+    index: u64,
+    offset: u64,
+    length: u64,
+    complete: bool,
+    fragment_number: Option<String>,
+    server_timestamp_ms: Option<u128>,
+    producer_timestamp_ms: Option<u128>,
+    millis_behind_now: Option<u64>,
+    continuation_token: Option<&'a str>,
+    error_id: Option<u32>,
+    error_message: Option<&'a str>,
+    tracks: Vec<Value>,
+    frames: u64,
+    keyframes: u64,
+    frame_bytes: u64,
+    first_pts_ms: Option<i128>,
+    last_pts_ms: Option<i128>,
+    tags: Vec<Value>,
+}
+
 /// The `"kind": "chunk"` object of inspect-json.md.
-pub fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
+pub fn chunk_json(index: u64, info: &ChunkInfo) -> ChunkLine<'_> {
     let aws = &info.aws;
     let tracks: Vec<Value> = info
         .tracks
@@ -199,27 +229,30 @@ pub fn chunk_json(index: u64, info: &ChunkInfo) -> Value {
             json!([t.name.as_str(), value])
         })
         .collect();
-    json!({
-        "kind": "chunk",
-        "index": index,
-        "offset": info.offset,
-        "length": info.length,
-        "complete": info.complete,
-        "fragment_number": info.fragment_number().map(|f| f.to_string()),
-        "server_timestamp_ms": info.server_timestamp().map(|t| t.as_millis() as u64),
-        "producer_timestamp_ms": info.producer_timestamp().map(|t| t.as_millis() as u64),
-        "millis_behind_now": aws.millis_behind_now,
-        "continuation_token": aws.continuation_token.as_deref(),
-        "error_id": aws.error_id.map(|e| e.code()).or(aws.exception_error_code),
-        "error_message": aws.error_code.as_deref().or(aws.exception_message.as_deref()),
-        "tracks": tracks,
-        "frames": info.stats.frames,
-        "keyframes": info.stats.keyframes,
-        "frame_bytes": info.stats.frame_bytes,
-        "first_pts_ms": info.stats.first_pts_ms.map(|v| v as i64),
-        "last_pts_ms": info.stats.last_pts_ms.map(|v| v as i64),
-        "tags": tags,
-    })
+    ChunkLine {
+        kind: "chunk",
+        index,
+        offset: info.offset,
+        length: info.length,
+        complete: info.complete,
+        fragment_number: info.fragment_number().map(|f| f.to_string()),
+        server_timestamp_ms: info.server_timestamp().map(|t| t.as_millis()),
+        producer_timestamp_ms: info.producer_timestamp().map(|t| t.as_millis()),
+        millis_behind_now: aws.millis_behind_now,
+        continuation_token: aws.continuation_token.as_deref(),
+        error_id: aws.error_id.map(|e| e.code()).or(aws.exception_error_code),
+        error_message: aws
+            .error_code
+            .as_deref()
+            .or(aws.exception_message.as_deref()),
+        tracks,
+        frames: info.stats.frames,
+        keyframes: info.stats.keyframes,
+        frame_bytes: info.stats.frame_bytes,
+        first_pts_ms: info.stats.first_pts_ms,
+        last_pts_ms: info.stats.last_pts_ms,
+        tags,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

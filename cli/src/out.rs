@@ -20,8 +20,10 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 /// invisible formatting characters that [`escape`] escapes are written as
 /// `\uXXXX` too (the same JSON value), so that a JSON line shown on a
 /// terminal cannot reorder or hide text either.
-pub fn json_line(value: &serde_json::Value) -> String {
-    let s = value.to_string();
+pub fn json_line(value: &impl serde::Serialize) -> String {
+    // Values and the crate's own line structs: maps with string keys,
+    // which serde_json always serializes.
+    let s = serde_json::to_string(value).expect("a JSON line serializes");
     if !s.chars().any(kvs_mkv::needs_escape) {
         return s;
     }

@@ -1,0 +1,101 @@
+//! An outsider's attack on the command line (h43): hostile values that the
+//! decoder takes as valid must come out of `inspect --json` exactly, as
+//! ../shared/spec/inspect-json.md fixes the fields ("ms since the epoch,
+//! exact"; presentation times "rounded down"), never wrapped into another
+//! number.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+mod support;
+
+use common::ebml::*;
+use support::{bin, run, scratch_dir, text};
+
+/// One chunk: TimecodeScale `scale`, tags before the Cluster, one
+/// keyframe at Cluster Timecode `cluster_tc`.
+fn chunk(scale: u64, cluster_tc: u64, tags: &[(&str, &str)]) -> Vec<u8> {
+    let segment = concat(&[
+        info(scale),
+        el(
+            TRACKS,
+            &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
+        ),
+        tags_w(tags, 2),
+        el(
+            CLUSTER,
+            &concat(&[uint(TIMECODE, cluster_tc), simple_block(1, 0, true, b"abc")]),
+        ),
+    ]);
+    concat(&[ebml_header(), el(SEGMENT, &segment)])
+}
+
+/// `inspect --json FILE` of `body`: the one chunk line, as text.
+fn inspect_line(name: &str, body: &[u8]) -> String {
+    let dir = scratch_dir(name);
+    let path = dir.join("in.mkv");
+    std::fs::write(&path, body).unwrap();
+    let out = run(bin().arg("inspect").arg("--json").arg(&path));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    lines[0].to_string()
+}
+
+/// A server timestamp the decoder reads (seconds fit a u64) whose
+/// milliseconds do not fit a u64: the JSON number is the exact count, not
+/// the count modulo 2^64.
+#[test]
+fn server_timestamp_ms_is_exact_past_u64() {
+    let body = chunk(
+        1_000_000,
+        0,
+        &[
+            (
+                "AWS_KINESISVIDEO_SERVER_TIMESTAMP",
+                "18446744073709551615.999",
+            ),
+            ("AWS_KINESISVIDEO_PRODUCER_TIMESTAMP", "18446744073709551.5"),
+        ],
+    );
+    let line = inspect_line("attack43-ts", &body);
+    assert!(
+        line.contains(r#""server_timestamp_ms":18446744073709551615999,"#),
+        "{line}"
+    );
+    assert!(
+        line.contains(r#""producer_timestamp_ms":18446744073709551500,"#),
+        "{line}"
+    );
+}
+
+/// A TimecodeScale of u64::MAX ns and a Cluster Timecode of 2^62: the
+/// presentation time is 2^62 x (2^64 - 1) / 10^6 ms, rounded down, a
+/// positive number past i64; it was printed wrapped (7155561201482211482,
+/// and negative for other values).
+#[test]
+fn pts_ms_is_exact_past_i64() {
+    let body = chunk(u64::MAX, 1 << 62, &[]);
+    let line = inspect_line("attack43-pts", &body);
+    let expected = (1i128 << 62) * i128::from(u64::MAX) / 1_000_000;
+    assert!(
+        line.contains(&format!(
+            r#""first_pts_ms":{expected},"last_pts_ms":{expected},"#
+        )),
+        "{expected}: {line}"
+    );
+}
+
+/// The same chunk at a TimecodeScale of u64::MAX ns and Cluster Timecode
+/// i64::MAX was printed as a negative time.
+#[test]
+fn pts_ms_is_never_negative_for_positive_timecodes() {
+    let body = chunk(u64::MAX, i64::MAX as u64, &[]);
+    let line = inspect_line("attack43-pts-neg", &body);
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let first = &v["first_pts_ms"];
+    assert!(
+        first.as_f64().is_some_and(|f| f > 0.0),
+        "first_pts_ms {first} for a positive timecode and scale: {line}"
+    );
+}
