@@ -123,7 +123,8 @@ pub struct GetMediaArgs {
     common: Common,
     /// Where to start: `now`, `earliest`, `fragment N`, `server-ts T`,
     /// `producer-ts T`, `token T` (T: epoch seconds or RFC 3339 UTC).
-    #[arg(long, num_args = 1..=2, value_names = ["KIND", "VALUE"], default_values = ["now"])]
+    /// Given once (a second --start is bad usage, not a value of the first).
+    #[arg(long, num_args = 1..=2, value_names = ["KIND", "VALUE"], default_values = ["now"], action = clap::ArgAction::Set)]
     start: Vec<String>,
     /// Stop after N chunks.
     #[arg(long)]
@@ -245,9 +246,15 @@ fn start_selector(v: &[String]) -> Result<StartSelector, String> {
             .cloned()
             .ok_or_else(|| format!("--start {} needs a value", v[0]))
     };
+    // `now` and `earliest` take no value: `--start earliest 5` is a
+    // mistake (for `fragment 5`?), not `earliest`.
+    let alone = |selector: StartSelector| match v.get(1) {
+        Some(extra) => Err(format!("--start {} takes no value (got {extra:?})", v[0])),
+        None => Ok(selector),
+    };
     Ok(match v[0].as_str() {
-        "now" => StartSelector::Now,
-        "earliest" => StartSelector::Earliest,
+        "now" => alone(StartSelector::Now)?,
+        "earliest" => alone(StartSelector::Earliest)?,
         "fragment" => StartSelector::FragmentNumber(
             fragment_number(&value()?).map_err(|e| format!("--start fragment {:?}: {e}", v[1]))?,
         ),

@@ -99,3 +99,47 @@ fn pts_ms_is_never_negative_for_positive_timecodes() {
         "first_pts_ms {first} for a positive timecode and scale: {line}"
     );
 }
+
+/// `get-media` against a port nothing listens on: a start that is bad
+/// usage must be refused (exit 2, naming --start) before any call.
+fn get_media_start(start: &[&str]) -> std::process::Output {
+    run(support::aws_bin()
+        .args(["get-media", "--stream", "cam", "--max-chunks", "1"])
+        .args(["--endpoint-url", "http://127.0.0.1:1"])
+        .args(start))
+}
+
+/// `--start earliest 5` (meant: `fragment 5`?) and `--start now X` were
+/// taken as `earliest` and `now`, the value dropped without a word.
+#[test]
+fn start_now_and_earliest_take_no_value() {
+    for start in [
+        &["--start", "earliest", "5"][..],
+        &["--start", "now", "1700000000"][..],
+    ] {
+        let out = get_media_start(start);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{start:?}: {err}");
+        assert!(err.contains("--start"), "{start:?}: {err}");
+    }
+}
+
+/// A second --start was appended to the first's values: `--start
+/// earliest --start fragment N` started at the earliest fragment (the
+/// "fragment" taken as earliest's ignored value, N dropped), and `--start
+/// fragment N --start earliest` at N. Repeating it is bad usage, as for
+/// every other single-valued flag.
+#[test]
+fn start_given_twice_is_bad_usage() {
+    const N: &str = "91343852333181432392682062607743920146159169394";
+    for start in [
+        &["--start", "earliest", "--start", "fragment", N][..],
+        &["--start", "fragment", N, "--start", "earliest"][..],
+        &["--start", "now", "--start", "earliest"][..],
+    ] {
+        let out = get_media_start(start);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{start:?}: {err}");
+        assert!(err.contains("--start"), "{start:?}: {err}");
+    }
+}
