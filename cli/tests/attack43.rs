@@ -143,3 +143,26 @@ fn start_given_twice_is_bad_usage() {
         assert!(err.contains("--start"), "{start:?}: {err}");
     }
 }
+
+/// `serve --images NAME=DIR` with one entry of DIR that cannot be read
+/// (a subdirectory named like an image, a dangling link): the message
+/// named DIR ("cannot read DIR: Is a directory", "cannot read DIR: No such
+/// file or directory", with DIR there), not the entry.
+#[test]
+fn serve_names_the_image_it_cannot_read() {
+    let recording = support::testdata_path("sample.mkv");
+    let dir = scratch_dir("attack43-images");
+    std::fs::write(dir.join("1700000000000.jpg"), b"jpeg").unwrap();
+    std::fs::create_dir(dir.join("1700000001000.jpg")).unwrap();
+    let links = scratch_dir("attack43-images-link");
+    std::os::unix::fs::symlink("/nonexistent/x", links.join("1700000002000.png")).unwrap();
+    for (dir, entry) in [(&dir, "1700000001000.jpg"), (&links, "1700000002000.png")] {
+        let out = run(bin()
+            .args(["serve", "--stream", &format!("cam={recording}")])
+            .arg("--images")
+            .arg(format!("cam={}", dir.display())));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(entry), "the message names {entry}: {err}");
+    }
+}

@@ -63,11 +63,14 @@ pub(crate) struct Window {
 }
 
 impl ImageIndex {
-    /// Reads every image of `dir`.
-    pub fn load(dir: &Path) -> std::io::Result<ImageIndex> {
+    /// Reads every image of `dir`. An error names what could not be read:
+    /// `dir`, or the one file in it (a subdirectory named like an image, a
+    /// dangling link, a file without permission), not `dir` for all.
+    pub fn load(dir: &Path) -> Result<ImageIndex, (std::path::PathBuf, std::io::Error)> {
         let mut entries = Vec::new();
-        for item in std::fs::read_dir(dir)? {
-            let path = item?.path();
+        let in_dir = |e| (dir.to_path_buf(), e);
+        for item in std::fs::read_dir(dir).map_err(in_dir)? {
+            let path = item.map_err(in_dir)?.path();
             let (Some(stem), Some(ext)) = (
                 path.file_stem().and_then(|s| s.to_str()),
                 path.extension().and_then(|s| s.to_str()),
@@ -79,7 +82,10 @@ impl ImageIndex {
             else {
                 continue;
             };
-            let content = Bytes::from(std::fs::read(&path)?);
+            let content = match std::fs::read(&path) {
+                Ok(content) => Bytes::from(content),
+                Err(e) => return Err((path, e)),
+            };
             if content.is_empty() {
                 continue;
             }

@@ -604,10 +604,8 @@ impl EmulatorBuilder {
             if !self.streams.iter().any(|(n, _)| n == name) {
                 return Err(ConfigError::ImagesWithoutStream { name: name.clone() }.into());
             }
-            let index = ImageIndex::load(dir).map_err(|source| EmulatorError::Read {
-                path: dir.clone(),
-                source,
-            })?;
+            let index = ImageIndex::load(dir)
+                .map_err(|(path, source)| EmulatorError::Read { path, source })?;
             images.insert(name.clone(), index);
         }
 
