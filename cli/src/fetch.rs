@@ -275,8 +275,10 @@ pub fn get_media(args: GetMediaArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let start = match saved.map_or_else(|| start_selector(&args.start), Ok) {
-        Ok(s) => s,
+    // --start is checked even then: a mistake in it is bad usage on
+    // every run, not only on the first (before the checkpoint exists).
+    let start = match start_selector(&args.start) {
+        Ok(s) => saved.unwrap_or(s),
         Err(e) => {
             say(e);
             return ExitCode::from(2);

@@ -166,3 +166,29 @@ fn serve_names_the_image_it_cannot_read() {
         assert!(err.contains(entry), "the message names {entry}: {err}");
     }
 }
+
+/// With a --checkpoint file present, --start was not read at all: `--start
+/// bogus` (or `--start earliest 5`) ran, from the checkpoint, and the same
+/// command line failed only on a first run. A bad --start is bad usage
+/// whether or not a checkpoint overrides it.
+#[test]
+fn a_bad_start_is_bad_usage_with_a_checkpoint_too() {
+    let dir = scratch_dir("attack43-checkpoint");
+    let checkpoint = dir.join("cam.checkpoint");
+    std::fs::write(
+        &checkpoint,
+        "fragment 91343852333181432392682062607743920146159169393\n",
+    )
+    .unwrap();
+    for start in [&["--start", "bogus"][..], &["--start", "earliest", "5"][..]] {
+        let out = run(support::aws_bin()
+            .args(["get-media", "--stream", "cam", "--max-chunks", "1"])
+            .args(["--endpoint-url", "http://127.0.0.1:1"])
+            .arg("--checkpoint")
+            .arg(&checkpoint)
+            .args(start));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{start:?}: {err}");
+        assert!(err.contains("--start"), "{start:?}: {err}");
+    }
+}
