@@ -293,6 +293,10 @@ pub struct ElementReader {
     schema: Parents,
 }
 
+/// The most [`ElementReader::payload`] reserves ahead of the bytes that
+/// have arrived (as the decoders' `RESERVE_AHEAD`).
+const PAYLOAD_RESERVE: usize = 1 << 20;
+
 impl Default for ElementReader {
     fn default() -> Self {
         ElementReader::new()
@@ -354,7 +358,8 @@ impl ElementReader {
 
     /// Right after a [`Element::Leaf`]: its payload, split off the front of
     /// `buf` (a view of the buffer, not a copy), once all of it is in
-    /// (until then `Ok(None)`, with room reserved in `buf` for the rest).
+    /// (until then `Ok(None)`, with room reserved in `buf` for the rest,
+    /// 1 MiB at most: an announced size never becomes an allocation).
     /// `Ok(None)` too when no leaf's payload waits unread (see
     /// [`pending_payload`](Self::pending_payload)).
     ///
@@ -386,7 +391,11 @@ impl ElementReader {
             return Ok(None);
         };
         if buf.len() < len {
-            buf.reserve(len - buf.len());
+            // Room for what is missing, at most PAYLOAD_RESERVE at a time:
+            // the size is the input's word, and a few bytes announcing
+            // max_element_size must not make the caller allocate it (the
+            // decoders' rule too). What arrives beyond grows the buffer.
+            buf.reserve((len - buf.len()).min(PAYLOAD_RESERVE));
             return Ok(None);
         }
         let data = buf.split_to(len).freeze();
