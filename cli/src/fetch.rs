@@ -794,7 +794,8 @@ pub struct GetImagesArgs {
     /// Image format.
     #[arg(long, value_enum, default_value = "jpeg")]
     format: Format,
-    /// JPEG quality, 1-100.
+    /// JPEG quality, 1-100 (with --format jpeg only: the service's
+    /// FormatConfig JPEGQuality applies to JPEG images alone).
     #[arg(long)]
     quality: Option<u8>,
     /// Width in pixels (with --height).
@@ -817,6 +818,14 @@ pub enum Format {
 }
 
 pub fn get_images(args: GetImagesArgs) -> ExitCode {
+    // A quality for a PNG would be dropped without a word: refuse it, as
+    // --width without --height is refused.
+    if let (Some(q), Format::Png) = (args.quality, args.format) {
+        say(format_args!(
+            "--quality {q} applies to --format jpeg only, not --format png"
+        ));
+        return ExitCode::from(2);
+    }
     let rt = runtime();
     let (client, stream) = match args.common.client(&rt) {
         Ok(c) => c,

@@ -1,0 +1,25 @@
+//! An outsider's attack on the command line (h44): flag values that were
+//! taken without a word although they could not mean what they say.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+mod support;
+
+use support::{run, scratch_dir, text};
+
+/// `get-images --format png --quality 50`: the quality (GetImages
+/// FormatConfig JPEGQuality, JPEG only) was dropped without a word. It is
+/// bad usage, before any call, the message naming both flags.
+#[test]
+fn quality_with_png_is_bad_usage() {
+    let dir = scratch_dir("attack44-quality");
+    let out = run(support::aws_bin()
+        .args(["get-images", "--stream", "cam", "--from", "0", "--to", "10"])
+        .args(["--endpoint-url", "http://127.0.0.1:1"])
+        .args(["--format", "png", "--quality", "50", "--out"])
+        .arg(&dir));
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--quality"), "{err}");
+    assert!(err.contains("--format"), "{err}");
+}
