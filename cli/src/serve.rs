@@ -48,8 +48,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["access_key_id", "secret_access_key", "session_token"])]
     credentials_file: Option<PathBuf>,
     /// The region requests must be signed for [env: AWS_REGION,
-    /// AWS_DEFAULT_REGION; default us-west-2].
-    #[arg(long)]
+    /// AWS_DEFAULT_REGION; default us-west-2]. Not empty.
+    #[arg(long, value_parser = region)]
     region: Option<String>,
     /// Seconds a GetMedia response stays open after the last fragment of a
     /// static stream.
@@ -118,6 +118,15 @@ fn name_value(s: &str) -> Result<(String, PathBuf), String> {
         }
         _ => Err(format!("{s:?} is not NAME=PATH")),
     }
+}
+
+/// A `--region`: an empty (or blank) one would go into every ARN, where
+/// an empty AWS_REGION falls back to the default; it is refused.
+fn region(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("the region is empty (omit --region for the default)".into());
+    }
+    Ok(s.to_string())
 }
 
 /// A number of seconds on the command line (`2`, `0.5`): anything that is

@@ -23,3 +23,20 @@ fn quality_with_png_is_bad_usage() {
     assert!(err.contains("--quality"), "{err}");
     assert!(err.contains("--format"), "{err}");
 }
+
+/// `serve --region ""` (or blank) was taken, and every ARN the emulator
+/// made carried an empty region, where an empty AWS_REGION falls back to
+/// the default. It is bad usage, the message naming --region.
+#[test]
+fn serve_empty_region_is_bad_usage() {
+    let recording = support::testdata_path("sample.mkv");
+    for region in ["", "  "] {
+        let out = run(support::aws_bin()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--stream", &format!("cam={recording}")])
+            .args(["--region", region]));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{region:?}: {err}");
+        assert!(err.contains("--region"), "{region:?}: {err}");
+    }
+}
