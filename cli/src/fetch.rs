@@ -12,6 +12,7 @@ use kvs_mkv::client::{
     FragmentSelector, GetImagesRequest, GetMediaOptions, ImageError, ImageFormat, MediaStream,
     Pagination, StartSelector, StreamId, TimestampKind,
 };
+use kvs_mkv::kvs::ParseTimestampError;
 use kvs_mkv::merge::{MergeError, MergeOptions, MergeReport, Merger};
 use kvs_mkv::{Chunk, FragmentNumber, Timestamp};
 use serde_json::json;
@@ -85,8 +86,18 @@ pub fn fragment_number(s: &str) -> Result<FragmentNumber, String> {
 /// A time on the command line: epoch seconds (`1511852109.126`) or UTC
 /// `YYYY-MM-DDTHH:MM:SS[.fff]Z` (RFC 3339; [`Timestamp::parse_rfc3339`]).
 pub fn parse_time(s: &str) -> Result<Timestamp, String> {
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(t);
+    match s.parse::<Timestamp>() {
+        Ok(t) => return Ok(t),
+        // Epoch seconds, but too many of them (or too fine): say so, not
+        // that the number is no RFC 3339 time.
+        Err(ParseTimestampError::OutOfRange) => {
+            return Err(format!(
+                "{s:?}: epoch seconds out of range (at most {})",
+                u64::MAX
+            ))
+        }
+        Err(e @ ParseTimestampError::TooPrecise) => return Err(format!("{s:?}: {e}")),
+        Err(_) => {}
     }
     Timestamp::parse_rfc3339(s)
         .map_err(|e| format!("{s:?} is neither epoch seconds nor YYYY-MM-DDTHH:MM:SS[.fff]Z ({e})"))

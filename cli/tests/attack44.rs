@@ -40,3 +40,31 @@ fn serve_empty_region_is_bad_usage() {
         assert!(err.contains("--region"), "{region:?}: {err}");
     }
 }
+
+/// A time of epoch seconds past u64 (`--from 99999999999999999999`) was
+/// said to be "neither epoch seconds nor YYYY-MM-DDTHH:MM:SS[.fff]Z":
+/// the message says the seconds are out of range (still exit 2).
+#[test]
+fn time_too_large_says_out_of_range() {
+    const BIG: &str = "99999999999999999999";
+    for args in [
+        &[
+            "list-fragments",
+            "--stream",
+            "cam",
+            "--from",
+            BIG,
+            "--to",
+            "1",
+        ][..],
+        &["get-media", "--stream", "cam", "--start", "server-ts", BIG][..],
+    ] {
+        let out = run(support::aws_bin()
+            .args(args)
+            .args(["--endpoint-url", "http://127.0.0.1:1"]));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("out of range"), "{args:?}: {err}");
+        assert!(!err.contains("YYYY"), "{args:?}: {err}");
+    }
+}
