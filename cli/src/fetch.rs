@@ -140,8 +140,9 @@ pub struct GetMediaArgs {
     /// Stop after N chunks.
     #[arg(long)]
     max_chunks: Option<u64>,
-    /// Stop when no chunk came for S seconds (across reconnects).
-    #[arg(long, value_parser = crate::serve::secs)]
+    /// Stop when no chunk came for S seconds (across reconnects); more
+    /// than 0 (omit it for no idle timeout).
+    #[arg(long, value_name = "S", value_parser = idle_secs)]
     idle_timeout: Option<Duration>,
     /// Keep reconnecting even when sessions deliver nothing (tail forever).
     #[arg(long)]
@@ -249,6 +250,17 @@ impl Checkpoint {
         }
         Ok(())
     }
+}
+
+/// A get-media `--idle-timeout`: 0 would stop before the first chunk
+/// (serve's timeouts take 0 as "off", so neither reading is safe to
+/// guess); no idle timeout is the flag left out.
+fn idle_secs(s: &str) -> Result<Duration, String> {
+    let d = crate::serve::secs(s)?;
+    if d.is_zero() {
+        return Err("0 would stop at once; omit --idle-timeout for no idle timeout".into());
+    }
+    Ok(d)
 }
 
 fn start_selector(v: &[String]) -> Result<StartSelector, String> {

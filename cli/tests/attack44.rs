@@ -68,3 +68,23 @@ fn time_too_large_says_out_of_range() {
         assert!(!err.contains("YYYY"), "{args:?}: {err}");
     }
 }
+
+/// `get-media --idle-timeout 0` stopped at once, 0 chunks and exit 0,
+/// where serve's timeouts take 0 as "off". Its --help says neither: 0 is
+/// bad usage, the message saying to leave the flag out for no idle
+/// timeout.
+#[test]
+fn get_media_idle_timeout_zero_is_bad_usage() {
+    for zero in ["0", "0.0"] {
+        let out = run(support::aws_bin()
+            .args(["get-media", "--stream", "cam", "--start", "earliest"])
+            .args(["--endpoint-url", "http://127.0.0.1:1"])
+            .args(["--idle-timeout", zero]));
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{zero}: {err}");
+        assert!(err.contains("--idle-timeout"), "{zero}: {err}");
+        assert!(err.contains("omit"), "{zero}: {err}");
+    }
+    let help = text(&run(support::aws_bin().args(["get-media", "--help"])).stdout);
+    assert!(help.contains("omit it for no idle timeout"), "{help}");
+}
