@@ -131,14 +131,23 @@ enum Held {
 }
 
 impl Held {
-    /// Shared from the start when streaming: moving it into an `Arc` at
-    /// `Start` costs more than the changes made through `get_mut` before
-    /// (measured).
-    fn new(mode: Mode, info: ChunkInfo) -> Held {
-        match mode {
-            Mode::WholeChunk => Held::Own(Box::new(info)),
-            Mode::Streaming => Held::Shared(Arc::new(info)),
-        }
+    /// A new chunk's, at `offset`, with its `timecode_scale` and `tracks`
+    /// so far. Shared from the start when streaming: moving it into an
+    /// `Arc` at `Start` costs more than the changes made through `get_mut`
+    /// before (measured). Made as a default allocation whose three fields
+    /// are then set, rather than moved into one from the stack, which
+    /// copies the whole `ChunkInfo` (twice for an `Arc`): measured, 205
+    /// instructions a chunk less streaming, 143 whole.
+    fn new(mode: Mode, offset: u64, timecode_scale: u64, tracks: Vec<Track>) -> Held {
+        let mut held = match mode {
+            Mode::WholeChunk => Held::Own(Box::default()),
+            Mode::Streaming => Held::Shared(Arc::default()),
+        };
+        let info = held.get_mut();
+        info.offset = offset;
+        info.timecode_scale = timecode_scale;
+        info.tracks = tracks;
+        held
     }
 
     /// The info, to change (see [`Held::Shared`]).

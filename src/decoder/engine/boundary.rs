@@ -9,7 +9,7 @@ use super::fast::is_joined;
 use super::frames::build_frames;
 use super::{damage, element_end, Build, Carried, Damage, Engine, Held, Mode, Output, Progress};
 use super::{State, Step};
-use crate::chunk::{ChunkInfo, FrameStats, HAS_DURATION};
+use crate::chunk::{FrameStats, HAS_DURATION};
 use crate::ebml::Header;
 use crate::error::{DecodeErrorKind, ElementId};
 use crate::matroska::ids::{self, may_contain};
@@ -145,15 +145,7 @@ impl Engine {
         // (Every field named: `..Build::default()` would allocate a
         // default box for `info` only to drop it.)
         self.chunk = Some(Build {
-            info: Held::new(
-                self.mode,
-                ChunkInfo {
-                    offset,
-                    timecode_scale,
-                    tracks,
-                    ..ChunkInfo::default()
-                },
-            ),
+            info: Held::new(self.mode, offset, timecode_scale, tracks),
             offset,
             started: false,
             token: false,
