@@ -742,6 +742,28 @@ async fn start_refuses_what_it_cannot_serve() {
         .start("127.0.0.1:0")
         .await;
     assert!(matches!(missing, Err(EmulatorError::Read { .. })));
+    // A recording file past Options::max_recording_size, refused with the
+    // path and the cap; the default cap reads it.
+    let mut small = Options::default();
+    assert_eq!(
+        small.max_recording_size,
+        kvs_mkv::emulator::DEFAULT_MAX_RECORDING_SIZE
+    );
+    small.max_recording_size = 1000;
+    let too_large = Emulator::builder()
+        .options(small)
+        .stream("cam", Path::new("testdata/sample.mkv"))
+        .start("127.0.0.1:0")
+        .await;
+    let Err(too_large) = too_large else {
+        panic!("started past the cap")
+    };
+    assert!(
+        matches!(&too_large, EmulatorError::TooLarge { path, limit: 1000 }
+            if path == Path::new("testdata/sample.mkv")),
+        "{too_large}"
+    );
+    assert!(too_large.to_string().contains("1000 bytes"), "{too_large}");
     let first = Emulator::builder().start("127.0.0.1:0").await.unwrap();
     let taken = Emulator::builder().start(first.local_addr()).await;
     let Err(taken) = taken else {

@@ -11,6 +11,9 @@ use std::path::Path;
 
 use bytes::Bytes;
 
+use super::files::read_capped;
+use super::{EmulatorError, MAX_IMAGE_SIZE};
+
 /// From this many milliseconds up, a file name is an absolute time.
 pub(crate) const ABSOLUTE_FROM_MS: u64 = 1_000_000_000_000;
 
@@ -65,10 +68,14 @@ pub(crate) struct Window {
 impl ImageIndex {
     /// Reads every image of `dir`. An error names what could not be read:
     /// `dir`, or the one file in it (a subdirectory named like an image, a
-    /// dangling link, a file without permission), not `dir` for all.
-    pub fn load(dir: &Path) -> Result<ImageIndex, (std::path::PathBuf, std::io::Error)> {
+    /// dangling link, a file without permission, a link to a device, a file
+    /// larger than [`MAX_IMAGE_SIZE`]), not `dir` for all.
+    pub fn load(dir: &Path) -> Result<ImageIndex, EmulatorError> {
         let mut entries = Vec::new();
-        let in_dir = |e| (dir.to_path_buf(), e);
+        let in_dir = |source| EmulatorError::Read {
+            path: dir.to_path_buf(),
+            source,
+        };
         for item in std::fs::read_dir(dir).map_err(in_dir)? {
             let path = item.map_err(in_dir)?.path();
             let (Some(stem), Some(ext)) = (
@@ -82,10 +89,7 @@ impl ImageIndex {
             else {
                 continue;
             };
-            let content = match std::fs::read(&path) {
-                Ok(content) => Bytes::from(content),
-                Err(e) => return Err((path, e)),
-            };
+            let content = Bytes::from(read_capped(&path, MAX_IMAGE_SIZE)?);
             if content.is_empty() {
                 continue;
             }

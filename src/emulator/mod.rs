@@ -128,6 +128,7 @@
 
 mod conn;
 mod faults;
+mod files;
 mod images;
 mod keys;
 mod media;
@@ -173,6 +174,21 @@ pub const MIN_SPEED: f64 = 1e-6;
 /// The fastest live pace, [`Options::speed`]: a million times real time
 /// (faster, the clock's milliseconds would overflow within years).
 pub const MAX_SPEED: f64 = 1e6;
+/// The default [`Options::max_recording_size`]: 4 GiB.
+///
+/// The emulator holds each recording in memory whole, so the cap is what a
+/// mistaken path (a disk image, a pipe that never ends) may take before it
+/// is refused. It is far above any recording a test serves (a GetMedia
+/// body saved over an hour of 1080p video at 4 Mbit/s is under 2 GB), yet
+/// within the memory of the machines that run tests. Lower it to bound the
+/// emulator's memory.
+pub const DEFAULT_MAX_RECORDING_SIZE: u64 = 4 << 30;
+/// The largest image file read for GetImages ([`EmulatorBuilder::images`]):
+/// 64 MiB. The service's images are small (a client refuses one of more
+/// than a few MB: `ClientConfig::max_image_size`, 6 MiB of base64 by
+/// default), so this only stops a huge file taken for an image, before it
+/// is read.
+pub const MAX_IMAGE_SIZE: u64 = 64 << 20;
 
 /// How the emulator behaves. Start from `Options::default()` and change
 /// fields.
@@ -252,6 +268,14 @@ pub struct Options {
     /// [`base_time`](Self::base_time) alike: the worst case for a consumer
     /// of many streams, whose fragments then all arrive at once.
     pub stagger: bool,
+    /// The largest recording read from a file ([`StreamSource::File`]), in
+    /// bytes; a larger one fails to start with
+    /// [`EmulatorError::TooLarge`]. Default
+    /// [`DEFAULT_MAX_RECORDING_SIZE`] (4 GiB, see there why). Whatever the
+    /// cap, a path that is neither a regular file nor a pipe (a device such
+    /// as `/dev/zero`, a directory) is refused with
+    /// [`EmulatorError::NotAFile`] before anything is read.
+    pub max_recording_size: u64,
 }
 
 impl Default for Options {
@@ -272,6 +296,7 @@ impl Default for Options {
             keep_alive_timeout: Some(Duration::from_secs(60)),
             max_connections: Some(1024),
             stagger: false,
+            max_recording_size: DEFAULT_MAX_RECORDING_SIZE,
         }
     }
 }
@@ -345,6 +370,24 @@ pub enum EmulatorError {
     /// The configuration is not usable.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A recording or an image file is larger than the emulator reads:
+    /// [`Options::max_recording_size`] for a recording, [`MAX_IMAGE_SIZE`]
+    /// for an image.
+    #[error("cannot read {}: larger than {limit} bytes, the most the emulator reads from one file", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// A recording or an image is neither a regular file nor a pipe: a
+    /// device (`/dev/zero` never ends), a directory or a socket. It is
+    /// refused before anything is read.
+    #[error("cannot read {}: not a regular file or a pipe", path.display())]
+    NotAFile {
+        /// The path given.
+        path: PathBuf,
+    },
     /// The address could not be bound.
     #[error("cannot listen: {0}")]
     Bind(#[source] std::io::Error),
@@ -604,8 +647,7 @@ impl EmulatorBuilder {
             if !self.streams.iter().any(|(n, _)| n == name) {
                 return Err(ConfigError::ImagesWithoutStream { name: name.clone() }.into());
             }
-            let index = ImageIndex::load(dir)
-                .map_err(|(path, source)| EmulatorError::Read { path, source })?;
+            let index = ImageIndex::load(dir)?;
             images.insert(name.clone(), index);
         }
 
@@ -631,9 +673,10 @@ impl EmulatorBuilder {
                 None => {
                     let data = match source {
                         StreamSource::Bytes(b) => b,
-                        StreamSource::File(path) => std::fs::read(&path)
-                            .map(Bytes::from)
-                            .map_err(|source| EmulatorError::Read { path, source })?,
+                        StreamSource::File(path) => {
+                            files::read_capped(&path, options.max_recording_size)
+                                .map(Bytes::from)?
+                        }
                     };
                     let split = splice::split_recording(&data).map_err(|source| {
                         EmulatorError::Recording {
