@@ -849,6 +849,16 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
         ));
         return ExitCode::from(2);
     }
+    // An --out that is there but no directory (a file, /dev/null) would
+    // fail at create_dir_all with "File exists", which hides the cause:
+    // say it, before any request. A link to a directory is a directory.
+    if std::fs::metadata(&args.out).is_ok_and(|m| !m.is_dir()) {
+        say(format_args!(
+            "--out {} exists and is not a directory",
+            args.out.display()
+        ));
+        return ExitCode::from(2);
+    }
     let rt = runtime();
     let (client, stream) = match args.common.client(&rt) {
         Ok(c) => c,

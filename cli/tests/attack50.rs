@@ -81,3 +81,44 @@ fn serve_refuses_an_image_that_never_ends() {
     assert!(err.contains("1700000001000.jpg"), "{err}");
     assert!(err.contains("not a regular file"), "{err}");
 }
+
+/// `get-images --out /dev/null` said "cannot create /dev/null: File
+/// exists", which hides the cause. An --out that exists and is not a
+/// directory (a device, a file) is bad usage, said plainly, before any
+/// request: the endpoint here is a listener that must see no connection.
+#[test]
+fn get_images_out_that_is_not_a_directory_is_bad_usage() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let dir = scratch_dir("attack50-out");
+    let file = dir.join("images.txt");
+    std::fs::write(&file, b"not a directory").unwrap();
+    for out_path in [std::path::PathBuf::from("/dev/null"), file] {
+        let out = support::run(
+            support::aws_bin()
+                .args(["get-images", "--stream", "cam", "--from", "0", "--to", "10"])
+                .args(["--endpoint-url", &endpoint])
+                .arg("--out")
+                .arg(&out_path),
+        );
+        let err = text(&out.stderr);
+        let shown = out_path.display();
+        assert_eq!(out.status.code(), Some(2), "{shown}: {err}");
+        assert!(
+            err.contains(&format!("--out {shown} exists and is not a directory")),
+            "{shown}: {err}"
+        );
+        assert!(!err.contains("File exists"), "{shown}: {err}");
+    }
+    let accepted = listener.accept();
+    assert!(
+        matches!(&accepted, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a request was made: {accepted:?}"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("images.txt")).unwrap(),
+        b"not a directory",
+        "the file was changed"
+    );
+}
