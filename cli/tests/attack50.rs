@@ -5,6 +5,7 @@
 mod common;
 mod support;
 
+use std::ffi::OsStr;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -121,4 +122,69 @@ fn get_images_out_that_is_not_a_directory_is_bad_usage() {
         b"not a directory",
         "the file was changed"
     );
+}
+
+/// `list-fragments` with nothing but `vars` in its environment (no keys,
+/// no region unless given there; never the instance's metadata service).
+fn list_fragments_with(vars: &[(&str, &OsStr)]) -> Output {
+    support::run(
+        bin()
+            .args(["list-fragments", "--stream", "cam"])
+            .args(["--endpoint-url", "http://127.0.0.1:1"])
+            .env_clear()
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(vars.iter().copied()),
+    )
+}
+
+/// A shared config or credentials file with a line that is neither `key =
+/// value` nor a `[section]` header ended in "no region", the file's
+/// region never read, which hid the cause. The message names the file and
+/// the line (exit 2): for ~/.aws/config found through HOME, and for the
+/// credentials file of AWS_SHARED_CREDENTIALS_FILE with the keys in the
+/// environment and the region in AWS_CONFIG_FILE's file.
+#[test]
+fn a_malformed_shared_file_is_named_with_its_line() {
+    let home = scratch_dir("attack50-home");
+    let aws = home.join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    let config = aws.join("config");
+    std::fs::write(
+        &config,
+        "[default]\nregion = eu-west-1\nthis line is not a setting\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[default]\naws_access_key_id = AKIDHOME\naws_secret_access_key = s\n",
+    )
+    .unwrap();
+    let out = list_fragments_with(&[("HOME", home.as_os_str())]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}, line 3", config.display())),
+        "{err}"
+    );
+    assert!(!err.contains("no region"), "{err}");
+
+    let files = scratch_dir("attack50-files");
+    let (credentials, config) = (files.join("credentials"), files.join("config"));
+    std::fs::write(&credentials, "[default]\nAKIDONLY\n").unwrap();
+    std::fs::write(&config, "[default]\nregion = eu-west-1\n").unwrap();
+    let empty_home = scratch_dir("attack50-empty-home");
+    let out = list_fragments_with(&[
+        ("HOME", empty_home.as_os_str()),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.as_os_str()),
+        ("AWS_CONFIG_FILE", config.as_os_str()),
+        ("AWS_ACCESS_KEY_ID", OsStr::new(support::KEY_ID)),
+        ("AWS_SECRET_ACCESS_KEY", OsStr::new(support::SECRET)),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}, line 2", credentials.display())),
+        "{err}"
+    );
+    assert!(!err.contains("no region"), "{err}");
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use aws_credential_types::provider::error::CredentialsError as SdkError;
 use aws_credential_types::provider::ProvideCredentials as _;
 
-use super::credentials::{CredentialsError, ProvideCredentials, ProvideFuture};
+use super::credentials::{CredentialsError, ProfileProvider, ProvideCredentials, ProvideFuture};
 use super::{ClientConfig, ClientError, ConfigError};
 use crate::sigv4::Credentials;
 
@@ -122,7 +122,10 @@ impl ClientConfig {
     ///
     /// A profile named here must have a section in the shared config or
     /// credentials file ([`ClientError::Config`] otherwise): the SDK's
-    /// chain would pass over it and find other keys.
+    /// chain would pass over it and find other keys. A shared file that is
+    /// not in the files' format, when a profile is named or no region is
+    /// found, is [`ConfigError::ProfileFile`] naming the file and the line
+    /// (the SDK only logs a warning and goes on without the file).
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), kvs_mkv::client::ClientError> {
@@ -147,7 +150,9 @@ impl ClientConfig {
             // The SDK's chain passes over a profile that is not there and
             // goes on to other sources (the instance's role, say): a name
             // given explicitly must exist.
-            let files = super::ProfileProvider::new(Some(profile)).files();
+            let files = super::ProfileProvider::new(Some(profile))
+                .files()
+                .map_err(ConfigError::from)?;
             if !files.has_profile(profile) {
                 return Err(ConfigError::NoProfile {
                     profile: profile.to_string(),
@@ -160,7 +165,16 @@ impl ClientConfig {
         if let Some(region) = region {
             loader = loader.region(aws_config::Region::new(region.to_string()));
         }
-        ClientConfig::from_sdk_config(&loader.load().await)
+        let sdk = loader.load().await;
+        if sdk.region().is_none() {
+            // The SDK takes a shared file it cannot parse for no file (it
+            // logs a warning): the region in it is then "not there". Say
+            // what is wrong with the file instead, read as the SDK reads it.
+            ProfileProvider::new(profile)
+                .files()
+                .map_err(ConfigError::from)?;
+        }
+        ClientConfig::from_sdk_config(&sdk)
     }
 
     /// The region and credentials provider of an AWS SDK configuration

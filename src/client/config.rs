@@ -206,14 +206,22 @@ impl ClientConfig {
         }
         let profiles = ProfileProvider::new(profile);
         let profile_name = profiles.profile_name();
-        let region = region
+        let region = match region
             .map(str::to_string)
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
-            .or_else(|| profiles.files().value(&profile_name, "region"))
-            .ok_or(ConfigError::NoRegion {
-                profile: profile_name,
-            })?;
+        {
+            Some(region) => region,
+            // A file that cannot be parsed is said as such, not as "no
+            // region".
+            None => profiles
+                .files()
+                .map_err(ConfigError::from)?
+                .value(&profile_name, "region")
+                .ok_or(ConfigError::NoRegion {
+                    profile: profile_name,
+                })?,
+        };
         Ok(ClientConfig::with_credentials_provider(region, chain))
     }
 

@@ -32,7 +32,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -132,6 +132,12 @@ pub enum CredentialsError {
     /// The source is there but wrong: half a key pair, a malformed entry.
     #[error("invalid credentials: {0}")]
     Invalid(String),
+    /// A shared credentials or config file is not in their format (a line
+    /// that is neither `key = value` nor a `[section]` header...): the
+    /// file and the line, so that the cause is not hidden behind "no
+    /// credentials" or "no region".
+    #[error(transparent)]
+    ProfileFile(#[from] ProfileFileError),
     /// The source needs a provider this build does not have (the built-in
     /// providers read static keys only; see the module docs).
     #[error("{0}")]
@@ -191,6 +197,37 @@ impl CredentialsError {
             _ => false,
         }
     }
+}
+
+/// A line of a shared credentials or config file (`~/.aws/credentials`,
+/// `~/.aws/config`) that is not in their format, as the AWS SDKs parse it:
+/// `[section]` headers, `key = value` lines in a section, indented lines
+/// continuing a value, blank lines and comments (`#` or `;`).
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("kvs-mkv-doc-profile-file-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let credentials = dir.join("credentials");
+/// # let config = dir.join("config");
+/// std::fs::write(&credentials, "[default]\naws_access_key_id AKIDEXAMPLE\n").unwrap();
+/// use kvs_mkv::client::{CredentialsError, ProfileProvider};
+/// let broken = ProfileProvider::new(None).with_files(&credentials, &config);
+/// let Err(CredentialsError::ProfileFile(e)) = broken.load() else { panic!() };
+/// assert_eq!((e.path.as_path(), e.line), (credentials.as_path(), 2));
+/// assert!(e.to_string().contains("line 2"));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse {}, line {line}: {reason}", path.display())]
+#[non_exhaustive]
+pub struct ProfileFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line (from 1).
+    pub line: usize,
+    /// What is wrong with it (the line itself is not shown: it may hold a
+    /// secret).
+    pub reason: &'static str,
 }
 
 /// Where the built-in providers read variables: the process environment
@@ -321,7 +358,9 @@ const UNSUPPORTED_SETTINGS: &[(&str, &str)] = &[
 /// files are `AWS_SHARED_CREDENTIALS_FILE` (else `~/.aws/credentials`) and
 /// `AWS_CONFIG_FILE` (else `~/.aws/config`). A profile that uses a source
 /// the built-in providers do not read (`role_arn`, `credential_process`,
-/// `sso_*`, ...) is [`CredentialsError::NotSupported`].
+/// `sso_*`, ...) is [`CredentialsError::NotSupported`]; a file that is not
+/// in the shared files' format is [`CredentialsError::ProfileFile`], naming
+/// the file and the line (a missing file is an empty one).
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("kvs-mkv-doc-profile-{}", std::process::id()));
@@ -376,7 +415,8 @@ impl ProfileProvider {
             .unwrap_or_else(|| "default".into())
     }
 
-    pub(crate) fn files(&self) -> SharedFiles {
+    /// The shared files, parsed.
+    pub(crate) fn files(&self) -> Result<SharedFiles, ProfileFileError> {
         SharedFiles::load(
             &self.vars,
             self.credentials_file.clone(),
@@ -386,7 +426,7 @@ impl ProfileProvider {
 
     /// The keys, now.
     pub fn load(&self) -> Result<Credentials, CredentialsError> {
-        self.files().credentials(&self.profile_name())
+        self.files()?.credentials(&self.profile_name())
     }
 }
 
@@ -465,18 +505,24 @@ impl ProvideCredentials for CredentialsChain {
 pub(crate) struct SharedFiles {
     credentials_path: PathBuf,
     config_path: PathBuf,
-    credentials: HashMap<String, HashMap<String, String>>,
-    config: HashMap<String, HashMap<String, String>>,
+    credentials: Ini,
+    config: Ini,
 }
+
+/// A shared file's sections (by name, inner whitespace made single
+/// spaces) and their keys (lower-case).
+type Ini = HashMap<String, HashMap<String, String>>;
 
 impl SharedFiles {
     /// The files named by `credentials_file` / `config_file`, else by the
-    /// environment, else `~/.aws/`. A missing or unreadable file is empty.
+    /// environment, else `~/.aws/`. A missing or unreadable file is empty;
+    /// one that is read but not in the files' format is an error naming
+    /// the file and the line.
     fn load(
         vars: &Vars,
         credentials_file: Option<PathBuf>,
         config_file: Option<PathBuf>,
-    ) -> SharedFiles {
+    ) -> Result<SharedFiles, ProfileFileError> {
         let home = vars.get_os("HOME").unwrap_or_default();
         let path = |given: Option<PathBuf>, var: &str, default: &str| {
             given
@@ -489,17 +535,16 @@ impl SharedFiles {
             "credentials",
         );
         let config_path = path(config_file, "AWS_CONFIG_FILE", "config");
-        let read = |p: &PathBuf| {
-            std::fs::read_to_string(p)
-                .map(|t| parse_ini(&t))
-                .unwrap_or_default()
+        let read = |p: &PathBuf| match std::fs::read_to_string(p) {
+            Ok(text) => parse_ini(&text, p),
+            Err(_) => Ok(Ini::default()),
         };
-        SharedFiles {
-            credentials: read(&credentials_path),
-            config: read(&config_path),
+        Ok(SharedFiles {
+            credentials: read(&credentials_path)?,
+            config: read(&config_path)?,
             credentials_path,
             config_path,
-        }
+        })
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -570,25 +615,80 @@ impl SharedFiles {
     }
 }
 
-fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
-    let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut section = String::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+/// Whitespace in the shared files, as the AWS SDKs take it.
+const INI_WHITESPACE: &[char] = &[' ', '\t'];
+/// Comment characters.
+const INI_COMMENT: &[char] = &['#', ';'];
+
+/// Parses a shared file as the AWS SDKs do (so that a file is refused here
+/// when the AWS SDK's own parser refuses it): blank lines and comment
+/// lines are skipped; `[name]` starts a section (a `#` or `;` ends it); an
+/// indented line continues the value above it; any other line is
+/// `key = value` inside a section, a comment after whitespace cut from the
+/// value. What fits none of these is an error naming `path` and the line.
+/// (An indented `key = value` with no value above it, or an indented
+/// comment, is taken as the AWS CLI takes it, not refused.)
+fn parse_ini(text: &str, path: &Path) -> Result<Ini, ProfileFileError> {
+    let mut out = Ini::new();
+    let mut section: Option<String> = None;
+    // The key the next indented line continues, in `section`.
+    let mut continued: Option<String> = None;
+    for (index, raw) in text.lines().enumerate() {
+        let error = |reason| ProfileFileError {
+            path: path.to_path_buf(),
+            line: index + 1,
+            reason,
+        };
+        let line = raw.trim_matches(INI_WHITESPACE);
+        if line.is_empty() || line.starts_with(INI_COMMENT) {
             continue;
         }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.starts_with('[') {
+            let name = strip_comment(line, false)
+                .strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+                .ok_or_else(|| error("a [section] header without its closing `]`"))?;
+            let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+            out.entry(name.clone()).or_default();
+            section = Some(name);
+            continued = None;
             continue;
         }
-        if let Some((k, v)) = line.split_once('=') {
-            out.entry(section.clone())
-                .or_default()
-                .insert(k.trim().to_lowercase(), v.trim().to_string());
+        let Some(name) = &section else {
+            return Err(error("a line before the first [section] header"));
+        };
+        let values = out.entry(name.clone()).or_default();
+        if raw.starts_with(INI_WHITESPACE) {
+            if let Some(value) = continued.as_ref().and_then(|k| values.get_mut(k)) {
+                value.push('\n');
+                value.push_str(line);
+                continue;
+            }
         }
+        let (key, value) = strip_comment(line, true)
+            .split_once('=')
+            .ok_or_else(|| error("neither `key = value` nor a [section] header"))?;
+        let key = key.trim_matches(INI_WHITESPACE).to_lowercase();
+        if key.is_empty() {
+            return Err(error("`= value` without a key"));
+        }
+        values.insert(key.clone(), value.trim_matches(INI_WHITESPACE).to_string());
+        continued = Some(key);
     }
-    out
+    Ok(out)
+}
+
+/// `line` up to a comment: a `#` or `;` anywhere, or (in a value, where
+/// `key = a#b` is a value) only after whitespace.
+fn strip_comment(line: &str, after_whitespace_only: bool) -> &str {
+    let mut after_space = false;
+    for (i, c) in line.char_indices() {
+        if INI_COMMENT.contains(&c) && (after_space || !after_whitespace_only) {
+            return line[..i].trim_matches(INI_WHITESPACE);
+        }
+        after_space = c.is_whitespace();
+    }
+    line
 }
 
 /// The value of a future that is ready at its first poll (the built-in
@@ -608,10 +708,48 @@ mod tests {
 
     #[test]
     fn ini_sections() {
-        let ini =
-            parse_ini("[default]\naws_access_key_id = A\n# c\n[profile   cam]\nregion=eu-west-1\n");
+        let path = Path::new("/x/config");
+        let ini = parse_ini(
+            "[default]\naws_access_key_id = A\n# c\n[profile   cam]\nregion=eu-west-1\n",
+            path,
+        )
+        .unwrap();
         assert_eq!(ini["default"]["aws_access_key_id"], "A");
         assert_eq!(ini["profile cam"]["region"], "eu-west-1");
+        // As the AWS SDKs read them: comments after whitespace, values
+        // continued on indented lines, comments in a header, indented
+        // comments and keys.
+        let ini = parse_ini(
+            "; top\n[default] # the default\nregion = eu-west-1 ; prod\n\
+             token = abc#def\n  ghi\n\t\n  # indented\n[other]\n  key = v\n",
+            path,
+        )
+        .unwrap();
+        assert_eq!(ini["default"]["region"], "eu-west-1");
+        assert_eq!(ini["default"]["token"], "abc#def\nghi");
+        assert_eq!(ini["other"]["key"], "v");
+    }
+
+    #[test]
+    fn ini_errors_name_the_file_and_the_line() {
+        let path = Path::new("/x/credentials");
+        for (text, line, reason) in [
+            (
+                "[default]\nregion = a\naws_access_key_id AKID\n",
+                3,
+                "neither",
+            ),
+            ("region = a\n[default]\n", 1, "before the first"),
+            ("# c\n\n  key = v\n", 3, "before the first"),
+            ("[default]\n= v\n", 2, "without a key"),
+            ("[default\nregion = a\n", 1, "closing"),
+            ("[default]\r\nregion = a\r\nbroken\r\n", 3, "neither"),
+        ] {
+            let e = parse_ini(text, path).unwrap_err();
+            assert_eq!((e.path.as_path(), e.line), (path, line), "{text:?}");
+            assert!(e.reason.contains(reason), "{text:?}: {e}");
+            assert!(e.to_string().contains("/x/credentials, line"), "{e}");
+        }
     }
 
     fn env(vars: &[(&str, &str)]) -> EnvironmentProvider {

@@ -266,6 +266,11 @@ pub enum ConfigError {
         /// The profile looked in.
         profile: String,
     },
+    /// A shared config or credentials file, read for the region, is not in
+    /// their format: the file and the line (else the error would be "no
+    /// region", hiding the cause).
+    #[error(transparent)]
+    ProfileFile(#[from] super::ProfileFileError),
     /// An AWS SDK configuration (feature `aws-config`) without a region.
     #[error("no region in the AWS SDK's configuration: give one, or set AWS_REGION or AWS_DEFAULT_REGION, or `region` in the profile")]
     NoSdkRegion,

@@ -240,8 +240,8 @@ pub use aws_sdk::AwsSdkCredentials;
 pub use cache::{CredentialsCache, CredentialsRefresh, CredentialsStats};
 pub use config::{ClientConfig, RetryPolicy};
 pub use credentials::{
-    CredentialsChain, CredentialsError, EnvironmentProvider, ProfileProvider, ProvideCredentials,
-    ProvideFuture, SharedCredentialsProvider,
+    CredentialsChain, CredentialsError, EnvironmentProvider, ProfileFileError, ProfileProvider,
+    ProvideCredentials, ProvideFuture, SharedCredentialsProvider,
 };
 pub use error::{
     BoxError, ClientError, ConfigError, InvalidRequest, ServiceError, ServiceErrorKind,
