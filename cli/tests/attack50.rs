@@ -188,3 +188,75 @@ fn a_malformed_shared_file_is_named_with_its_line() {
     );
     assert!(!err.contains("no region"), "{err}");
 }
+
+/// A shared file was read whole however large: `AWS_SHARED_CREDENTIALS_FILE
+/// =/dev/zero` never ended (the built-in reader, and the AWS SDK's, which
+/// the default build asks first). A file past 4 MiB is refused, named
+/// (exit 2), before the SDK reads it; `/dev/null`, the usual way to say
+/// "no file", still reads as empty.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_shared_file_that_never_ends_is_refused() {
+    let home = scratch_dir("attack50-zero-home");
+    let keys = [
+        ("HOME", home.as_os_str()),
+        ("AWS_ACCESS_KEY_ID", OsStr::new(support::KEY_ID)),
+        ("AWS_SECRET_ACCESS_KEY", OsStr::new(support::SECRET)),
+        ("AWS_REGION", OsStr::new("eu-west-1")),
+        ("AWS_EC2_METADATA_DISABLED", OsStr::new("true")),
+    ];
+    for var in ["AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE"] {
+        let out = run_within(
+            bin()
+                .args(["list-fragments", "--stream", "cam"])
+                .args(["--endpoint-url", "http://127.0.0.1:1"])
+                .env_clear()
+                .envs(keys)
+                .env(var, "/dev/zero"),
+            Duration::from_secs(60),
+        );
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}: {err}");
+        assert!(
+            err.contains("cannot read /dev/zero: larger than 4 MiB"),
+            "{var}: {err}"
+        );
+    }
+    let out = run_within(
+        bin()
+            .args(["list-fragments", "--stream", "cam"])
+            .args(["--endpoint-url", "http://127.0.0.1:1"])
+            .env_clear()
+            .envs(keys)
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_CONFIG_FILE", "/dev/null"),
+        Duration::from_secs(60),
+    );
+    let err = text(&out.stderr);
+    assert!(!err.contains("/dev/null"), "{err}");
+    assert!(!err.contains("usage"), "{err}");
+}
+
+/// A shared file that is there but cannot be read (here a directory) was
+/// taken for an empty one, so the region in it was "not there". It is
+/// named, with what is wrong (exit 2).
+#[test]
+fn an_unreadable_shared_file_is_named() {
+    let home = scratch_dir("attack50-dir-home");
+    let config = home.join(".aws").join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let out = list_fragments_with(&[
+        ("HOME", home.as_os_str()),
+        ("AWS_ACCESS_KEY_ID", OsStr::new(support::KEY_ID)),
+        ("AWS_SECRET_ACCESS_KEY", OsStr::new(support::SECRET)),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot read {}: it is a directory",
+            config.display()
+        )),
+        "{err}"
+    );
+}

@@ -144,6 +144,11 @@ impl ClientConfig {
         let https = aws_smithy_http_client::Builder::new()
             .tls_provider(Provider::Rustls(CryptoMode::Ring))
             .build_https();
+        // The SDK reads the shared files whole, however large: one that
+        // never ends (`/dev/zero`) is refused here first.
+        ProfileProvider::new(profile)
+            .check_size()
+            .map_err(ConfigError::from)?;
         let mut loader =
             aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https);
         if let Some(profile) = profile {

@@ -217,17 +217,71 @@ impl CredentialsError {
 /// assert!(e.to_string().contains("line 2"));
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
+///
+/// A file that exists but cannot be read (permission denied, a directory,
+/// not UTF-8, or larger than [`MAX_SHARED_FILE`]: `/dev/zero` given as a
+/// file is refused, not read forever) is one too, with `line` 0. (A
+/// missing file is an empty one, as for the AWS SDKs.)
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot parse {}, line {line}: {reason}", path.display())]
+#[error("cannot {}: {reason}", place(path, *line))]
 #[non_exhaustive]
 pub struct ProfileFileError {
     /// The file.
     pub path: PathBuf,
-    /// The line (from 1).
+    /// The line (from 1), or 0 when the file as a whole cannot be read.
     pub line: usize,
     /// What is wrong with it (the line itself is not shown: it may hold a
     /// secret).
     pub reason: &'static str,
+}
+
+/// The largest shared credentials or config file read: 4 MiB (a file of
+/// hundreds of profiles is a few hundred KB).
+pub const MAX_SHARED_FILE: u64 = 4 << 20;
+
+/// [`ProfileFileError::reason`] for a file over [`MAX_SHARED_FILE`].
+const TOO_LARGE: &str = "larger than 4 MiB, the most read of a shared file";
+
+/// [`ProfileFileError`]'s place: a line of a file, or the file.
+fn place(path: &Path, line: usize) -> String {
+    match line {
+        0 => format!("read {}", path.display()),
+        n => format!("parse {}, line {n}", path.display()),
+    }
+}
+
+/// The text of the shared file at `path`: `None` when there is none, an
+/// error naming it when it cannot be read whole (see
+/// [`ProfileFileError`]).
+fn read_shared(path: &Path) -> Result<Option<String>, ProfileFileError> {
+    use std::io::{ErrorKind, Read};
+    let whole = |reason| ProfileFileError {
+        path: path.to_path_buf(),
+        line: 0,
+        reason,
+    };
+    let failed = |e: std::io::Error| {
+        whole(match e.kind() {
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::IsADirectory => "it is a directory",
+            _ => "it cannot be read",
+        })
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(failed(e)),
+    };
+    let mut data = Vec::new();
+    file.take(MAX_SHARED_FILE + 1)
+        .read_to_end(&mut data)
+        .map_err(failed)?;
+    if data.len() as u64 > MAX_SHARED_FILE {
+        return Err(whole(TOO_LARGE));
+    }
+    String::from_utf8(data)
+        .map(Some)
+        .map_err(|_| whole("it is not UTF-8"))
 }
 
 /// Where the built-in providers read variables: the process environment
@@ -424,6 +478,25 @@ impl ProfileProvider {
         )
     }
 
+    /// An error when a shared file is larger than [`MAX_SHARED_FILE`] (or
+    /// never ends, as `/dev/zero`), whose whole reading by the AWS SDK
+    /// would take the process's memory; nothing else is checked.
+    #[cfg(feature = "aws-config")]
+    pub(crate) fn check_size(&self) -> Result<(), ProfileFileError> {
+        let (credentials, config) = SharedFiles::paths(
+            &self.vars,
+            self.credentials_file.clone(),
+            self.config_file.clone(),
+        );
+        for path in [credentials, config] {
+            match read_shared(&path) {
+                Err(e) if e.reason == TOO_LARGE => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The keys, now.
     pub fn load(&self) -> Result<Credentials, CredentialsError> {
         self.files()?.credentials(&self.profile_name())
@@ -515,29 +588,18 @@ type Ini = HashMap<String, HashMap<String, String>>;
 
 impl SharedFiles {
     /// The files named by `credentials_file` / `config_file`, else by the
-    /// environment, else `~/.aws/`. A missing or unreadable file is empty;
-    /// one that is read but not in the files' format is an error naming
-    /// the file and the line.
+    /// environment, else `~/.aws/`. A missing file is empty; one that
+    /// cannot be read whole, or is not in the files' format, is an error
+    /// naming the file (and the line).
     fn load(
         vars: &Vars,
         credentials_file: Option<PathBuf>,
         config_file: Option<PathBuf>,
     ) -> Result<SharedFiles, ProfileFileError> {
-        let home = vars.get_os("HOME").unwrap_or_default();
-        let path = |given: Option<PathBuf>, var: &str, default: &str| {
-            given
-                .or_else(|| vars.get_os(var))
-                .unwrap_or_else(|| home.join(".aws").join(default))
-        };
-        let credentials_path = path(
-            credentials_file,
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "credentials",
-        );
-        let config_path = path(config_file, "AWS_CONFIG_FILE", "config");
-        let read = |p: &PathBuf| match std::fs::read_to_string(p) {
-            Ok(text) => parse_ini(&text, p),
-            Err(_) => Ok(Ini::default()),
+        let (credentials_path, config_path) = Self::paths(vars, credentials_file, config_file);
+        let read = |p: &PathBuf| match read_shared(p)? {
+            Some(text) => parse_ini(&text, p),
+            None => Ok(Ini::default()),
         };
         Ok(SharedFiles {
             credentials: read(&credentials_path)?,
@@ -545,6 +607,28 @@ impl SharedFiles {
             credentials_path,
             config_path,
         })
+    }
+
+    /// The credentials and config files' paths (see [`load`](Self::load)).
+    fn paths(
+        vars: &Vars,
+        credentials_file: Option<PathBuf>,
+        config_file: Option<PathBuf>,
+    ) -> (PathBuf, PathBuf) {
+        let home = vars.get_os("HOME").unwrap_or_default();
+        let path = |given: Option<PathBuf>, var: &str, default: &str| {
+            given
+                .or_else(|| vars.get_os(var))
+                .unwrap_or_else(|| home.join(".aws").join(default))
+        };
+        (
+            path(
+                credentials_file,
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "credentials",
+            ),
+            path(config_file, "AWS_CONFIG_FILE", "config"),
+        )
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -846,6 +930,42 @@ mod tests {
         let mut by_env = ProfileProvider::new(None).with_files(&creds, &config);
         by_env.vars = Vars::Fixed(HashMap::from([("AWS_PROFILE".into(), "cam".into())]));
         assert_eq!(by_env.load().unwrap().access_key_id, "AKIDCAM");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn shared_files_read_whole_or_refused() {
+        let dir = std::env::temp_dir().join(format!("kvs-mkv-shared-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (credentials, config) = (dir.join("credentials"), dir.join("config"));
+        let load = || {
+            ProfileProvider::new(None)
+                .with_files(&credentials, &config)
+                .load()
+        };
+        let refused = |reason: &str| match load() {
+            Err(CredentialsError::ProfileFile(e)) => {
+                assert_eq!(
+                    (e.path.as_path(), e.line, e.reason),
+                    (credentials.as_path(), 0, reason)
+                );
+            }
+            other => panic!("{other:?}"),
+        };
+        // Missing: empty, so no keys (not an error about the file).
+        assert!(matches!(load(), Err(CredentialsError::NotFound(_))));
+        std::fs::write(&credentials, b"[default]\naws_access_key_id = \xff\n").unwrap();
+        refused("it is not UTF-8");
+        let mut big = b"[default]\naws_access_key_id = A\naws_secret_access_key = S\n".to_vec();
+        big.resize(MAX_SHARED_FILE as usize, b'\n');
+        std::fs::write(&credentials, &big).unwrap();
+        assert_eq!(load().unwrap().access_key_id, "A");
+        big.push(b'\n');
+        std::fs::write(&credentials, &big).unwrap();
+        refused(TOO_LARGE);
+        std::fs::remove_file(&credentials).unwrap();
+        std::fs::create_dir(&credentials).unwrap();
+        refused("it is a directory");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -241,7 +241,7 @@ pub use cache::{CredentialsCache, CredentialsRefresh, CredentialsStats};
 pub use config::{ClientConfig, RetryPolicy};
 pub use credentials::{
     CredentialsChain, CredentialsError, EnvironmentProvider, ProfileFileError, ProfileProvider,
-    ProvideCredentials, ProvideFuture, SharedCredentialsProvider,
+    ProvideCredentials, ProvideFuture, SharedCredentialsProvider, MAX_SHARED_FILE,
 };
 pub use error::{
     BoxError, ClientError, ConfigError, InvalidRequest, ServiceError, ServiceErrorKind,
