@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-ALL=(decode decode_split element_header element_reader block tag_values sigv4_verify)
+ALL=(decode decode_split decode_weak element_header element_reader block tag_values sigv4_verify)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -52,6 +52,8 @@ for f in "${streams[@]}"; do
   fi
   head -c 16384 "$f" | { printf '\x03\x00\x6f\xf1\x05'; cat; } | seed decode_split "$name-head16k"
   head -c 4096 "$f" | { printf '\x00\x00'; cat; } | seed decode_split "$name-bytes"
+  head -c 16384 "$f" | { printf '\x07'; cat; } | seed decode_weak "$name-head16k"
+  head -c 4096 "$f" | { printf '\x00'; cat; } | seed decode_weak "$name-bytes"
   head -c 64 "$f" | seed element_header "$name"
   head -c 8192 "$f" | { printf '\x02\x00\x6f\xf1'; cat; } | seed element_reader "$name-head8k"
   head -c 8192 "$f" | { printf '\x80\x10'; cat; } | seed element_reader "$name-small-limits"
@@ -72,8 +74,9 @@ failed=()
 for t in "${TARGETS[@]}"; do
   case $t in
     decode) max_len=131072 ;;
-    # Each input is decoded four times, up to byte by byte: keep it small.
-    decode_split | element_reader) max_len=16384 ;;
+    # Each input is decoded three or four times, up to byte by byte: keep
+    # it small.
+    decode_split | decode_weak | element_reader) max_len=16384 ;;
     *) max_len=4096 ;;
   esac
   echo "fuzz: $t for ${FUZZ_SECONDS}s"
