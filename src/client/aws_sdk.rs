@@ -155,13 +155,19 @@ impl ClientConfig {
             // The SDK's chain passes over a profile that is not there and
             // goes on to other sources (the instance's role, say): a name
             // given explicitly must exist.
-            let files = super::ProfileProvider::new(Some(profile))
-                .files()
-                .map_err(ConfigError::from)?;
+            // The files as the SDK reads them: one it cannot read or parse
+            // is an empty one to it, so a profile in the other is used
+            // (`--profile cam` with ~/.aws/credentials unreadable and cam
+            // in ~/.aws/config worked, as with AWS_PROFILE=cam). The error
+            // is given only when the profile is then not found.
+            let (files, problem) = super::ProfileProvider::new(Some(profile)).files_as_sdk();
             if !files.has_profile(profile) {
-                return Err(ConfigError::NoProfile {
-                    profile: profile.to_string(),
-                    files: files.describe(),
+                return Err(match problem {
+                    Some(e) => ConfigError::from(e),
+                    None => ConfigError::NoProfile {
+                        profile: profile.to_string(),
+                        files: files.describe(),
+                    },
                 }
                 .into());
             }

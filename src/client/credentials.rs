@@ -250,6 +250,18 @@ fn place(path: &Path, line: usize) -> String {
     }
 }
 
+/// Whether a file is a pipe (a FIFO, or bash's `<(...)`).
+#[cfg(all(feature = "aws-config", unix))]
+fn is_pipe(kind: &std::fs::FileType) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    kind.is_fifo()
+}
+
+#[cfg(all(feature = "aws-config", not(unix)))]
+fn is_pipe(_: &std::fs::FileType) -> bool {
+    false
+}
+
 /// The text of the shared file at `path`: `None` when there is none, an
 /// error naming it when it cannot be read whole (see
 /// [`ProfileFileError`]).
@@ -478,6 +490,36 @@ impl ProfileProvider {
         )
     }
 
+    /// The shared files as the AWS SDK reads them: one that cannot be
+    /// read or parsed is an empty one (the SDK logs a warning and goes
+    /// on), with the first such error beside them, to give when what is
+    /// looked for is not found.
+    #[cfg(feature = "aws-config")]
+    pub(crate) fn files_as_sdk(&self) -> (SharedFiles, Option<ProfileFileError>) {
+        let (credentials_path, config_path) = SharedFiles::paths(
+            &self.vars,
+            self.credentials_file.clone(),
+            self.config_file.clone(),
+        );
+        let mut problem = None;
+        let mut read = |p: &PathBuf| match read_shared(p)
+            .and_then(|text| text.map_or(Ok(Ini::default()), |t| parse_ini(&t, p)))
+        {
+            Ok(ini) => ini,
+            Err(e) => {
+                problem.get_or_insert(e);
+                Ini::default()
+            }
+        };
+        let files = SharedFiles {
+            credentials: read(&credentials_path),
+            config: read(&config_path),
+            credentials_path,
+            config_path,
+        };
+        (files, problem)
+    }
+
     /// An error when a shared file is larger than [`MAX_SHARED_FILE`] (or
     /// never ends, as `/dev/zero`), whose whole reading by the AWS SDK
     /// would take the process's memory; nothing else is checked.
@@ -489,6 +531,24 @@ impl ProfileProvider {
             self.config_file.clone(),
         );
         for path in [credentials, config] {
+            // A regular file says its size; a pipe (bash's `<(...)`) is
+            // left to the SDK, as reading it here would take its text
+            // before the SDK sees it; a device (`/dev/zero`) is read.
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => {
+                    if meta.len() > MAX_SHARED_FILE {
+                        return Err(ProfileFileError {
+                            path,
+                            line: 0,
+                            reason: TOO_LARGE,
+                        });
+                    }
+                    continue;
+                }
+                Ok(meta) if is_pipe(&meta.file_type()) => continue,
+                Err(_) => continue,
+                Ok(_) => {}
+            }
             match read_shared(&path) {
                 Err(e) if e.reason == TOO_LARGE => return Err(e),
                 _ => {}
@@ -812,6 +872,29 @@ mod tests {
         assert_eq!(ini["default"]["region"], "eu-west-1");
         assert_eq!(ini["default"]["token"], "abc#def\nghi");
         assert_eq!(ini["other"]["key"], "v");
+    }
+
+    /// A malformed line of the credentials file may be a secret pasted on
+    /// its own, or a key without its `=`: no error, nor its Debug, shows it.
+    #[test]
+    fn ini_errors_never_show_the_line() {
+        let path = Path::new("/x/credentials");
+        let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY";
+        for text in [
+            format!("[default]\naws_access_key_id = A\n{secret}\n"),
+            format!("[default]\naws_secret_access_key {secret}\n"),
+            format!("{secret} = x\n[default]\n"),
+            format!("[{secret}\n"),
+            format!("[default]\r\n= {secret}\r\n"),
+        ] {
+            let e = parse_ini(&text, path).unwrap_err();
+            for shown in [e.to_string(), format!("{e:?}"), format!("{e:#?}")] {
+                assert!(!shown.contains(secret), "{shown}");
+                assert!(!shown.contains("EXAMPLE"), "{shown}");
+            }
+            let wrapped = CredentialsError::from(e);
+            assert!(!format!("{wrapped} {wrapped:?}").contains(secret));
+        }
     }
 
     #[test]
