@@ -859,6 +859,15 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
         ));
         return ExitCode::from(2);
     }
+    // A link that leads nowhere (dangling, or a loop) failed the same way,
+    // "File exists", as create_dir_all does not make its target.
+    if std::fs::metadata(&args.out).is_err() && std::fs::symlink_metadata(&args.out).is_ok() {
+        say(format_args!(
+            "--out {} is a symbolic link that does not lead to a directory",
+            args.out.display()
+        ));
+        return ExitCode::from(2);
+    }
     let rt = runtime();
     let (client, stream) = match args.common.client(&rt) {
         Ok(c) => c,
