@@ -161,3 +161,20 @@ impl<R: AsyncRead + Unpin, D: Decoder<Error = Error> + Unpin> Stream for DecodeS
             .map(|item| item.map(|r| r.and_then(|inner| inner)))
     }
 }
+
+/// Whether a file is a pipe (a FIFO, or bash's `<(...)`): what the
+/// emulator and the shared-file check read to its end, or leave alone,
+/// rather than refuse or measure by its size.
+#[cfg(any(feature = "emulator", feature = "aws-config"))]
+pub(crate) fn is_pipe(kind: &std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        kind.is_fifo()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = kind;
+        false
+    }
+}

@@ -6,35 +6,10 @@ mod common;
 mod support;
 
 use std::ffi::OsStr;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Output;
 use std::time::Duration;
 
-use support::{bin, scratch_dir, text};
-
-/// Runs `cmd` to its end, killing it (and failing) after `limit`: a child
-/// that reads without bound must not outlive the test, nor eat the
-/// machine's memory for the whole of the general hang guard.
-fn run_within(cmd: &mut Command, limit: Duration) -> Output {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the command starts");
-    let id = child.id();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(out) => out.expect("the command's output"),
-        Err(_) => {
-            support::signal(id, "KILL");
-            panic!("process {id} still ran after {limit:?} (killed)");
-        }
-    }
-}
+use support::{bin, run_within, scratch_dir, text};
 
 /// `serve --stream cam=/dev/zero` read the device to the end, which never
 /// comes: the process hung, taking memory until it was killed. A path

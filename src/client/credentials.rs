@@ -250,18 +250,6 @@ fn place(path: &Path, line: usize) -> String {
     }
 }
 
-/// Whether a file is a pipe (a FIFO, or bash's `<(...)`).
-#[cfg(all(feature = "aws-config", unix))]
-fn is_pipe(kind: &std::fs::FileType) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    kind.is_fifo()
-}
-
-#[cfg(all(feature = "aws-config", not(unix)))]
-fn is_pipe(_: &std::fs::FileType) -> bool {
-    false
-}
-
 /// The text of the shared file at `path`: `None` when there is none, an
 /// error naming it when it cannot be read whole (see
 /// [`ProfileFileError`]).
@@ -294,6 +282,14 @@ fn read_shared(path: &Path) -> Result<Option<String>, ProfileFileError> {
     String::from_utf8(data)
         .map(Some)
         .map_err(|_| whole("it is not UTF-8"))
+}
+
+/// The shared file at `path`, parsed: empty when there is none.
+fn read_ini(path: &Path) -> Result<Ini, ProfileFileError> {
+    match read_shared(path)? {
+        Some(text) => parse_ini(&text, path),
+        None => Ok(Ini::default()),
+    }
 }
 
 /// Where the built-in providers read variables: the process environment
@@ -481,6 +477,16 @@ impl ProfileProvider {
             .unwrap_or_else(|| "default".into())
     }
 
+    /// The credentials and config files' paths.
+    #[cfg(feature = "aws-config")]
+    fn paths(&self) -> (PathBuf, PathBuf) {
+        SharedFiles::paths(
+            &self.vars,
+            self.credentials_file.clone(),
+            self.config_file.clone(),
+        )
+    }
+
     /// The shared files, parsed.
     pub(crate) fn files(&self) -> Result<SharedFiles, ProfileFileError> {
         SharedFiles::load(
@@ -496,15 +502,9 @@ impl ProfileProvider {
     /// looked for is not found.
     #[cfg(feature = "aws-config")]
     pub(crate) fn files_as_sdk(&self) -> (SharedFiles, Option<ProfileFileError>) {
-        let (credentials_path, config_path) = SharedFiles::paths(
-            &self.vars,
-            self.credentials_file.clone(),
-            self.config_file.clone(),
-        );
+        let (credentials_path, config_path) = self.paths();
         let mut problem = None;
-        let mut read = |p: &PathBuf| match read_shared(p)
-            .and_then(|text| text.map_or(Ok(Ini::default()), |t| parse_ini(&t, p)))
-        {
+        let mut read = |p: &PathBuf| match read_ini(p) {
             Ok(ini) => ini,
             Err(e) => {
                 problem.get_or_insert(e);
@@ -525,11 +525,7 @@ impl ProfileProvider {
     /// would take the process's memory; nothing else is checked.
     #[cfg(feature = "aws-config")]
     pub(crate) fn check_size(&self) -> Result<(), ProfileFileError> {
-        let (credentials, config) = SharedFiles::paths(
-            &self.vars,
-            self.credentials_file.clone(),
-            self.config_file.clone(),
-        );
+        let (credentials, config) = self.paths();
         for path in [credentials, config] {
             // A regular file says its size; a pipe (bash's `<(...)`) is
             // left to the SDK, as reading it here would take its text
@@ -545,7 +541,7 @@ impl ProfileProvider {
                     }
                     continue;
                 }
-                Ok(meta) if is_pipe(&meta.file_type()) => continue,
+                Ok(meta) if crate::io::is_pipe(&meta.file_type()) => continue,
                 Err(_) => continue,
                 Ok(_) => {}
             }
@@ -657,13 +653,9 @@ impl SharedFiles {
         config_file: Option<PathBuf>,
     ) -> Result<SharedFiles, ProfileFileError> {
         let (credentials_path, config_path) = Self::paths(vars, credentials_file, config_file);
-        let read = |p: &PathBuf| match read_shared(p)? {
-            Some(text) => parse_ini(&text, p),
-            None => Ok(Ini::default()),
-        };
         Ok(SharedFiles {
-            credentials: read(&credentials_path)?,
-            config: read(&config_path)?,
+            credentials: read_ini(&credentials_path)?,
+            config: read_ini(&config_path)?,
             credentials_path,
             config_path,
         })

@@ -12,6 +12,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::EmulatorError;
+use crate::io::is_pipe;
 
 /// The whole of `path`, if it is a regular file or a pipe of at most
 /// `limit` bytes: [`EmulatorError::NotAFile`] for a device, a directory or
@@ -54,17 +55,6 @@ pub(crate) fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, EmulatorEr
         return Err(too_large());
     }
     Ok(data)
-}
-
-#[cfg(unix)]
-fn is_pipe(kind: &std::fs::FileType) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    kind.is_fifo()
-}
-
-#[cfg(not(unix))]
-fn is_pipe(_: &std::fs::FileType) -> bool {
-    false
 }
 
 #[cfg(test)]

@@ -54,27 +54,39 @@ pub fn testdata_path(name: &str) -> String {
 
 /// Runs a command to its end (with a hang guard), stdin closed.
 pub fn run(cmd: &mut Command) -> Output {
+    run_within(cmd, HANG_GUARD)
+}
+
+/// [`run`], killing the command (and failing) after `limit`: for a child
+/// that, were it to read without bound, must not eat the machine's memory
+/// for the whole of the hang guard.
+pub fn run_within(cmd: &mut Command, limit: Duration) -> Output {
     let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the command starts");
-    wait_output(child)
+    wait_output_within(child, limit)
 }
 
 /// Waits for a child's output, killing it (and failing) after the hang guard.
 pub fn wait_output(child: Child) -> Output {
+    wait_output_within(child, HANG_GUARD)
+}
+
+/// [`wait_output`], killing the child (and failing) after `limit`.
+pub fn wait_output_within(child: Child, limit: Duration) -> Output {
     let id = child.id();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
     });
-    match rx.recv_timeout(HANG_GUARD) {
+    match rx.recv_timeout(limit) {
         Ok(out) => out.unwrap(),
         Err(_) => {
             signal(id, "KILL");
-            panic!("process {id} hung (killed after {HANG_GUARD:?})");
+            panic!("process {id} hung (killed after {limit:?})");
         }
     }
 }
