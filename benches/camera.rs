@@ -7,6 +7,10 @@
 //!
 //! - `walker`: a hand-written push walker, the floor: it finds each
 //!   SimpleBlock and splits it off the buffer, nothing more;
+//! - `chunk-floor+copy`: the floor for a decoder that hands out whole
+//!   chunks, each one contiguous view: the body copied into a buffer of each
+//!   chunk's exact size, known in advance, nothing parsed (see
+//!   `chunk_floor_copy`);
 //! - `ChunkDecoder` and `EventDecoder` (`tokio_util::codec::Decoder`);
 //!
 //! fed in 1460-byte (one TCP segment) and 16 KiB reads, each either copied
@@ -222,6 +226,29 @@ fn feed_copy<C: Consumer>(input: &[u8], piece: usize) -> u64 {
     c.frames()
 }
 
+/// The floor for a decoder that hands out each chunk as one contiguous view
+/// (`ChunkDecoder`'s contract): each chunk's bytes copied, `piece` bytes at
+/// a time, into a buffer allocated at the chunk's exact size, and handed out
+/// whole. It parses nothing and knows each size in advance, which no decoder
+/// does (a KVS chunk is a Segment and a Cluster of unknown size): a decoder
+/// that keeps whole chunks cannot be faster. The walker, like
+/// `EventDecoder`, keeps only blocks, and copies into a buffer that stays in
+/// the cache; the chunk's buffer is megabytes of memory written once.
+fn chunk_floor_copy(input: &[u8], lengths: &[usize], piece: usize) -> usize {
+    let mut rest = input;
+    for &len in lengths {
+        let (chunk, next) = rest.split_at(len);
+        let mut buf = BytesMut::with_capacity(len);
+        for p in chunk.chunks(piece) {
+            buf.extend_from_slice(p);
+        }
+        black_box(buf.freeze());
+        rest = next;
+    }
+    assert!(rest.is_empty());
+    lengths.len()
+}
+
 fn bench_one<C: Consumer>(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
@@ -253,7 +280,7 @@ fn camera(c: &mut Criterion) {
         ("1mbit", camera::Camera::mbit1(30)),
         ("6mbit", camera::Camera::mbit6(10)),
     ] {
-        let (input, frames) = camera::stream(&cam);
+        let (input, frames, lengths) = camera::stream_with_lengths(&cam);
         let secs = 2.0 * cam.fragments as f64;
         eprintln!(
             "camera/{label}: {} bytes, {frames} frames, {} chunks, {:.2} Mbit/s",
@@ -265,6 +292,12 @@ fn camera(c: &mut Criterion) {
         g.sample_size(10)
             .throughput(Throughput::Bytes(input.len() as u64));
         bench_one::<Walker>(&mut g, "walker", &input, frames);
+        for piece in PIECES {
+            let id = BenchmarkId::new("chunk-floor+copy", piece_name(piece));
+            g.bench_with_input(id, &input, |b, input| {
+                b.iter(|| assert_eq!(chunk_floor_copy(input, &lengths, piece), cam.fragments))
+            });
+        }
         bench_one::<Chunks>(&mut g, "ChunkDecoder", &input, frames);
         bench_one::<Events>(&mut g, "EventDecoder", &input, frames);
         g.finish();

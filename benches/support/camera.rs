@@ -126,13 +126,22 @@ pub fn model(cam: &Camera, index: usize) -> ChunkModel {
 
 /// A whole GetMedia body of `cam.fragments` chunks, and its frame count.
 pub fn stream(cam: &Camera) -> (Vec<u8>, u64) {
+    let (out, frames, _) = stream_with_lengths(cam);
+    (out, frames)
+}
+
+/// [`stream`], with the length of each chunk in it, in order.
+pub fn stream_with_lengths(cam: &Camera) -> (Vec<u8>, u64, Vec<usize>) {
     let writer = ChunkWriter::new(Layout::Service);
     let mut out = Vec::new();
     let mut frames = 0;
+    let mut lengths = Vec::with_capacity(cam.fragments);
     for i in 0..cam.fragments {
         let m = model(cam, i);
         frames += m.frames.len() as u64;
-        out.extend_from_slice(&writer.to_bytes(&m).expect("the writer writes the model"));
+        let chunk = writer.to_bytes(&m).expect("the writer writes the model");
+        lengths.push(chunk.len());
+        out.extend_from_slice(&chunk);
     }
-    (out, frames)
+    (out, frames, lengths)
 }
