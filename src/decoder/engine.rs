@@ -195,7 +195,9 @@ impl Held {
 }
 
 /// Makes `info` the engine's alone (a copy: the caller holds the `Start`
-/// that shares it).
+/// that shares it, or a `Weak` of it, which `Arc::get_mut` counts too, as
+/// `Arc::make_mut` does: a `Weak` upgraded later must still see the head
+/// as it was; tests/attack51.rs).
 #[cold]
 #[inline(never)]
 fn unshare(info: &mut Arc<ChunkInfo>) {
