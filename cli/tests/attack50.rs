@@ -164,6 +164,33 @@ fn a_malformed_shared_file_is_named_with_its_line() {
     assert!(!err.contains("no region"), "{err}");
 }
 
+/// With the region in the environment and no keys there, a malformed
+/// credentials file made the AWS SDK's chain fail with "could not parse
+/// profile file" and no path: the path and the line were only in the
+/// SDK's warning above it. The error itself now names them.
+#[test]
+fn a_malformed_credentials_file_is_named_when_the_region_is_elsewhere() {
+    let files = scratch_dir("attack50-region-env");
+    let credentials = files.join("credentials");
+    std::fs::write(&credentials, "[default]\nAKIDONLY\n").unwrap();
+    let out = list_fragments_with(&[
+        ("HOME", files.as_os_str()),
+        ("AWS_REGION", OsStr::new("eu-west-1")),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.as_os_str()),
+        ("AWS_CONFIG_FILE", OsStr::new("/dev/null")),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let ours = err
+        .lines()
+        .find(|l| l.starts_with("kvs-mkv:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    assert!(
+        ours.contains(&format!("{}, line 2", credentials.display())),
+        "{err}"
+    );
+}
+
 /// A shared file was read whole however large: `AWS_SHARED_CREDENTIALS_FILE
 /// =/dev/zero` never ended (the built-in reader, and the AWS SDK's, which
 /// the default build asks first). A file past 4 MiB is refused, named

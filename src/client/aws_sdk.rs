@@ -96,7 +96,16 @@ fn from_sdk(e: SdkError) -> CredentialsError {
             CredentialsError::NotFound(format!("the AWS SDK's providers found none: {message}"))
         }
         SdkError::ProviderTimedOut(t) => CredentialsError::Timeout(t.timeout_duration()),
-        SdkError::InvalidConfiguration(_) => CredentialsError::Invalid(message),
+        SdkError::InvalidConfiguration(_) => match ProfileProvider::new(None).files() {
+            // The SDK's profile provider says only "could not parse profile
+            // file" (the path and line go to a logged warning): read the
+            // files as it does and say where. (A file that cannot be read,
+            // line 0, is an empty one to the SDK: not its cause.)
+            Err(problem) if problem.line > 0 => {
+                CredentialsError::Invalid(format!("{problem} (the AWS SDK: {message})"))
+            }
+            _ => CredentialsError::Invalid(message),
+        },
         other => {
             // A provider error may pass (a 503 from STS, an endpoint that
             // is restarting); an unhandled one (an answer that makes no
@@ -125,7 +134,12 @@ impl ClientConfig {
     /// chain would pass over it and find other keys. A shared file that is
     /// not in the files' format, when a profile is named or no region is
     /// found, is [`ConfigError::ProfileFile`] naming the file and the line
-    /// (the SDK only logs a warning and goes on without the file).
+    /// (the SDK only logs a warning and goes on without the file); when the
+    /// region is found elsewhere and the SDK's credentials chain then fails
+    /// on the file, the first call's [`CredentialsError::Invalid`] names
+    /// them.
+    ///
+    /// [`CredentialsError::Invalid`]: super::CredentialsError::Invalid
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), kvs_mkv::client::ClientError> {
