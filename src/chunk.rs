@@ -225,8 +225,14 @@ pub struct Tag {
 pub struct FrameStats {
     /// Frames fully received (each lace counts).
     pub frames: u64,
-    /// Of those, keyframes.
+    /// Of those, keyframes: SimpleBlocks with the keyframe flag, and
+    /// frames of BlockGroups without a ReferenceBlock (as ffprobe counts).
     pub keyframes: u64,
+    /// Of the keyframes, those of BlockGroups (each lace counts).
+    /// `keyframes - block_group_keyframes` counts SimpleBlock keyframe
+    /// flags alone, as `kvs-mkv inspect` reports them (its `--json`
+    /// contract's definition). 0 for KVS streams, made of SimpleBlocks.
+    pub block_group_keyframes: u64,
     /// Sum of the payload sizes.
     pub frame_bytes: u64,
     /// Presentation time of the first frame, ms, rounded down.

@@ -323,6 +323,18 @@ fn block_group_keyframes_and_duration() {
         (true, Some(40), 10)
     );
     assert!(!f[1].is_keyframe());
+    let stats = chunks(&items)[0].info().stats;
+    assert_eq!((stats.keyframes, stats.block_group_keyframes), (1, 1));
+    // Frame by frame, the End's counts are the same.
+    let mut decoder = kvs_mkv::EventDecoder::default();
+    let mut buf = bytes::BytesMut::from(&bytes[..]);
+    let mut end = None;
+    while let Some(e) = tokio_util::codec::Decoder::decode_eof(&mut decoder, &mut buf).unwrap() {
+        if let kvs_mkv::Event::End(info) = e {
+            end = Some(info.stats);
+        }
+    }
+    assert_eq!(end, Some(stats));
 }
 
 #[test]

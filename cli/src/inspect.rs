@@ -120,7 +120,7 @@ impl Printer {
             info.offset,
             info.length,
             info.stats.frames,
-            info.stats.keyframes,
+            simple_block_keyframes(info),
             info.stats.frame_bytes,
             info.tags.len(),
             opt(info.server_timestamp().map(|t| t.to_string())),
@@ -247,12 +247,21 @@ pub fn chunk_json(index: u64, info: &ChunkInfo) -> ChunkLine<'_> {
             .or(aws.exception_message.as_deref()),
         tracks,
         frames: info.stats.frames,
-        keyframes: info.stats.keyframes,
+        keyframes: simple_block_keyframes(info),
         frame_bytes: info.stats.frame_bytes,
         first_pts_ms: info.stats.first_pts_ms,
         last_pts_ms: info.stats.last_pts_ms,
         tags,
     }
+}
+
+/// The chunk's keyframes as inspect-json.md counts them: "frames whose
+/// SimpleBlock has the keyframe flag" (the library's count also takes in
+/// BlockGroups without a ReferenceBlock).
+fn simple_block_keyframes(info: &ChunkInfo) -> u64 {
+    info.stats
+        .keyframes
+        .saturating_sub(info.stats.block_group_keyframes)
 }
 
 fn hex(bytes: &[u8]) -> String {

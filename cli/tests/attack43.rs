@@ -192,3 +192,64 @@ fn a_bad_start_is_bad_usage_with_a_checkpoint_too() {
         assert!(err.contains("--start"), "{start:?}: {err}");
     }
 }
+
+/// inspect-json.md counts as `keyframes` the "frames whose SimpleBlock has
+/// the keyframe flag". A BlockGroup without a ReferenceBlock is a keyframe
+/// to the library (and ffprobe) but has no SimpleBlock: it was counted in
+/// the JSON too (and in the table). Built here: a SimpleBlock keyframe, a
+/// SimpleBlock that is not one, a BlockGroup of three laced frames without
+/// a ReferenceBlock, and one with.
+#[test]
+fn keyframes_count_simple_block_flags_only() {
+    let group = |reference: bool, laced: bool| {
+        let block = if laced {
+            // Xiph lacing (flags 0x02): 3 frames, the first two of 1 byte.
+            let mut b = vec![0x81, 0x00, 0x05, 0x02, 0x02, 0x01, 0x01];
+            b.extend_from_slice(b"xyz");
+            b
+        } else {
+            block_body(1, 6, 0, b"g")
+        };
+        let mut body = el(BLOCK, &block);
+        if reference {
+            body.extend(el(REFERENCE_BLOCK, &[0xF6]));
+        }
+        el(BLOCK_GROUP, &body)
+    };
+    let segment = concat(&[
+        info(1_000_000),
+        el(
+            TRACKS,
+            &video_track(1, "V_MPEG4/ISO/AVC", &[1, 2, 3], 640, 480),
+        ),
+        el(
+            CLUSTER,
+            &concat(&[
+                uint(TIMECODE, 0),
+                simple_block(1, 0, true, b"key"),
+                simple_block(1, 3, false, b"delta"),
+                group(false, true),
+                group(true, false),
+            ]),
+        ),
+    ]);
+    let body = concat(&[ebml_header(), el(SEGMENT, &segment)]);
+    let line = inspect_line("attack43-keyframes", &body);
+    assert!(line.contains(r#""frames":6,"#), "{line}");
+    assert!(line.contains(r#""keyframes":1,"#), "{line}");
+
+    // The table says the same.
+    let dir = scratch_dir("attack43-keyframes-table");
+    let path = dir.join("in.mkv");
+    std::fs::write(&path, &body).unwrap();
+    let out = run(bin().arg("inspect").arg(&path));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("0 "))
+        .unwrap_or_else(|| panic!("no row for chunk 0: {stdout}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!((row[3], row[4]), ("6", "1"), "{stdout}");
+}

@@ -214,6 +214,9 @@ impl Engine {
                 self.out.push_back(Output::Frame(frame));
             }
         }
+        if let Some((true, _)) = group {
+            self.stats.block_group_keyframes += ranges.len() as u64;
+        }
         Ok(())
     }
 }
