@@ -191,6 +191,75 @@ fn a_malformed_credentials_file_is_named_when_the_region_is_elsewhere() {
     );
 }
 
+/// The SDK's chain failing with "not properly configured" for a reason of
+/// its own (here a `role_arn` without `source_profile`) was blamed on the
+/// first line the built-in parser refuses, though the SDK parsed that line
+/// (an indented `[x` continues the value above it): "cannot parse ...,
+/// line 3". A file's line is named only when the SDK says it could not
+/// parse a profile file; else its own reason stands.
+#[test]
+fn the_sdks_other_configuration_errors_are_not_blamed_on_a_line() {
+    let files = scratch_dir("attack50-other-invalid");
+    let credentials = files.join("credentials");
+    std::fs::write(
+        &credentials,
+        "[default]\nrole_arn = arn:aws:iam::123456789012:role/r\n  [x\n",
+    )
+    .unwrap();
+    let out = list_fragments_with(&[
+        ("HOME", files.as_os_str()),
+        ("AWS_REGION", OsStr::new("eu-west-1")),
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.as_os_str()),
+        ("AWS_CONFIG_FILE", OsStr::new("/dev/null")),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let ours = err
+        .lines()
+        .find(|l| l.starts_with("kvs-mkv:"))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    assert!(!ours.contains("cannot parse"), "{err}");
+    assert!(ours.contains("source_profile"), "{err}");
+}
+
+/// A credentials file that is a named pipe, written once with a bad line:
+/// the SDK read it and failed, then the error's look at the files opened
+/// the pipe again, which waits for a writer that never comes: the process
+/// hung instead of exiting with the SDK's error. Only regular files are
+/// read again.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_credentials_pipe_is_not_read_again_for_the_error() {
+    let files = scratch_dir("attack50-credentials-fifo");
+    let credentials = files.join("credentials");
+    let _ = std::fs::remove_file(&credentials);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&credentials)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let path = credentials.clone();
+        std::thread::spawn(move || std::fs::write(path, "[default]\nAKIDONLY\n"))
+    };
+    let out = run_within(
+        bin()
+            .args(["list-fragments", "--stream", "cam"])
+            .args(["--endpoint-url", "http://127.0.0.1:1"])
+            .env_clear()
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", &files)
+            .env("AWS_REGION", "eu-west-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .env("AWS_CONFIG_FILE", "/dev/null"),
+        Duration::from_secs(30),
+    );
+    writer.join().unwrap().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("could not parse profile file"), "{err}");
+}
+
 /// A shared file was read whole however large: `AWS_SHARED_CREDENTIALS_FILE
 /// =/dev/zero` never ended (the built-in reader, and the AWS SDK's, which
 /// the default build asks first). A file past 4 MiB is refused, named

@@ -89,6 +89,10 @@ fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
+/// What the SDK's error says when a shared file is not in the files'
+/// format (`aws_runtime`'s `EnvConfigFileLoadError::ParseError`).
+const SDK_PARSE_FAILURE: &str = "could not parse profile file";
+
 fn from_sdk(e: SdkError) -> CredentialsError {
     let message = with_causes(&e);
     match e {
@@ -96,16 +100,24 @@ fn from_sdk(e: SdkError) -> CredentialsError {
             CredentialsError::NotFound(format!("the AWS SDK's providers found none: {message}"))
         }
         SdkError::ProviderTimedOut(t) => CredentialsError::Timeout(t.timeout_duration()),
-        SdkError::InvalidConfiguration(_) => match ProfileProvider::new(None).files() {
+        SdkError::InvalidConfiguration(_) => {
             // The SDK's profile provider says only "could not parse profile
             // file" (the path and line go to a logged warning): read the
-            // files as it does and say where. (A file that cannot be read,
-            // line 0, is an empty one to the SDK: not its cause.)
-            Err(problem) if problem.line > 0 => {
-                CredentialsError::Invalid(format!("{problem} (the AWS SDK: {message})"))
+            // files as it does and say where. Only then: a configuration
+            // the SDK refuses for another reason (a `role_arn` without a
+            // source...) is not a line's fault, even when the built-in
+            // parser, stricter on some lines, would refuse one.
+            let problem = message
+                .contains(SDK_PARSE_FAILURE)
+                .then(|| ProfileProvider::new(None).parse_problem())
+                .flatten();
+            match problem {
+                Some(problem) => {
+                    CredentialsError::Invalid(format!("{problem} (the AWS SDK: {message})"))
+                }
+                None => CredentialsError::Invalid(message),
             }
-            _ => CredentialsError::Invalid(message),
-        },
+        }
         other => {
             // A provider error may pass (a 503 from STS, an endpoint that
             // is restarting); an unhandled one (an answer that makes no

@@ -520,6 +520,22 @@ impl ProfileProvider {
         (files, problem)
     }
 
+    /// The first line of a shared file that is not in the files' format,
+    /// after the SDK read the files and failed on one. Regular files only:
+    /// a pipe's text went to the SDK (a named pipe opened again would wait
+    /// for a writer), and a file that cannot be read (line 0) is an empty
+    /// one to the SDK, not its cause.
+    #[cfg(feature = "aws-config")]
+    pub(crate) fn parse_problem(&self) -> Option<ProfileFileError> {
+        let (credentials, config) = self.paths();
+        [credentials, config]
+            .into_iter()
+            .find_map(|path| match std::fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => read_ini(&path).err().filter(|e| e.line > 0),
+                _ => None,
+            })
+    }
+
     /// An error when a shared file is larger than [`MAX_SHARED_FILE`] (or
     /// never ends, as `/dev/zero`), whose whole reading by the AWS SDK
     /// would take the process's memory; nothing else is checked.
