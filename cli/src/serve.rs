@@ -62,8 +62,9 @@ pub struct Args {
     /// Pace of live mode (2 = twice real time).
     #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
     speed: f64,
-    /// Producer timestamp (epoch seconds) of the first generated fragment.
-    #[arg(long, value_name = "EPOCH_SECS", value_parser = secs)]
+    /// Producer timestamp (epoch seconds) of the first generated fragment;
+    /// at most 253402300799 (9999-12-31T23:59:59Z).
+    #[arg(long, value_name = "EPOCH_SECS", value_parser = base_time)]
     base_time: Option<Duration>,
     /// Live mode: spread the streams over one fragment (the k-th of n
     /// streams starts k/n of a fragment earlier) instead of completing
@@ -136,6 +137,21 @@ pub fn secs(s: &str) -> Result<Duration, String> {
         .ok()
         .and_then(|v| Duration::try_from_secs_f64(v).ok())
         .ok_or_else(|| format!("{s:?} is not a number of seconds"))
+}
+
+/// A `--base-time`: seconds from the epoch to
+/// [`MAX_BASE_TIME_SECS`](kvs_mkv::emulator::MAX_BASE_TIME_SECS) (later, a
+/// time past what `SystemTime` holds panicked, and one it holds was served
+/// with its milliseconds cut to 64 bits).
+fn base_time(s: &str) -> Result<Duration, String> {
+    let d = secs(s)?;
+    let max = kvs_mkv::emulator::MAX_BASE_TIME_SECS;
+    if d.as_secs() > max {
+        return Err(format!(
+            "{s:?} is after {max} (9999-12-31T23:59:59Z), the latest base time"
+        ));
+    }
+    Ok(d)
 }
 
 fn env(name: &str) -> Option<String> {

@@ -174,6 +174,11 @@ pub const MIN_SPEED: f64 = 1e-6;
 /// The fastest live pace, [`Options::speed`]: a million times real time
 /// (faster, the clock's milliseconds would overflow within years).
 pub const MAX_SPEED: f64 = 1e6;
+/// The latest [`Options::base_time`]: 9999-12-31T23:59:59Z, in seconds
+/// since the epoch. Later, the timestamps could be no service's (boto3's
+/// datetimes end with the year 9999, the models' epoch seconds soon
+/// after) and their milliseconds would overflow.
+pub const MAX_BASE_TIME_SECS: u64 = 253_402_300_799;
 /// The default [`Options::max_recording_size`]: 4 GiB.
 ///
 /// The emulator holds each recording in memory whole, so the cap is what a
@@ -215,9 +220,10 @@ pub struct Options {
     /// (timestamps follow this clock), from [`MIN_SPEED`] to
     /// [`MAX_SPEED`]. Default 1.0.
     pub speed: f64,
-    /// The producer timestamp of a generated timeline's first fragment.
-    /// Default: so that the recording (one repetition, live) ends at
-    /// start-up.
+    /// The producer timestamp of a generated timeline's first fragment,
+    /// from the epoch to [`MAX_BASE_TIME_SECS`] (else the emulator does not
+    /// start: [`ConfigError::BaseTime`]). Default: so that the recording
+    /// (one repetition, live) ends at start-up.
     pub base_time: Option<SystemTime>,
     /// GetMedia and GetMediaForFragmentList calls per second per stream
     /// (each operation counted on its own); `None` for no limit. Default 5,
@@ -448,6 +454,14 @@ pub enum ConfigError {
         /// The speed given.
         speed: f64,
     },
+    /// [`Options::base_time`] is before the epoch or after
+    /// [`MAX_BASE_TIME_SECS`].
+    #[error("base time {secs} s since the epoch must be from 0 to {MAX_BASE_TIME_SECS} (9999-12-31T23:59:59Z)")]
+    BaseTime {
+        /// The base time given, in seconds since the epoch (negative:
+        /// before it).
+        secs: i128,
+    },
 }
 
 /// The entry point: `Emulator::builder()`.
@@ -627,6 +641,18 @@ impl EmulatorBuilder {
                 speed: options.speed,
             }
             .into());
+        }
+        if let Some(t) = options.base_time {
+            let secs = match t.duration_since(UNIX_EPOCH) {
+                Ok(d) => i128::from(d.as_secs()),
+                Err(e) => {
+                    -i128::from(e.duration().as_secs())
+                        - i128::from(e.duration().subsec_nanos() > 0)
+                }
+            };
+            if !(0..=i128::from(MAX_BASE_TIME_SECS)).contains(&secs) {
+                return Err(ConfigError::BaseTime { secs }.into());
+            }
         }
         let default_pair = || Credentials::new(DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY);
         let (credentials, keys) = match (self.credentials, self.keys) {
