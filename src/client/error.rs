@@ -209,6 +209,16 @@ pub enum InvalidRequest {
         /// The end given.
         end: crate::Timestamp,
     },
+    /// A GetImages time range longer than the service takes: 300 seconds.
+    #[error(
+        "the GetImages time range from {start} to {end} is longer than the service's 300 seconds"
+    )]
+    ImageRange {
+        /// The start given.
+        start: crate::Timestamp,
+        /// The end given.
+        end: crate::Timestamp,
+    },
     /// A page size outside what the operation takes.
     #[error("page size {size} is outside 1..={max}")]
     PageSize {
@@ -291,7 +301,7 @@ pub enum ConfigError {
     /// The endpoint URL is not an absolute `http://` or `https://` URL
     /// without a query.
     #[error(
-        "endpoint URL {} is not an http:// or https:// URL with a host and no query",
+        "endpoint URL {} is not an http:// or https:// URL with a host, no user info and no query",
         shown(url)
     )]
     EndpointUrl {

@@ -526,7 +526,8 @@ impl ImageFormat {
 
 /// A GetImages request. `sampling_interval_ms` below 3000 is refused unless
 /// `allow_short_interval` is set (3000 ms is the service's default limit,
-/// which AWS can raise for an account).
+/// which AWS can raise for an account); so is a time range longer than 300
+/// seconds (the service's limit).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct GetImagesRequest {
@@ -572,6 +573,14 @@ impl GetImagesRequest {
         let bad = |e: InvalidRequest| Err(ClientError::InvalidRequest(e));
         if self.start > self.end {
             return bad(InvalidRequest::TimeRange {
+                start: self.start,
+                end: self.end,
+            });
+        }
+        // "More than 300 seconds above StartTimestamp": the service's
+        // IllegalArgumentException (its documentation of EndTimestamp).
+        if self.end.as_nanos() - self.start.as_nanos() > 300 * 1_000_000_000 {
+            return bad(InvalidRequest::ImageRange {
                 start: self.start,
                 end: self.end,
             });
