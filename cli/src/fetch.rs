@@ -204,6 +204,15 @@ impl Checkpoint {
     fn read(&self) -> Result<Option<StartSelector>, String> {
         use std::io::Read;
         let name = self.path.display();
+        // Only a regular file can be one: opening a FIFO waited for a
+        // writer forever, before any call; a device or a directory could
+        // never be replaced by the rename after each chunk.
+        match std::fs::metadata(&self.path) {
+            Ok(m) if !m.is_file() => {
+                return Err(format!("--checkpoint {name}: not a regular file"));
+            }
+            _ => {}
+        }
         let file = match std::fs::File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -883,13 +892,43 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
     };
     request.width = args.width;
     request.height = args.height;
+    // The directories this run makes (the innermost first): removed again
+    // when it fails before writing an image, so that a refused request
+    // (`--quality 0`, a stream name with a space) or a service error
+    // leaves no empty directory behind.
+    let made: Vec<PathBuf> = args
+        .out
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && std::fs::symlink_metadata(p).is_err())
+        .map(PathBuf::from)
+        .collect();
     if let Err(e) = std::fs::create_dir_all(&args.out) {
         say(format_args!("cannot create {}: {e}", args.out.display()));
         return ExitCode::from(2);
     }
-    rt.block_on(async move {
+    let (status, written) = rt.block_on(write_images(client, stream, request, &args.out));
+    if written == 0 && status != ExitCode::SUCCESS {
+        for dir in &made {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
+    status
+}
+
+/// The images of `request`, one file each in `out`: the exit status, and
+/// how many images were written.
+async fn write_images(
+    client: Client,
+    stream: StreamId,
+    request: GetImagesRequest,
+    out_dir: &std::path::Path,
+) -> (ExitCode, u64) {
+    let mut written = 0;
+    let status = async {
         let mut pages = client.get_images(stream, &request, Pagination::default());
-        let (mut written, mut missing) = (0, 0);
+        let mut missing = 0;
         // Images already written per name stem: two images of the same
         // millisecond (or without a timestamp) get files of their own.
         let mut stems: std::collections::HashMap<String, u64> = Default::default();
@@ -912,9 +951,7 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
                             n => format!("{when}-{n}"),
                         };
                         *seen += 1;
-                        let path = args
-                            .out
-                            .join(format!("{stem}.{}", request.format.extension()));
+                        let path = out_dir.join(format!("{stem}.{}", request.format.extension()));
                         if let Err(e) = std::fs::write(&path, &bytes) {
                             say(format_args!("writing {}: {e}", path.display()));
                             return ExitCode::from(2);
@@ -942,7 +979,9 @@ pub fn get_images(args: GetImagesArgs) -> ExitCode {
             "{written} images written, {missing} times without an image"
         ));
         ExitCode::SUCCESS
-    })
+    }
+    .await;
+    (status, written)
 }
 
 #[cfg(test)]
