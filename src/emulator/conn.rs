@@ -107,12 +107,14 @@ impl Activity {
             Phase::Waiting {
                 since,
                 served: true,
-            } => timeouts.keep_alive.map(|d| since + d),
+            } => timeouts.keep_alive.and_then(|d| since.checked_add(d)),
             Phase::Waiting {
                 since,
                 served: false,
             }
-            | Phase::Arriving { since } => timeouts.header_read.map(|d| since + d),
+            // A limit past what an `Instant` holds is none (`since + d`
+            // panicked in the connection's task: every call failed).
+            | Phase::Arriving { since } => timeouts.header_read.and_then(|d| since.checked_add(d)),
         }
     }
 }
@@ -200,9 +202,14 @@ impl Socket {
         let Some(limit) = self.timeouts.write_stall else {
             return Poll::Pending;
         };
-        let deadline = *self
-            .write_deadline
-            .get_or_insert_with(|| Instant::now() + limit);
+        let deadline = match self.write_deadline {
+            Some(deadline) => deadline,
+            // A limit past what an `Instant` holds is none.
+            None => match Instant::now().checked_add(limit) {
+                Some(deadline) => *self.write_deadline.insert(deadline),
+                None => return Poll::Pending,
+            },
+        };
         if self.write_timer.expired(deadline, cx) {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,

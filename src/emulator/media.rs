@@ -303,7 +303,11 @@ pub(crate) struct GetMediaSession {
 async fn get_media(stream: Arc<Stream>, session: GetMediaSession, mut w: BodyWriter) {
     let _guard = session.guard;
     let timeline = &stream.timeline;
-    let deadline = session.end_after.map(|d| Instant::now() + d);
+    // A time past what an `Instant` holds never comes (`now + d` panicked
+    // in the session's task).
+    let deadline = session
+        .end_after
+        .and_then(|d| Instant::now().checked_add(d));
     let (mut next, mut skip) = match session.start {
         Start::At(g) => (g, None),
         Start::Timestamp { kind, t, from } => (from, Some((kind, t))),
