@@ -23,6 +23,8 @@
 //!   call failed, with the keep-alive timeout every connection died after
 //!   its first answer, and `end-session-after` ended every GetMedia
 //!   session before its first chunk. They are no limit now.
+//! - A FIFO named like an image in an `images` directory: start-up opened
+//!   it and waited for a writer forever. It is an error naming the file.
 
 mod hostile_support;
 
@@ -218,4 +220,50 @@ async fn emulator_limits_too_long_for_an_instant_are_no_limits() {
     let ok = chunks.iter().filter(|c| c.is_ok()).count();
     assert_eq!(ok, 3, "{chunks:?}");
     emulator.shutdown().await;
+}
+
+#[test]
+fn a_fifo_among_the_images_is_an_error_not_a_hang() {
+    let dir = std::env::temp_dir().join(format!("attack53-images-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("0.png"), "png at 0").unwrap();
+    let fifo = dir.join("1000.jpg");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs")
+        .success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let images = dir.clone();
+    // A thread of its own: a blocked open cannot be timed out from its task.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let started = rt.block_on(async {
+            let sample =
+                std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/sample.mkv")).unwrap();
+            match Emulator::builder()
+                .stream("cam", sample)
+                .images("cam", &images)
+                .start("127.0.0.1:0")
+                .await
+            {
+                Ok(e) => {
+                    e.shutdown().await;
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        let _ = tx.send(started);
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(Err(message)) => assert!(message.contains("1000.jpg"), "{message}"),
+        Ok(Ok(())) => panic!("started with a FIFO among its images"),
+        Err(_) => panic!("start-up still waiting on the FIFO after 60 s"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -68,8 +68,8 @@ pub(crate) struct Window {
 impl ImageIndex {
     /// Reads every image of `dir`. An error names what could not be read:
     /// `dir`, or the one file in it (a subdirectory named like an image, a
-    /// dangling link, a file without permission, a link to a device, a file
-    /// larger than [`MAX_IMAGE_SIZE`]), not `dir` for all.
+    /// dangling link, a file without permission, a link to a device, a
+    /// FIFO, a file larger than [`MAX_IMAGE_SIZE`]), not `dir` for all.
     pub fn load(dir: &Path) -> Result<ImageIndex, EmulatorError> {
         let mut entries = Vec::new();
         let in_dir = |source| EmulatorError::Read {
@@ -89,6 +89,18 @@ impl ImageIndex {
             else {
                 continue;
             };
+            // A FIFO named like an image: opening it waited for a writer
+            // forever, and the emulator never started. A recording may be a
+            // pipe (`--stream cam=<(...)`), an image in a directory not.
+            if std::fs::metadata(&path).is_ok_and(|m| crate::io::is_pipe(&m.file_type())) {
+                return Err(EmulatorError::Read {
+                    path,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "a FIFO, not an image file",
+                    ),
+                });
+            }
             let content = Bytes::from(read_capped(&path, MAX_IMAGE_SIZE)?);
             if content.is_empty() {
                 continue;
