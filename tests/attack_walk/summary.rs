@@ -7,6 +7,11 @@ use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 
 fn fnv(h: &mut u64, s: &str) {
+    // The `Debug` as the code these hashes came from printed it:
+    // `FrameStats::block_group_keyframes` came later (0 in every case
+    // here: they are made of SimpleBlocks, so a BlockGroup keyframe counted
+    // in them would still change the hash).
+    let s = s.replace(", block_group_keyframes: 0", "");
     for b in s.bytes() {
         *h ^= u64::from(b);
         *h = h.wrapping_mul(0x100_0000_01b3);
