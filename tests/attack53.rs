@@ -26,6 +26,7 @@
 //! - A FIFO named like an image in an `images` directory: start-up opened
 //!   it and waited for a writer forever. It is an error naming the file.
 
+mod common;
 mod hostile_support;
 
 use std::time::{Duration, UNIX_EPOCH};
@@ -224,16 +225,10 @@ async fn emulator_limits_too_long_for_an_instant_are_no_limits() {
 
 #[test]
 fn a_fifo_among_the_images_is_an_error_not_a_hang() {
-    let dir = std::env::temp_dir().join(format!("attack53-images-fifo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("attack53-images-fifo");
     std::fs::write(dir.join("0.png"), "png at 0").unwrap();
     let fifo = dir.join("1000.jpg");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs")
-        .success());
+    common::mkfifo(&fifo);
     let (tx, rx) = std::sync::mpsc::channel();
     let images = dir.clone();
     // A thread of its own: a blocked open cannot be timed out from its task.
@@ -265,5 +260,4 @@ fn a_fifo_among_the_images_is_an_error_not_a_hang() {
         Ok(Ok(())) => panic!("started with a FIFO among its images"),
         Err(_) => panic!("start-up still waiting on the FIFO after 60 s"),
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,13 +5,10 @@
 mod common;
 mod support;
 
-use std::time::Duration;
+use std::path::Path;
+use std::process::Output;
 
-use support::{aws_bin, run_within, testdata_path};
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{aws_bin, run, testdata_path, text};
 
 /// BUG (fixed): `serve --base-time` took any number of seconds a
 /// `Duration` holds. Past what `SystemTime` holds (`1e19`) the command
@@ -23,18 +20,15 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn serve_refuses_a_base_time_past_the_year_9999() {
     for value in ["1e19", "1e18", "253402300800"] {
-        let out = run_within(
-            aws_bin().args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--stream",
-                &format!("plain={}", testdata_path("source/clip-h264.mkv")),
-                "--base-time",
-                value,
-            ]),
-            Duration::from_secs(60),
-        );
+        let out = run(aws_bin().args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--stream",
+            &format!("plain={}", testdata_path("source/clip-h264.mkv")),
+            "--base-time",
+            value,
+        ]));
         let err = text(&out.stderr);
         assert!(!err.contains("panicked"), "{value}: {err}");
         assert_eq!(out.status.code(), Some(2), "{value}: {err}");
@@ -51,10 +45,7 @@ fn serve_refuses_a_base_time_past_the_year_9999() {
         "--base-time",
         "253402300799",
     ]);
-    let out = run_within(
-        &mut serve.cmd(&["list-fragments", "--stream", "plain", "--json"]),
-        Duration::from_secs(60),
-    );
+    let out = run(&mut serve.cmd(&["list-fragments", "--stream", "plain", "--json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("\"ProducerTimestamp\":\"253402300799.000\""),
@@ -72,25 +63,18 @@ fn serve_refuses_a_base_time_past_the_year_9999() {
 fn a_checkpoint_that_is_a_fifo_is_bad_usage_not_a_hang() {
     let dir = common::scratch_dir("attack53-checkpoint-fifo");
     let fifo = dir.join("cam.checkpoint");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .expect("mkfifo runs");
-    assert!(made.success());
-    let out = run_within(
-        aws_bin().args([
-            "get-media",
-            "--stream",
-            "cam",
-            "--start",
-            "earliest",
-            "--endpoint-url",
-            "http://127.0.0.1:1",
-            "--checkpoint",
-            &fifo.display().to_string(),
-        ]),
-        Duration::from_secs(60),
-    );
+    common::mkfifo(&fifo);
+    let out = run(aws_bin().args([
+        "get-media",
+        "--stream",
+        "cam",
+        "--start",
+        "earliest",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+        "--checkpoint",
+        &fifo.display().to_string(),
+    ]));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -119,14 +103,7 @@ fn a_refused_get_images_leaves_no_directory_behind() {
         &["--stream", "no spaces"],
     ];
     for extra in refused {
-        let out = run_within(
-            aws_bin()
-                .args(["get-images", "--from", "1700000000", "--to", "1700000003"])
-                .args(extra)
-                .args(["--endpoint-url", "http://127.0.0.1:1", "--out"])
-                .arg(&out_dir),
-            Duration::from_secs(60),
-        );
+        let out = get_images(extra, &out_dir);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
         assert!(err.contains("invalid request"), "{extra:?}: {err}");
@@ -139,14 +116,7 @@ fn a_refused_get_images_leaves_no_directory_behind() {
     // A directory that was there is left, and so is what it holds.
     std::fs::create_dir_all(&out_dir).unwrap();
     std::fs::write(out_dir.join("keep.txt"), "mine").unwrap();
-    let out = run_within(
-        aws_bin()
-            .args(["get-images", "--from", "1700000000", "--to", "1700000003"])
-            .args(["--stream", "cam", "--quality", "0"])
-            .args(["--endpoint-url", "http://127.0.0.1:1", "--out"])
-            .arg(&out_dir),
-        Duration::from_secs(60),
-    );
+    let out = get_images(&["--stream", "cam", "--quality", "0"], &out_dir);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert_eq!(
         std::fs::read_to_string(out_dir.join("keep.txt")).unwrap(),
@@ -154,16 +124,19 @@ fn a_refused_get_images_leaves_no_directory_behind() {
     );
     // An empty directory that was there is left too.
     std::fs::remove_file(out_dir.join("keep.txt")).unwrap();
-    let out = run_within(
-        aws_bin()
-            .args(["get-images", "--from", "1700000000", "--to", "1700000003"])
-            .args(["--stream", "cam", "--quality", "0"])
-            .args(["--endpoint-url", "http://127.0.0.1:1", "--out"])
-            .arg(&out_dir),
-        Duration::from_secs(60),
-    );
+    let out = get_images(&["--stream", "cam", "--quality", "0"], &out_dir);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(out_dir.is_dir());
+}
+
+/// `get-images` of a 3-second range with `extra`, against an endpoint that
+/// answers nothing, writing to `out`.
+fn get_images(extra: &[&str], out: &Path) -> Output {
+    run(aws_bin()
+        .args(["get-images", "--from", "1700000000", "--to", "1700000003"])
+        .args(extra)
+        .args(["--endpoint-url", "http://127.0.0.1:1", "--out"])
+        .arg(out))
 }
 
 /// BUG (fixed): `serve --header-read-timeout 1e19` (0 is "no limit"; a
@@ -187,23 +160,17 @@ fn serve_time_limits_too_long_for_an_instant_are_no_limits() {
         "--fault",
         "end-session-after=1e19",
     ]);
-    let out = run_within(
-        &mut serve.cmd(&["list-fragments", "--stream", "cam", "--json"]),
-        Duration::from_secs(120),
-    );
+    let out = run(&mut serve.cmd(&["list-fragments", "--stream", "cam", "--json"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 3);
-    let out = run_within(
-        &mut serve.cmd(&[
-            "get-media",
-            "--stream",
-            "cam",
-            "--start",
-            "earliest",
-            "--json",
-        ]),
-        Duration::from_secs(120),
-    );
+    let out = run(&mut serve.cmd(&[
+        "get-media",
+        "--stream",
+        "cam",
+        "--start",
+        "earliest",
+        "--json",
+    ]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).lines().count(),

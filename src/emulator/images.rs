@@ -11,7 +11,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
-use super::files::read_capped;
+use super::files::{read_capped, Pipes};
 use super::{EmulatorError, MAX_IMAGE_SIZE};
 
 /// From this many milliseconds up, a file name is an absolute time.
@@ -89,19 +89,9 @@ impl ImageIndex {
             else {
                 continue;
             };
-            // A FIFO named like an image: opening it waited for a writer
-            // forever, and the emulator never started. A recording may be a
-            // pipe (`--stream cam=<(...)`), an image in a directory not.
-            if std::fs::metadata(&path).is_ok_and(|m| crate::io::is_pipe(&m.file_type())) {
-                return Err(EmulatorError::Read {
-                    path,
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        "a FIFO, not an image file",
-                    ),
-                });
-            }
-            let content = Bytes::from(read_capped(&path, MAX_IMAGE_SIZE)?);
+            // A FIFO named like an image is refused, not opened (which
+            // waited for a writer forever: the emulator never started).
+            let content = Bytes::from(read_capped(&path, MAX_IMAGE_SIZE, Pipes::Refuse)?);
             if content.is_empty() {
                 continue;
             }

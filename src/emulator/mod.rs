@@ -699,10 +699,12 @@ impl EmulatorBuilder {
                 None => {
                     let data = match source {
                         StreamSource::Bytes(b) => b,
-                        StreamSource::File(path) => {
-                            files::read_capped(&path, options.max_recording_size)
-                                .map(Bytes::from)?
-                        }
+                        StreamSource::File(path) => files::read_capped(
+                            &path,
+                            options.max_recording_size,
+                            files::Pipes::Read,
+                        )
+                        .map(Bytes::from)?,
                     };
                     let split = splice::split_recording(&data).map_err(|source| {
                         EmulatorError::Recording {

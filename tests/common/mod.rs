@@ -200,6 +200,17 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Makes a named pipe at `path` (with mkfifo(1): no libc dependency for
+/// the tests), replacing whatever was there.
+pub fn mkfifo(path: &std::path::Path) {
+    let _ = std::fs::remove_file(path);
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 /// Bytes as text, invalid UTF-8 replaced.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
